@@ -1,0 +1,100 @@
+using System.Runtime.InteropServices;
+
+namespace Spectrum.Camera.Native;
+
+/// <summary>
+/// Owns one file descriptor and closes it exactly once. Every fd the project creates or receives is held by one
+/// of these, so an fd can only leak if its owner does.
+/// </summary>
+public sealed class FdHandle : SafeHandle
+{
+    public FdHandle(int fd, bool ownsHandle = true)
+        : base(invalidHandleValue: -1, ownsHandle) => SetHandle(fd);
+
+    public override bool IsInvalid => handle < 0;
+
+    /// <summary>The raw fd number, for system calls. Valid only while this handle is alive.</summary>
+    public int Fd => (int)handle;
+
+    protected override bool ReleaseHandle() => Libc.Close((int)handle) == 0;
+
+    /// <summary>Duplicates the fd (close-on-exec) into a new independent handle.</summary>
+    public FdHandle Duplicate()
+    {
+        var added = false;
+        DangerousAddRef(ref added);
+        try
+        {
+            // F_DUPFD_CLOEXEC = 1030
+            var copy = Libc.Fcntl(Fd, 1030, 0);
+            return copy < 0 ? throw NativeException.Last("fcntl(F_DUPFD_CLOEXEC)") : new FdHandle(copy);
+        }
+        finally
+        {
+            if (added)
+            {
+                DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>Wraps a raw fd returned by a call, throwing with the call's errno when it failed.</summary>
+    internal static FdHandle FromResult(int fd, string call) =>
+        fd < 0 ? throw NativeException.Last(call) : new FdHandle(fd);
+
+    /// <summary>Counts the fds open in this process (from /proc/self/fd); used by leak tests and limits.</summary>
+    public static int CountOpenFds() => Directory.GetFileSystemEntries("/proc/self/fd").Length;
+
+    /// <summary>Writes the 8-byte counter of an eventfd-like fd. Returns false if it would block (counter full).</summary>
+    internal static unsafe bool WriteCounter(int fd, ulong value)
+    {
+        while (true)
+        {
+            var n = Libc.Write(fd, &value, 8);
+            if (n == 8)
+            {
+                return true;
+            }
+
+            var errno = Marshal.GetLastPInvokeError();
+            if (n < 0 && errno == LinuxConstants.EINTR)
+            {
+                continue;
+            }
+
+            if (n < 0 && errno == LinuxConstants.EAGAIN)
+            {
+                return false;
+            }
+
+            throw new NativeException("write(eventfd)", errno);
+        }
+    }
+
+    /// <summary>Reads and resets the 8-byte counter of an eventfd/timerfd. Returns 0 if nothing was pending.</summary>
+    internal static unsafe ulong ReadCounter(int fd)
+    {
+        while (true)
+        {
+            ulong value = 0;
+            var n = Libc.Read(fd, &value, 8);
+            if (n == 8)
+            {
+                return value;
+            }
+
+            var errno = Marshal.GetLastPInvokeError();
+            if (n < 0 && errno == LinuxConstants.EINTR)
+            {
+                continue;
+            }
+
+            if (n < 0 && errno == LinuxConstants.EAGAIN)
+            {
+                return 0;
+            }
+
+            throw new NativeException("read(counter)", errno);
+        }
+    }
+}

@@ -1,0 +1,53 @@
+namespace Spectrum.Camera.Native;
+
+/// <summary>Linux x86_64 constants used by the bindings; each is checked against the headers by a test.</summary>
+internal static class LinuxConstants
+{
+    public const int AF_UNIX = 1;
+    public const int SOCK_STREAM = 1;
+    public const int SOCK_SEQPACKET = 5;
+    public const int SOCK_NONBLOCK = 0x800;
+    public const int SOCK_CLOEXEC = 0x80000;
+    public const int SOL_SOCKET = 1;
+    public const int SCM_RIGHTS = 1;
+    public const int SO_PEERCRED = 17;
+    public const int MSG_NOSIGNAL = 0x4000;
+    public const int MSG_CTRUNC = 0x8;
+    public const int MSG_CMSG_CLOEXEC = 0x40000000;
+    public const int MSG_DONTWAIT = 0x40;
+    public const int SHUT_RDWR = 2;
+
+    public const int O_RDONLY = 0;
+    public const int O_RDWR = 2;
+    public const int O_NONBLOCK = 0x800;
+    public const int O_CLOEXEC = 0x80000;
+    public const int F_GETFD = 1;
+
+    public const int PROT_READ = 1;
+    public const int PROT_WRITE = 2;
+    public const int MAP_SHARED = 1;
+    public const int MAP_PRIVATE = 2;
+    public const int MAP_ANONYMOUS = 0x20;
+    public const uint MFD_CLOEXEC = 1;
+    public const uint MFD_ALLOW_SEALING = 2;
+
+    public const int EFD_CLOEXEC = 0x80000;
+    public const int EFD_NONBLOCK = 0x800;
+    public const int TFD_CLOEXEC = 0x80000;
+    public const int TFD_NONBLOCK = 0x800;
+    public const int CLOCK_MONOTONIC = 1;
+
+    public const int EPOLL_CLOEXEC = 0x80000;
+    public const int EPOLL_CTL_ADD = 1;
+    public const int EPOLL_CTL_DEL = 2;
+    public const int EPOLL_CTL_MOD = 3;
+    public const uint EPOLLIN = 0x1;
+    public const uint EPOLLERR = 0x8;
+    public const uint EPOLLHUP = 0x10;
+    public const uint EPOLLRDHUP = 0x2000;
+
+    public const int EINTR = 4;
+    public const int EAGAIN = 11;
+    public const int EBADF = 9;
+    public const int ENOENT = 2;
+}

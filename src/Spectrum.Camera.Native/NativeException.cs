@@ -1,0 +1,25 @@
+using System.Runtime.InteropServices;
+
+namespace Spectrum.Camera.Native;
+
+/// <summary>A failed system call on the host side. Carries the Linux errno and the call's name.</summary>
+public sealed class NativeException : IOException
+{
+    public NativeException(string call, int errno)
+        : base($"{call} failed: {Describe(errno)} (errno {errno})")
+    {
+        Call = call;
+        Errno = errno;
+    }
+
+    public string Call { get; }
+
+    public int Errno { get; }
+
+    /// <summary>Throws for the last errno of a call that returned -1.</summary>
+    internal static NativeException Last(string call) => new(call, Marshal.GetLastPInvokeError());
+
+    /// <summary>strerror text for an errno.</summary>
+    public static unsafe string Describe(int errno) =>
+        Marshal.PtrToStringUTF8((nint)Libc.StrError(errno)) ?? $"errno {errno}";
+}

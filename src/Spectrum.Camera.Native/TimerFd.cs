@@ -1,0 +1,41 @@
+namespace Spectrum.Camera.Native;
+
+/// <summary>A CLOCK_MONOTONIC timerfd, used to pace frames on the device loop without threads.</summary>
+public sealed class TimerFd : IDisposable
+{
+    private readonly FdHandle _handle;
+
+    private TimerFd(FdHandle handle) => _handle = handle;
+
+    public int Fd => _handle.Fd;
+
+    public static TimerFd Create() =>
+        new(FdHandle.FromResult(
+            Libc.TimerFdCreate(LinuxConstants.CLOCK_MONOTONIC, LinuxConstants.TFD_CLOEXEC | LinuxConstants.TFD_NONBLOCK),
+            "timerfd_create"));
+
+    /// <summary>Arms a periodic timer whose first expiry is one period from now; a zero period disarms it.</summary>
+    public unsafe void SetPeriodic(long periodNanoseconds)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(periodNanoseconds);
+        var spec = new ITimerSpec
+        {
+            Interval = ToTimeSpec(periodNanoseconds),
+            Value = ToTimeSpec(periodNanoseconds),
+        };
+        if (Libc.TimerFdSetTime(_handle.Fd, 0, &spec, null) != 0)
+        {
+            throw NativeException.Last("timerfd_settime");
+        }
+    }
+
+    /// <summary>Disarms the timer.</summary>
+    public void Disarm() => SetPeriodic(0);
+
+    /// <summary>Returns how many periods expired since the last call (0 if none; the fd is non-blocking).</summary>
+    public ulong ConsumeExpirations() => FdHandle.ReadCounter(_handle.Fd);
+
+    public void Dispose() => _handle.Dispose();
+
+    private static TimeSpec ToTimeSpec(long ns) => new() { Seconds = ns / 1_000_000_000, Nanoseconds = ns % 1_000_000_000 };
+}
