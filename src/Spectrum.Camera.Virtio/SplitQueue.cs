@@ -12,9 +12,9 @@ public sealed unsafe class SplitQueue
     public const int MaxSize = 1024;
 
     private readonly DescriptorChain?[] _chains;
-    private readonly byte* _descriptors;
-    private readonly byte* _avail;
-    private readonly byte* _used;
+    private byte* _descriptors;
+    private byte* _avail;
+    private byte* _used;
     private GuestMemory _memory;
     private ushort _lastAvail;
     private ushort _nextUsed;
@@ -88,10 +88,25 @@ public sealed unsafe class SplitQueue
     }
 
     /// <summary>
-    /// Switches to a new memory map (SET_MEM_TABLE while running). The rings themselves were translated at creation;
-    /// the backend re-creates the queue when the map changes, so this only updates chain-buffer translation.
+    /// Switches to a new memory map (SET_MEM_TABLE while running): re-translates the rings and keeps indices and
+    /// in-flight chains (their segments are guest-physical and are translated at each access).
     /// </summary>
-    internal void UseMemory(GuestMemory memory) => _memory = memory;
+    public bool TryRebind(GuestMemory memory, VirtqueueAddresses addresses, out string? error)
+    {
+        ArgumentNullException.ThrowIfNull(memory);
+        var fresh = TryCreate(memory, Size, addresses, _lastAvail, EventIdx, IndirectDescriptors, out error);
+        if (fresh is null)
+        {
+            Fail("after a memory table change: " + error);
+            return false;
+        }
+
+        _memory = memory;
+        _descriptors = fresh._descriptors;
+        _avail = fresh._avail;
+        _used = fresh._used;
+        return true;
+    }
 
     /// <summary>True when the driver has made chains available that we have not taken.</summary>
     public bool HasAvailable => Violation is null && AvailIndex() != _lastAvail;

@@ -1,0 +1,10 @@
+namespace Spectrum.Camera.Native.Diagnostics;
+
+/// <summary>Severity of an operator log line.</summary>
+public enum LogLevel
+{
+    Debug,
+    Info,
+    Warning,
+    Error,
+}

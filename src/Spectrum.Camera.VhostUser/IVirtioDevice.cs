@@ -1,0 +1,35 @@
+namespace Spectrum.Camera.VhostUser;
+
+/// <summary>
+/// What a device plugs into the vhost-user backend. Devices never see a vhost-user message: the backend owns
+/// negotiation, memory and ring lifecycle, and calls these members on the device loop thread only.
+/// </summary>
+public interface IVirtioDevice
+{
+    /// <summary>Device-specific virtio feature bits (virtio-media has none).</summary>
+    ulong DeviceFeatures { get; }
+
+    /// <summary>Number of virtqueues.</summary>
+    int QueueCount { get; }
+
+    /// <summary>Device configuration space, read-only for the driver.</summary>
+    ReadOnlySpan<byte> ConfigSpace { get; }
+
+    /// <summary>Called once before anything else, with the loop the device may register timers on.</summary>
+    void Attach(DeviceLoop deviceLoop);
+
+    /// <summary>A new driver instance is starting (guest reboot, driver reload): drop all guest-visible state.</summary>
+    void Reset();
+
+    /// <summary>Queue <paramref name="index"/> runs: the device may pop, complete and notify on it from now on.</summary>
+    void QueueStarted(int index, DeviceQueue queue);
+
+    /// <summary>
+    /// Queue <paramref name="index"/> stops (VM stop, reset, shutdown). After this returns the device must not touch
+    /// the queue or write guest memory for it until it is started again.
+    /// </summary>
+    void QueueStopped(int index);
+
+    /// <summary>The driver kicked queue <paramref name="index"/>, or it was just (re)enabled and may hold work.</summary>
+    void QueueNotified(int index);
+}

@@ -1,0 +1,239 @@
+using System.Buffers.Binary;
+using Spectrum.Camera.Native;
+using Spectrum.Camera.Native.Diagnostics;
+using Spectrum.Camera.Virtio;
+
+namespace Spectrum.Camera.VhostUser;
+
+/// <summary>
+/// The vhost-user backend for one connection (one VM lifetime: QEMU 10.0 cannot reconnect). It owns negotiation, the
+/// guest memory map and the ring lifecycle, and drives one <see cref="IVirtioDevice"/>. All of it runs on the
+/// <see cref="DeviceLoop"/> thread. Per error it decides between a NACK (bad values in a well-formed message: the
+/// connection lives on) and a disconnect (a broken byte stream that cannot be resynchronised).
+/// </summary>
+public sealed partial class VhostUserBackend : IDisposable
+{
+    private const string Component = "vhost-user";
+    private const ulong VringNoFd = 0x100;
+
+    private readonly IVirtioDevice _device;
+    private readonly DeviceLoop _loop;
+    private readonly UnixSocket _socket;
+    private readonly VhostUserMessageReader _reader;
+    private readonly VringState[] _vrings;
+    private GuestMemory _memory = GuestMemory.Empty;
+    private ulong _ackedFeatures;
+    private ulong _ackedProtocol;
+    private bool _ownerSet;
+    private bool _everStarted;
+    private bool _closed;
+
+    public VhostUserBackend(IVirtioDevice device, DeviceLoop loop, UnixSocket connection)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        ArgumentNullException.ThrowIfNull(loop);
+        ArgumentNullException.ThrowIfNull(connection);
+        _device = device;
+        _loop = loop;
+        _socket = connection;
+        _reader = new VhostUserMessageReader(connection);
+        _vrings = new VringState[device.QueueCount];
+        for (var i = 0; i < _vrings.Length; i++)
+        {
+            _vrings[i] = new VringState();
+        }
+    }
+
+    /// <summary>Virtio features offered to the front-end.</summary>
+    public ulong OfferedFeatures => VhostUserFeatures.Transport | _device.DeviceFeatures;
+
+    /// <summary>Why the connection ended, once it has.</summary>
+    public DisconnectReason? Disconnect { get; private set; }
+
+    /// <summary>A one-line explanation when <see cref="Disconnect"/> is <see cref="DisconnectReason.ProtocolError"/>.</summary>
+    public string? DisconnectDetail { get; private set; }
+
+    /// <summary>Raised on the loop when the connection ends; the executable stops the loop from here.</summary>
+    public event Action<DisconnectReason>? Disconnected;
+
+    /// <summary>The current guest memory map (empty before SET_MEM_TABLE).</summary>
+    public GuestMemory Memory => _memory;
+
+    private bool ReplyAck => (_ackedProtocol & VhostUserFeatures.ProtocolReplyAck) != 0;
+
+    /// <summary>Attaches the device and starts reading front-end messages on the loop.</summary>
+    public void Start()
+    {
+        _device.Attach(_loop);
+        _loop.Watch(_socket.Fd, OnSocketReadable);
+    }
+
+    /// <summary>Stops every ring and releases memory and fds. Idempotent.</summary>
+    public void Dispose()
+    {
+        if (_closed)
+        {
+            return;
+        }
+
+        _closed = true;
+        _loop.Unwatch(_socket.Fd);
+        for (var i = 0; i < _vrings.Length; i++)
+        {
+            StopRing(i);
+            _vrings[i].Dispose();
+        }
+
+        _memory.Dispose();
+        _memory = GuestMemory.Empty;
+    }
+
+    private void OnSocketReadable()
+    {
+        while (!_closed)
+        {
+            using var message = _reader.TryRead(out var state, out var error);
+            switch (state)
+            {
+                case VhostUserMessageReader.ReadState.NeedMore:
+                    return;
+                case VhostUserMessageReader.ReadState.EndOfStream:
+                    Log.Info(Component, "front-end closed the connection");
+                    End(DisconnectReason.EndOfStream, null);
+                    return;
+                case VhostUserMessageReader.ReadState.Malformed:
+                    Log.Error(Component, $"protocol error, closing the connection: {error}");
+                    End(DisconnectReason.ProtocolError, error);
+                    return;
+            }
+
+            try
+            {
+                Dispatch(message!);
+            }
+            catch (NativeException e) when (e.Errno is 32 or 104)
+            {
+                // EPIPE / ECONNRESET while replying: the front-end is gone.
+                Log.Info(Component, $"front-end went away while we replied: {e.Message}");
+                End(DisconnectReason.EndOfStream, null);
+                return;
+            }
+        }
+    }
+
+    private void End(DisconnectReason reason, string? detail)
+    {
+        Disconnect = reason;
+        DisconnectDetail = detail;
+        Dispose();
+        Disconnected?.Invoke(reason);
+    }
+
+    private void Dispatch(VhostUserMessage m)
+    {
+        Log.Debug(Component, $"{m.Request} flags=0x{m.Flags:x} size={m.Payload.Length} fds={m.FdCount}");
+        switch (m.Request)
+        {
+            // Requests with an explicit reply: NEED_REPLY is satisfied by that reply.
+            case VhostUserRequest.GetFeatures:
+                // Answerable at any time: QEMU also uses it as a barrier.
+                ExpectFds(m, 0);
+                ReplyU64(m, OfferedFeatures);
+                return;
+            case VhostUserRequest.GetProtocolFeatures:
+                ExpectFds(m, 0);
+                ReplyU64(m, VhostUserFeatures.OfferedProtocol);
+                return;
+            case VhostUserRequest.GetQueueNum:
+                ExpectFds(m, 0);
+                ReplyU64(m, (ulong)_vrings.Length);
+                return;
+            case VhostUserRequest.GetVringBase:
+                HandleGetVringBase(m);
+                return;
+            case VhostUserRequest.GetConfig:
+                HandleGetConfig(m);
+                return;
+            default:
+                Ack(m, HandleWithoutReply(m));
+                return;
+        }
+    }
+
+    private bool HandleWithoutReply(VhostUserMessage m) => m.Request switch
+    {
+        VhostUserRequest.SetFeatures => HandleSetFeatures(m),
+        VhostUserRequest.SetProtocolFeatures => HandleSetProtocolFeatures(m),
+        VhostUserRequest.SetOwner => HandleSetOwner(m),
+        VhostUserRequest.ResetOwner => HandleResetOwner(m),
+        VhostUserRequest.SetMemTable => HandleSetMemTable(m),
+        VhostUserRequest.SetVringNum => HandleSetVringNum(m),
+        VhostUserRequest.SetVringAddr => HandleSetVringAddr(m),
+        VhostUserRequest.SetVringBase => HandleSetVringBase(m),
+        VhostUserRequest.SetVringKick => HandleSetVringFd(m, VringFdKind.Kick),
+        VhostUserRequest.SetVringCall => HandleSetVringFd(m, VringFdKind.Call),
+        VhostUserRequest.SetVringErr => HandleSetVringFd(m, VringFdKind.Err),
+        VhostUserRequest.SetVringEnable => HandleSetVringEnable(m),
+        VhostUserRequest.SetConfig => Refuse(m, "the device configuration space is read-only"),
+        _ => Refuse(m, "request not supported by this backend (feature not offered)"),
+    };
+
+    /// <summary>REPLY_ACK (protocol bit 3): a u64 status for any request without its own reply that asked for one.</summary>
+    private void Ack(VhostUserMessage m, bool success)
+    {
+        if (ReplyAck && m.NeedsReply)
+        {
+            ReplyU64(m, success ? 0UL : 1UL);
+        }
+    }
+
+    private void ReplyU64(VhostUserMessage m, ulong value)
+    {
+        Span<byte> payload = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(payload, value);
+        Reply(m.Request, payload);
+    }
+
+    /// <summary>Sends a reply: flags must be exactly 0x5 (version 1 | REPLY) or QEMU rejects it.</summary>
+    private void Reply(VhostUserRequest request, ReadOnlySpan<byte> payload)
+    {
+        Span<byte> buffer = stackalloc byte[VhostUserMessage.HeaderSize + payload.Length];
+        BinaryPrimitives.WriteUInt32LittleEndian(buffer, (uint)request);
+        BinaryPrimitives.WriteUInt32LittleEndian(buffer[4..], VhostUserMessage.Version | VhostUserMessage.FlagReply);
+        BinaryPrimitives.WriteUInt32LittleEndian(buffer[8..], (uint)payload.Length);
+        payload.CopyTo(buffer[VhostUserMessage.HeaderSize..]);
+        _socket.Send(buffer);
+    }
+
+    private static bool Refuse(VhostUserMessage m, string why)
+    {
+        Log.GuestFault(Component, "vmm-refused", $"refused {m.Request} ({(uint)m.Request}): {why}");
+        return false;
+    }
+
+    private static bool ExpectPayload(VhostUserMessage m, int size) =>
+        m.Payload.Length == size || Refuse(m, $"payload is {m.Payload.Length} bytes, expected {size}");
+
+    private static bool ExpectFds(VhostUserMessage m, int count) =>
+        m.FdCount == count || Refuse(m, $"{m.FdCount} fds attached, expected {count} (they were closed)");
+
+    private bool TryQueueIndex(VhostUserMessage m, ulong index, out int queue)
+    {
+        queue = (int)Math.Min(index, int.MaxValue);
+        return index < (ulong)_vrings.Length || Refuse(m, $"queue index {index} is not below {_vrings.Length}");
+    }
+
+    /// <summary>How a connection ended.</summary>
+    public enum DisconnectReason
+    {
+        EndOfStream,
+        ProtocolError,
+    }
+
+    private enum VringFdKind
+    {
+        Kick,
+        Call,
+        Err,
+    }
+}
