@@ -1,0 +1,99 @@
+using Spectrum.Camera.Media.Protocol;
+
+namespace Spectrum.Camera.Media.Device;
+
+/// <summary>
+/// The single VIDEO_CAPTURE buffer queue: which session owns it (vb2's rule: the first REQBUFS/CREATE_BUFS owner, others
+/// get EBUSY), its buffers, the FIFO of queued buffers and whether it streams. Pure state: no guest memory access.
+/// </summary>
+internal sealed class CaptureQueue
+{
+    private readonly CaptureBuffer[] _buffers = new CaptureBuffer[V4l2.MaxBuffers];
+    private readonly Queue<CaptureBuffer> _queued = new((int)V4l2.MaxBuffers);
+
+    public CaptureQueue()
+    {
+        for (var i = 0u; i < V4l2.MaxBuffers; i++)
+        {
+            _buffers[i] = new CaptureBuffer(i);
+        }
+    }
+
+    /// <summary>Session id of the owner, or null when the queue is free.</summary>
+    public uint? Owner { get; private set; }
+
+    public uint Allocated { get; private set; }
+
+    public bool Streaming { get; set; }
+
+    public int QueuedCount => _queued.Count;
+
+    public bool IsOwnedByOther(uint session) => Owner is { } o && o != session;
+
+    public bool TryGetBuffer(uint index, out CaptureBuffer buffer)
+    {
+        buffer = index < Allocated ? _buffers[index] : null!;
+        return index < Allocated;
+    }
+
+    /// <summary>Replaces all buffers with <paramref name="count"/> fresh ones (0 frees the queue).</summary>
+    public void Reallocate(uint session, uint count)
+    {
+        _queued.Clear();
+        for (var i = 0; i < _buffers.Length; i++)
+        {
+            _buffers[i].State = CaptureBufferState.Dequeued;
+            _buffers[i].RangeCount = 0;
+            _buffers[i].UserPtr = 0;
+            _buffers[i].Length = 0;
+        }
+
+        Allocated = Math.Min(count, V4l2.MaxBuffers);
+        Owner = Allocated == 0 ? null : session;
+    }
+
+    /// <summary>Adds up to <paramref name="count"/> buffers; returns how many were added.</summary>
+    public uint Add(uint session, uint count)
+    {
+        var added = Math.Min(count, V4l2.MaxBuffers - Allocated);
+        Allocated += added;
+        if (Allocated > 0)
+        {
+            Owner = session;
+        }
+
+        return added;
+    }
+
+    public void Enqueue(CaptureBuffer buffer)
+    {
+        buffer.State = CaptureBufferState.Queued;
+        _queued.Enqueue(buffer);
+    }
+
+    public bool TryDequeueForFrame(out CaptureBuffer buffer) => _queued.TryDequeue(out buffer!);
+
+    /// <summary>STREAMOFF semantics: every queued buffer returns to the application without an event.</summary>
+    public void ReturnAll()
+    {
+        while (_queued.TryDequeue(out var b))
+        {
+            b.State = CaptureBufferState.Dequeued;
+        }
+
+        for (var i = 0; i < Allocated; i++)
+        {
+            if (_buffers[i].State == CaptureBufferState.Prepared)
+            {
+                _buffers[i].State = CaptureBufferState.Dequeued;
+            }
+        }
+    }
+
+    /// <summary>Drops everything (owner closed, device reset).</summary>
+    public void Release()
+    {
+        Streaming = false;
+        Reallocate(0, 0);
+    }
+}

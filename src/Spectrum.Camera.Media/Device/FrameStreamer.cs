@@ -1,0 +1,145 @@
+using Spectrum.Camera.Media.Frames;
+using Spectrum.Camera.Media.Protocol;
+using Spectrum.Camera.Native;
+using Spectrum.Camera.VhostUser;
+
+namespace Spectrum.Camera.Media.Device;
+
+/// <summary>
+/// Paces frames with a timerfd on the device loop at the negotiated interval. Each tick renders the frame straight
+/// into the guest pages of the oldest queued buffer and queues an EVT_DQBUF. Frame numbers count every period since
+/// STREAMON, so a tick with no queued buffer (or a late tick) shows up as a gap in <c>sequence</c>, as V4L2 drivers do.
+/// While the rings are stopped (VM paused) nothing is written; the stream resumes on its own.
+/// </summary>
+internal sealed class FrameStreamer : IDisposable
+{
+    private readonly CaptureState _state;
+    private readonly IFrameSource _source;
+    private readonly EventQueueWriter _events;
+    private readonly Func<DeviceQueue?> _eventQueue;
+    private readonly GuestBufferSink _sink = new();
+    private TimerFd? _timer;
+    private bool _streaming;
+    private bool _suspended = true;
+    private bool _started;
+    private uint _nextFrame;
+
+    public FrameStreamer(CaptureState state, IFrameSource source, EventQueueWriter events, Func<DeviceQueue?> eventQueue)
+    {
+        _state = state;
+        _source = source;
+        _events = events;
+        _eventQueue = eventQueue;
+        state.RateChanged += Rearm;
+    }
+
+    public FrameCounters Counters { get; } = new();
+
+    public bool IsStreaming => _streaming;
+
+    public void Attach(DeviceLoop loop)
+    {
+        ArgumentNullException.ThrowIfNull(loop);
+        _timer = TimerFd.Create();
+        loop.Watch(_timer.Fd, OnTick);
+    }
+
+    /// <summary>STREAMON: frame numbering restarts at 0.</summary>
+    public void Start()
+    {
+        _streaming = true;
+        _started = false;
+        _nextFrame = 0;
+        Rearm();
+    }
+
+    /// <summary>STREAMOFF, owner close or reset.</summary>
+    public void Stop()
+    {
+        _streaming = false;
+        Rearm();
+    }
+
+    /// <summary>The rings stopped: write nothing to guest memory until <see cref="Resume"/>.</summary>
+    public void Suspend()
+    {
+        _suspended = true;
+        Rearm();
+    }
+
+    public void Resume()
+    {
+        _suspended = false;
+        Rearm();
+    }
+
+    public void Dispose() => _timer?.Dispose();
+
+    private void Rearm()
+    {
+        if (_timer is null)
+        {
+            return;
+        }
+
+        if (_streaming && !_suspended)
+        {
+            _timer.SetPeriodic(_state.Rate.PeriodNanoseconds);
+        }
+        else
+        {
+            _timer.Disarm();
+        }
+    }
+
+    private void OnTick()
+    {
+        var expirations = _timer!.ConsumeExpirations();
+        if (expirations == 0 || !_streaming || _suspended)
+        {
+            return;
+        }
+
+        // The first tick is frame 0; a late tick (several expirations) skips the periods it missed.
+        var frame = _started ? unchecked(_nextFrame + (uint)expirations - 1) : 0;
+        _started = true;
+        _nextFrame = unchecked(frame + 1);
+
+        var eventq = _eventQueue();
+        if (eventq is null || _events.IsFull || !_state.Queue.TryDequeueForFrame(out var buffer))
+        {
+            Counters.Dropped++;
+            return;
+        }
+
+        var format = _state.Format;
+        _sink.Open(eventq.Memory, buffer);
+        var content = _source.Render(format, frame, _sink);
+        var failed = _sink.Faulted || _sink.Written != format.SizeImage;
+        buffer.State = CaptureBufferState.Dequeued;
+        Counters.Count(content, failed);
+        WriteDqbufEvent(buffer, frame, format.SizeImage, failed);
+        _events.Flush(eventq);
+    }
+
+    /// <summary>EVT_DQBUF (608 bytes): header, v4l2_buffer at +8, zeroed planes at +96.</summary>
+    private void WriteDqbufEvent(CaptureBuffer buffer, uint sequence, uint bytesUsed, bool failed)
+    {
+        var e = _events.Reserve(VirtioMediaWire.EventDqbufSize);
+        Le.Put(e, 0, VirtioMediaWire.EventDqbuf);
+        Le.Put(e, 4, _state.Queue.Owner ?? 0);
+        var b = e[8..];
+        Le.Put(b, 0, buffer.Index);
+        Le.Put(b, 4, V4l2.BufTypeVideoCapture);
+        Le.Put(b, 8, failed ? 0 : bytesUsed);
+        Le.Put(b, 12, V4l2.BufFlagTimestampMonotonic | V4l2.BufFlagTstampSrcEof | (failed ? V4l2.BufFlagError : 0));
+        Le.Put(b, 16, V4l2.FieldNone);
+        var now = MonotonicClock.NowNanoseconds();
+        Le.Put64(b, 24, (ulong)(now / 1_000_000_000));
+        Le.Put64(b, 32, (ulong)(now % 1_000_000_000 / 1000));
+        Le.Put(b, 56, sequence);
+        Le.Put(b, 60, V4l2.MemoryUserPtr);
+        Le.Put64(b, 64, buffer.UserPtr);
+        Le.Put(b, 72, buffer.Length);
+    }
+}
