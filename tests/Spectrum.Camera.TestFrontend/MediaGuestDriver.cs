@@ -1,0 +1,175 @@
+using System.Buffers.Binary;
+
+namespace Spectrum.Camera.TestFrontend;
+
+/// <summary>
+/// Plays the guest's virtio-media driver on top of <see cref="TestVmm"/>: posts eventq buffers, sends OPEN, CLOSE and
+/// IOCTL chains on the commandq (one at a time, like the Linux driver) and collects events. V4L2 structs are encoded
+/// here independently of the device's own code, with the offsets of the 64-bit UAPI.
+/// </summary>
+public sealed class MediaGuestDriver
+{
+    public const uint CmdOpen = 1, CmdClose = 2, CmdIoctl = 3, CmdMmap = 4, CmdMunmap = 5;
+    public const int EventBufferSize = 608;
+
+    private const int RequestArea = 512 * 1024;
+    private const int ResponseArea = 64 * 1024;
+
+    private readonly TestVmm _vmm;
+    private readonly Dictionary<ushort, ulong> _eventBuffers = [];
+    private readonly ulong _requestGpa;
+    private readonly ulong _responseGpa;
+
+    public MediaGuestDriver(TestVmm vmm)
+    {
+        ArgumentNullException.ThrowIfNull(vmm);
+        _vmm = vmm;
+        _requestGpa = vmm.Ram.Allocate(RequestArea, 4096);
+        _responseGpa = vmm.Ram.Allocate(ResponseArea, 4096);
+    }
+
+    public GuestVirtqueue CommandQueue => _vmm.Queues[0];
+
+    public GuestVirtqueue EventQueue => _vmm.Queues[1];
+
+    public GuestRam Ram => _vmm.Ram;
+
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Posts <paramref name="count"/> 608-byte eventq buffers (the Linux driver posts 16 before DRIVER_OK).</summary>
+    public void PostEventBuffers(int count = 16, bool kick = true)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            var gpa = _vmm.Ram.Allocate(EventBufferSize, 64);
+            var head = EventQueue.AddChain([], [(gpa, EventBufferSize)]);
+            _eventBuffers[head] = gpa;
+        }
+
+        if (kick)
+        {
+            EventQueue.Notify();
+        }
+    }
+
+    /// <summary>
+    /// Sends one command chain: <paramref name="request"/> as the readable part (split in <paramref name="readableSplit"/>
+    /// pieces to exercise byte-stream handling) and <paramref name="responseCapacity"/> writable bytes. Returns what the
+    /// device wrote (its used length).
+    /// </summary>
+    public byte[] Send(ReadOnlySpan<byte> request, int responseCapacity, int readableSplit = 1)
+    {
+        if (request.Length > RequestArea || responseCapacity > ResponseArea)
+        {
+            throw new ArgumentException("command too large for the test driver's areas");
+        }
+
+        request.CopyTo(_vmm.Ram.Span(_requestGpa, request.Length));
+        var readable = new List<(ulong, uint)>();
+        var piece = Math.Max(1, request.Length / Math.Max(1, readableSplit));
+        for (var offset = 0; offset < request.Length; offset += piece)
+        {
+            readable.Add((_requestGpa + (ulong)offset, (uint)Math.Min(piece, request.Length - offset)));
+        }
+
+        var writable = responseCapacity > 0 ? new List<(ulong, uint)> { (_responseGpa, (uint)responseCapacity) } : [];
+        _vmm.Ram.Span(_responseGpa, Math.Max(responseCapacity, 1)).Fill(0xEE);
+        var head = CommandQueue.AddChain(readable, writable);
+        CommandQueue.Notify();
+        var (usedHead, length) = CommandQueue.WaitUsed(Timeout);
+        if (usedHead != head)
+        {
+            throw new InvalidDataException($"device completed head {usedHead}, expected {head}");
+        }
+
+        return _vmm.Ram.Span(_responseGpa, (int)length).ToArray();
+    }
+
+    /// <summary>CMD_OPEN; returns (status, session id).</summary>
+    public (uint Status, uint Session) Open()
+    {
+        var r = Send(Header(CmdOpen), 16);
+        return (U32(r, 0), r.Length >= 16 ? U32(r, 8) : 0);
+    }
+
+    public uint OpenSession()
+    {
+        var (status, session) = Open();
+        return status == 0 ? session : throw new InvalidOperationException($"OPEN failed with errno {status}");
+    }
+
+    /// <summary>CMD_CLOSE (no response part). Returns the used length (must be 0).</summary>
+    public int Close(uint session)
+    {
+        var req = new byte[16];
+        Put(req, 0, CmdClose);
+        Put(req, 8, session);
+        return Send(req, 0).Length;
+    }
+
+    /// <summary>
+    /// CMD_IOCTL with <paramref name="payload"/> (plus <paramref name="extra"/> readable bytes such as SG entries) and room
+    /// for the header plus <paramref name="responsePayload"/> bytes. Returns (status, payload written).
+    /// </summary>
+    public (uint Status, byte[] Payload) Ioctl(uint session, uint code, ReadOnlySpan<byte> payload, int responsePayload, ReadOnlySpan<byte> extra = default, int readableSplit = 1)
+    {
+        var req = new byte[16 + payload.Length + extra.Length];
+        Put(req, 0, CmdIoctl);
+        Put(req, 8, session);
+        Put(req, 12, code);
+        payload.CopyTo(req.AsSpan(16));
+        extra.CopyTo(req.AsSpan(16 + payload.Length));
+        var r = Send(req, 8 + responsePayload, readableSplit);
+        if (r.Length < 8)
+        {
+            throw new InvalidDataException($"ioctl {code} response of {r.Length} bytes");
+        }
+
+        return (U32(r, 0), r.AsSpan(8).ToArray());
+    }
+
+    /// <summary>Takes the next event from the eventq (re-posting its buffer), or null if none arrives in time.</summary>
+    public byte[]? WaitEvent(TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            if (EventQueue.TryTakeUsed(out var head, out var length))
+            {
+                var gpa = _eventBuffers[head];
+                var e = _vmm.Ram.Span(gpa, (int)length).ToArray();
+                _eventBuffers.Remove(head);
+                var again = EventQueue.AddChain([], [(gpa, EventBufferSize)]);
+                _eventBuffers[again] = gpa;
+                EventQueue.Notify();
+                return e;
+            }
+
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero)
+            {
+                return null;
+            }
+
+            EventQueue.WaitForCall(left < TimeSpan.FromMilliseconds(50) ? left : TimeSpan.FromMilliseconds(50));
+        }
+    }
+
+    /// <summary>Re-adopts posted eventq buffers after a VM stop/cont (same rings).</summary>
+    public int PostedEventBuffers => _eventBuffers.Count;
+
+    public static byte[] Header(uint command)
+    {
+        var b = new byte[8];
+        Put(b, 0, command);
+        return b;
+    }
+
+    public static uint U32(ReadOnlySpan<byte> s, int offset) => BinaryPrimitives.ReadUInt32LittleEndian(s[offset..]);
+
+    public static ulong U64(ReadOnlySpan<byte> s, int offset) => BinaryPrimitives.ReadUInt64LittleEndian(s[offset..]);
+
+    public static void Put(Span<byte> s, int offset, uint value) => BinaryPrimitives.WriteUInt32LittleEndian(s[offset..], value);
+
+    public static void Put64(Span<byte> s, int offset, ulong value) => BinaryPrimitives.WriteUInt64LittleEndian(s[offset..], value);
+}
