@@ -1,10 +1,50 @@
+using Spectrum.Camera.Native.Diagnostics;
+
 namespace Spectrum.Camera.Cli;
 
+/// <summary>spectrum-camera: the sidecar and its tools. Exit codes: 0 success, 1 runtime failure, 2 bad usage.</summary>
 internal static class Program
 {
+    private const string Usage = """
+        spectrum-camera: a virtio-media virtual camera for one VM, served over vhost-user.
+
+        Usage: spectrum-camera <command> [options]
+
+        Commands:
+          serve          Serve one VM's camera on a vhost-user socket (QEMU connects to it).
+          verify-frames  Check a raw capture file against the test pattern (used by the end-to-end tests).
+
+        Run 'spectrum-camera <command> --help' for a command's options.
+        """;
+
     private static int Main(string[] args)
     {
-        Console.Error.WriteLine("spectrum-camera: not implemented yet");
-        return args.Length == 0 ? 2 : 2;
+        if (args.Length == 0 || args[0] is "--help" or "-h" or "help")
+        {
+            Console.Out.WriteLine(Usage);
+            return args.Length == 0 ? 2 : 0;
+        }
+
+        var rest = args[1..];
+        try
+        {
+            return args[0] switch
+            {
+                "serve" => ServeCommand.Run(rest),
+                "verify-frames" => VerifyFramesCommand.Run(rest),
+                _ => throw new UsageException($"unknown command '{args[0]}'"),
+            };
+        }
+        catch (UsageException e)
+        {
+            Console.Error.WriteLine($"spectrum-camera: {e.Message}");
+            Console.Error.WriteLine("Run 'spectrum-camera --help' or 'spectrum-camera <command> --help' for usage.");
+            return 2;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log.Error("main", e.Message);
+            return 1;
+        }
     }
 }

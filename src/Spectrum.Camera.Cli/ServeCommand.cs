@@ -1,0 +1,166 @@
+using System.Runtime.InteropServices;
+using Spectrum.Camera.Media.Device;
+using Spectrum.Camera.Media.Frames;
+using Spectrum.Camera.Native;
+using Spectrum.Camera.Native.Diagnostics;
+using Spectrum.Camera.Sources;
+using Spectrum.Camera.VhostUser;
+
+namespace Spectrum.Camera.Cli;
+
+/// <summary>
+/// spectrum-camera serve: listens on the vhost-user socket, accepts QEMU's one connection and serves the camera on one
+/// device loop thread until QEMU disconnects (exit 0), SIGTERM/SIGINT (exit 0) or a protocol error (exit 1).
+/// The socket file is removed on the way out.
+/// </summary>
+internal static class ServeCommand
+{
+    private const string Help = """
+        Usage: spectrum-camera serve --socket-path PATH --vm NAME [options]
+
+        Serves one VM's virtual camera as a virtio-media device (virtio id 48) over vhost-user.
+        Start it before QEMU, then give QEMU:
+          -object memory-backend-memfd,id=mem,size=<RAM>,share=on -machine q35,memory-backend=mem
+          -chardev socket,id=cam,path=PATH
+          -device vhost-user-device-pci,chardev=cam,virtio-id=48,num_vqs=2,vq_size=256,config_size=40
+
+        Options:
+          --socket-path PATH   Unix socket to listen on (a stale socket file is replaced).
+          --vm NAME            The VM's name, shown in every log line.
+          --source SOURCE      test-pattern (default) or black.
+          --card NAME          Camera name the guest sees (1-31 bytes, default "Spectrum Camera").
+          --menu SPEC          Formats, sizes and rates the guest sees, fixed for the VM's life, e.g.
+                               "formats=YUYV,NV12,YU12;sizes=320x240,640x480,1280x720,1920x1080;fps=30,15" (the default).
+          --log-level LEVEL    debug, info (default), warning or error.
+          --help               Show this help.
+
+        Exit status: 0 when QEMU disconnects or on SIGTERM/SIGINT, 1 on a runtime or protocol error, 2 on bad usage.
+        """;
+
+    public static int Run(string[] args)
+    {
+        var cl = CommandLine.Parse(args, ["--socket-path", "--vm", "--source", "--card", "--menu", "--log-level"], []);
+        if (cl.HelpRequested)
+        {
+            Console.Out.WriteLine(Help);
+            return 0;
+        }
+
+        if (cl.Positional.Count > 0)
+        {
+            throw new UsageException($"unexpected argument '{cl.Positional[0]}'");
+        }
+
+        var socketPath = cl.Require("--socket-path");
+        var vm = cl.Require("--vm");
+        Log.MinimumLevel = ParseLevel(cl.Get("--log-level") ?? "info");
+        Log.Scope = vm;
+        var source = (cl.Get("--source") ?? "test-pattern") switch
+        {
+            "test-pattern" => (IFrameSource)new TestPatternSource(),
+            "black" => new BlackFrameSource(),
+            var other => throw new UsageException($"--source must be test-pattern or black, not '{other}'"),
+        };
+        StableMenu menu;
+        try
+        {
+            menu = cl.Get("--menu") is { } spec ? StableMenu.Parse(spec) : StableMenu.Default;
+        }
+        catch (FormatException e)
+        {
+            throw new UsageException($"--menu: {e.Message}");
+        }
+
+        var options = new MediaDeviceOptions(cl.Get("--card") ?? MediaDeviceOptions.DefaultCard, menu, source);
+        try
+        {
+            using var device = new VirtioMediaDevice(options);
+            return Serve(socketPath, device);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message);
+        }
+    }
+
+    private static int Serve(string socketPath, VirtioMediaDevice device)
+    {
+        using var loop = new DeviceLoop();
+        using var stopOnTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => Stop(c, loop, "SIGTERM"));
+        using var stopOnInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => Stop(c, loop, "SIGINT"));
+        UnixSocket listener;
+        try
+        {
+            listener = UnixSocket.Listen(socketPath);
+        }
+        catch (NativeException e)
+        {
+            Log.Error("serve", $"cannot listen on {socketPath}: {e.Message}. Check the directory exists and is writable, " +
+                               "and that no other sidecar serves this path.");
+            return 1;
+        }
+
+        Log.Info("serve", $"listening on {socketPath} for the VMM (card \"{device.Options.Card}\", source {device.Options.Source.Name}, " +
+                          $"menu {device.Options.Menu})");
+        VhostUserBackend? backend = null;
+        var exitCode = 0;
+        try
+        {
+            loop.Watch(listener.Fd, () =>
+            {
+                var connection = listener.Accept();
+                loop.Unwatch(listener.Fd);
+                Log.Info("serve", "VMM connected");
+                backend = new VhostUserBackend(device, loop, connection);
+                backend.Disconnected += reason =>
+                {
+                    exitCode = reason == VhostUserBackend.DisconnectReason.EndOfStream ? 0 : 1;
+                    loop.RequestStop();
+                };
+                backend.Start();
+            });
+            loop.Run();
+        }
+        finally
+        {
+            backend?.Dispose();
+            listener.Dispose();
+            TryRemove(socketPath);
+        }
+
+        var c = device.Counters;
+        Log.Info("serve", $"exiting: {c.Delivered} frames delivered ({c.TestPattern} test pattern, {c.Black} black, {c.Camera} camera), " +
+                          $"{c.Dropped} dropped, {c.Failed} failed");
+        return exitCode;
+    }
+
+    private static void Stop(PosixSignalContext context, DeviceLoop loop, string signal)
+    {
+        context.Cancel = true;
+        Log.Info("serve", $"{signal} received: shutting down");
+        loop.RequestStop();
+    }
+
+    private static void TryRemove(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    private static LogLevel ParseLevel(string value) => value switch
+    {
+        "debug" => LogLevel.Debug,
+        "info" => LogLevel.Info,
+        "warning" => LogLevel.Warning,
+        "error" => LogLevel.Error,
+        _ => throw new UsageException($"--log-level must be debug, info, warning or error, not '{value}'"),
+    };
+}
