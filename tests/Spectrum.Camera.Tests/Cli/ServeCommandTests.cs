@@ -1,0 +1,90 @@
+using Spectrum.Camera.TestFrontend;
+
+namespace Spectrum.Camera.Tests.Cli;
+
+/// <summary>The spectrum-camera executable as an operator and QEMU use it: a separate process on a real socket.</summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class ServeCommandTests
+{
+    private string _dir = "";
+
+    [SetUp]
+    public void SetUp() => _dir = Directory.CreateTempSubdirectory("spectrum-serve-").FullName;
+
+    [TearDown]
+    public void TearDown() => Directory.Delete(_dir, recursive: true);
+
+    [Test]
+    public void Help_lists_every_option_and_exits_zero()
+    {
+        var (code, stdout, _) = SidecarProcess.Run("serve", "--help");
+        Assert.That(code, Is.Zero);
+        foreach (var option in new[] { "--socket-path", "--vm", "--source", "--card", "--menu", "--log-level" })
+        {
+            Assert.That(stdout, Does.Contain(option));
+        }
+    }
+
+    [TestCase(new[] { "serve", "--vm", "a" }, "--socket-path is required")]
+    [TestCase(new[] { "serve", "--socket-path", "/tmp/x.sock", "--vm", "a", "--source", "webcam" }, "--source must be")]
+    [TestCase(new[] { "serve", "--bogus" }, "unknown option --bogus")]
+    [TestCase(new[] { "serve", "--socket-path", "/tmp/x.sock", "--vm", "a", "--card", "a name that is much longer than thirty-one bytes" }, "card name must be")]
+    [TestCase(new[] { "serve", "--socket-path", "/tmp/x.sock", "--vm", "a", "--menu", "formats=RGB3" }, "--menu")]
+    [TestCase(new[] { "frobnicate" }, "unknown command")]
+    public void Bad_arguments_give_a_clear_message_and_exit_2(string[] args, string message)
+    {
+        var (code, _, stderr) = SidecarProcess.Run(args);
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(stderr, Does.Contain(message));
+    }
+
+    [Test]
+    public void Serves_a_guest_then_exits_zero_and_removes_its_socket_when_the_vmm_disconnects()
+    {
+        var socket = Path.Combine(_dir, "cam.sock");
+        using var sidecar = SidecarProcess.Start("serve", "--socket-path", socket, "--vm", "test-vm", "--card", "Test Cam");
+        sidecar.WaitForSocket(socket);
+        using (var vmm = new TestVmm(socket, [256, 256]))
+        {
+            vmm.Initialize();
+            var config = vmm.Client.GetConfigBytes(0, 40);
+            Assert.That(System.Text.Encoding.ASCII.GetString(config, 12 + 8, 8), Is.EqualTo("Test Cam"));
+            vmm.StartDriver(newRings: true, beforeEnable: v => new MediaGuestDriver(v).PostEventBuffers(kick: false));
+            var driver = new MediaGuestDriver(vmm);
+            var session = driver.OpenSession();
+            var fmt = new byte[208];
+            MediaGuestDriver.Put(fmt, 0, 1);
+            var (status, payload) = driver.Ioctl(session, 4, fmt, 208);
+            Assert.That(status, Is.Zero);
+            Assert.That(MediaGuestDriver.U32(payload, 8), Is.EqualTo(640u));
+            vmm.StopDriver();
+        }
+
+        Assert.That(sidecar.WaitForExit(TimeSpan.FromSeconds(30)), Is.True, sidecar.Stderr);
+        Assert.That(sidecar.ExitCode, Is.Zero, sidecar.Stderr);
+        Assert.That(File.Exists(socket), Is.False, "socket file left behind");
+        Assert.That(sidecar.Stderr, Does.Contain("[test-vm]").And.Contain("VMM connected").And.Contain("front-end closed the connection"));
+    }
+
+    [Test]
+    public void Sigterm_stops_the_sidecar_with_exit_zero_and_no_socket_left()
+    {
+        var socket = Path.Combine(_dir, "term.sock");
+        using var sidecar = SidecarProcess.Start("serve", "--socket-path", socket, "--vm", "term-vm");
+        sidecar.WaitForSocket(socket);
+        sidecar.Signal(15);
+        Assert.That(sidecar.WaitForExit(TimeSpan.FromSeconds(30)), Is.True);
+        Assert.That(sidecar.ExitCode, Is.Zero, sidecar.Stderr);
+        Assert.That(File.Exists(socket), Is.False);
+        Assert.That(sidecar.Stderr, Does.Contain("SIGTERM received"));
+    }
+
+    [Test]
+    public void An_unusable_socket_path_is_a_runtime_error_with_advice()
+    {
+        var (code, _, stderr) = SidecarProcess.Run("serve", "--socket-path", Path.Combine(_dir, "missing", "x.sock"), "--vm", "v");
+        Assert.That(code, Is.EqualTo(1));
+        Assert.That(stderr, Does.Contain("cannot listen on").And.Contain("Check the directory exists"));
+    }
+}
