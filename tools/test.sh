@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The project's test command (README, .ci/run): installs what it needs, builds in Release with warnings as errors,
+# runs every .NET suite, then the end-to-end tests in real QEMU guests, and ends with one line "N passed, N failed"
+# counted from all suites together. Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export SPECTRUM_CACHE="${SPECTRUM_CACHE:-$HOME/.cache/spectrum-camera}"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+usage() {
+  cat <<USAGE
+Usage: tools/test.sh [--dotnet-only] [--help]
+
+Runs all tests: the .NET unit and component suites, then the end-to-end suite (patched QEMU, Debian guest
+kernels, guest driver, v4l2-compliance, ffmpeg, GStreamer). Expensive downloads and builds are cached in
+\$SPECTRUM_CACHE (default ~/.cache/spectrum-camera). Results: artifacts/test-results/ and artifacts/e2e/.
+
+  --dotnet-only   skip the end-to-end suite (for quick local runs; CI runs everything)
+USAGE
+}
+
+DOTNET_ONLY=0
+for arg in "$@"; do
+  case "$arg" in
+    --dotnet-only) DOTNET_ONLY=1 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "tools/test.sh: unknown argument '$arg' (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+step "installing build and test packages"
+tools/install-deps.sh
+
+if ! command -v dotnet >/dev/null; then
+  echo "tools/test.sh: the .NET 10 SDK (dotnet) is not on PATH; install it first (https://dot.net)." >&2
+  exit 1
+fi
+
+RESULTS="$ROOT/artifacts/test-results"
+rm -rf "$RESULTS" "$ROOT/artifacts/e2e/results.json"
+mkdir -p "$RESULTS"
+
+step "building (Release, warnings are errors)"
+dotnet build Spectrum.Camera.sln -c Release -warnaserror -nologo -v quiet
+
+step "running the .NET test suites"
+set +e
+dotnet test Spectrum.Camera.sln -c Release --no-build --nologo \
+  --logger "trx;LogFilePrefix=dotnet" --logger "console;verbosity=minimal" --results-directory "$RESULTS"
+set -e
+
+if [ "$DOTNET_ONLY" = 0 ] && [ -x tests/e2e/run.sh ]; then
+  step "running the end-to-end suite in QEMU guests"
+  tests/e2e/run.sh || true   # its checks land in artifacts/e2e/results.json and are counted below
+fi
+
+step "results"
+shopt -s nullglob
+files=("$RESULTS"/*.trx)
+[ -f "$ROOT/artifacts/e2e/results.json" ] && files+=("$ROOT/artifacts/e2e/results.json")
+if [ "$DOTNET_ONLY" = 0 ] && [ -x tests/e2e/run.sh ] && [ ! -f "$ROOT/artifacts/e2e/results.json" ]; then
+  echo "tools/test.sh: the end-to-end suite wrote no results" >&2
+  python3 tools/count-results.py "${files[@]}" >/dev/null || true
+  exit 1
+fi
+python3 tools/count-results.py "${files[@]}"
