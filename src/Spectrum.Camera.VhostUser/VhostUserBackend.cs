@@ -28,6 +28,7 @@ public sealed partial class VhostUserBackend : IDisposable
     private bool _everStarted;
     private bool _closed;
 
+    /// <summary>Takes ownership of <paramref name="connection"/>; it is closed on dispose.</summary>
     public VhostUserBackend(IVirtioDevice device, DeviceLoop loop, UnixSocket connection)
     {
         ArgumentNullException.ThrowIfNull(device);
@@ -86,6 +87,7 @@ public sealed partial class VhostUserBackend : IDisposable
 
         _memory.Dispose();
         _memory = GuestMemory.Empty;
+        _socket.Dispose();
     }
 
     private void OnSocketReadable()

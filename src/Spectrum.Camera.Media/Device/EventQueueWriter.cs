@@ -57,7 +57,14 @@ internal sealed class EventQueueWriter
         {
             if (eventq.TryPop(out var chain) != QueuePopResult.Chain)
             {
-                break;
+                // Out of driver buffers with events waiting: ask for a kick when it posts more (EVENT_IDX re-arm);
+                // if some arrived meanwhile, keep going.
+                if (eventq.IsBroken || !eventq.EnableNotification())
+                {
+                    break;
+                }
+
+                continue;
             }
 
             var length = _lengths[_head];
