@@ -418,6 +418,12 @@ public sealed partial class VhostUserBackend
         if (!AnyRunning() && IsNewDriverInstance())
         {
             Log.Info(Component, _everStarted ? "driver restarted with new rings: resetting the device" : "driver started");
+            foreach (var vring in _vrings)
+            {
+                // Chains of the old driver instance must never be completed into the new rings.
+                vring.Suspended = null;
+            }
+
             _device.Reset();
         }
 
@@ -430,6 +436,15 @@ public sealed partial class VhostUserBackend
             v.Err?.Signal();
             return;
         }
+
+        // VM stop/cont: the same driver continues on the same ring, so chains the device still holds stay in flight.
+        if (v.Suspended is { } previous && previous.Size == ring.Size && v.LastRun is { } last &&
+            last.Addresses == v.Addresses.Value && last.Base == v.Base)
+        {
+            ring.AdoptInFlight(previous);
+        }
+
+        v.Suspended = null;
 
         _everStarted = true;
         v.Running = new DeviceQueue(q, ring, v);
@@ -456,6 +471,7 @@ public sealed partial class VhostUserBackend
         _device.QueueStopped(q);
         v.Base = v.Running.Ring.LastAvailIndex;
         v.LastRun = (v.Addresses!.Value, v.Base);
+        v.Suspended = v.Running.Ring;
         v.Running = null;
         Log.Debug(Component, $"queue {q} stopped at avail index {v.Base}");
     }

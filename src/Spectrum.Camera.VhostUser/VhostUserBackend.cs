@@ -87,6 +87,7 @@ public sealed partial class VhostUserBackend : IDisposable
 
         _memory.Dispose();
         _memory = GuestMemory.Empty;
+        _reader.Dispose();
         _socket.Dispose();
     }
 

@@ -9,7 +9,7 @@ namespace Spectrum.Camera.VhostUser;
 /// message). A partial message simply waits for more bytes. Framing errors are fatal for the connection because the
 /// byte stream cannot be resynchronised.
 /// </summary>
-public sealed class VhostUserMessageReader
+public sealed class VhostUserMessageReader : IDisposable
 {
     private readonly UnixSocket _socket;
     private readonly byte[] _header = new byte[VhostUserMessage.HeaderSize];
@@ -117,6 +117,9 @@ public sealed class VhostUserMessageReader
             return message;
         }
     }
+
+    /// <summary>Closes the fds of a partly received message.</summary>
+    public void Dispose() => DropFds();
 
     private VhostUserMessage? Malformed(string reason, out ReadState state, out string? error)
     {

@@ -32,6 +32,9 @@ internal sealed class VringState : IDisposable
     /// <summary>Addresses and avail index of the last run, to tell a VM stop/cont from a new driver instance.</summary>
     public (VirtqueueAddresses Addresses, ushort Base)? LastRun { get; set; }
 
+    /// <summary>The ring of the last run while stopped: a VM cont takes over its in-flight chains.</summary>
+    public SplitQueue? Suspended { get; set; }
+
     public void ReplaceKick(EventFd? kick)
     {
         Kick?.Dispose();

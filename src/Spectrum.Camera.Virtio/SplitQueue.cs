@@ -108,6 +108,29 @@ public sealed unsafe class SplitQueue
         return true;
     }
 
+    /// <summary>
+    /// Takes over the chains <paramref name="previous"/> still had in flight when it stopped. Used when a ring
+    /// continues after a VM stop/cont (same rings, the base we returned): the driver still owns those buffers through
+    /// us, so a device that holds them (for example event buffers) must be able to complete them on the new queue.
+    /// </summary>
+    public void AdoptInFlight(SplitQueue previous)
+    {
+        ArgumentNullException.ThrowIfNull(previous);
+        if (previous.Size != Size || _inFlight != 0)
+        {
+            throw new InvalidOperationException("in-flight chains can only move to a fresh queue of the same size");
+        }
+
+        for (var head = 0; head < Size; head++)
+        {
+            if (previous._chains[head] is { InFlight: true } chain)
+            {
+                _chains[head] = chain;
+                _inFlight++;
+            }
+        }
+    }
+
     /// <summary>True when the driver has made chains available that we have not taken.</summary>
     public bool HasAvailable => Violation is null && AvailIndex() != _lastAvail;
 

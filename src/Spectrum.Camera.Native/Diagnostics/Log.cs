@@ -66,6 +66,16 @@ public static class Log
         }
     }
 
+    /// <summary>Forgets the guest-fault rate-limit windows (tests assert on lines that a previous test's flood would
+    /// otherwise suppress).</summary>
+    internal static void ResetGuestFaultLimits()
+    {
+        lock (Gate)
+        {
+            GuestFaultWindows.Clear();
+        }
+    }
+
     private static void Write(LogLevel level, string component, string message)
     {
         if (level < MinimumLevel)
