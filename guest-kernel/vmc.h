@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Spectrum Camera: virtio-media capture driver, shared definitions.
+ *
+ * Locking (outermost first):
+ *   vlock      mutex: every V4L2 ioctl (video_device.lock and vb2_queue.lock),
+ *              release() and the buffer part of remove(). Also guards
+ *              dev->cur, the format cache and the queue_setup bookkeeping.
+ *   cmd_lock   mutex: one command in flight on the commandq at a time.
+ *   cmdq_lock  spinlock (irq): the commandq virtqueue and dev->removed.
+ *   evtq_lock  spinlock (irq): the eventq virtqueue.
+ *   sess_lock  spinlock: the session list and session->dead.
+ *   qlock      spinlock: the device-side queue state (queued[], the pending
+ *              and early lists, orphans, q_* fields). Taken after sess_lock.
+ * The event worker takes only spinlocks and never sends commands.
+ */
+#ifndef VMC_H
+#define VMC_H
+
+#include <linux/completion.h>
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/version.h>
+#include <linux/virtio.h>
+#include <linux/workqueue.h>
+#include <media/v4l2-device.h>
+#include <media/v4l2-dev.h>
+#include <media/v4l2-fh.h>
+#include <media/videobuf2-v4l2.h>
+
+#include "protocol.h"
+
+#if !defined(CONFIG_64BIT) || defined(__BIG_ENDIAN)
+#error "virtio-media payloads use the 64-bit little-endian V4L2 layout"
+#endif
+
+#define VMC_DRIVER_NAME		"virtio_media_camera"
+
+/* Limits of this driver and of the Spectrum Camera device. */
+#define VMC_MAX_BUFFERS		32		/* VB2_MAX_FRAME, device maximum */
+#define VMC_MAX_FORMATS		16
+#define VMC_MAX_DIM		8192
+#define VMC_MAX_BUFFER_LEN	(64u << 20)	/* device accepts up to 64 MiB */
+#define VMC_MAX_SG_ENTRIES	16384		/* device accepts up to 16384 */
+#define VMC_NUM_EVENT_BUFS	16
+#define VMC_CMD_TIMEOUT		(5 * HZ)
+#define VMC_COOKIE_BASE		0x5643000000000000ULL	/* opaque m.userptr */
+
+struct vmc_device;
+
+/*
+ * One command: a device-readable request and an optional device-writable
+ * response, both owned by the command. The virtqueue holds its own reference
+ * while the chain is on the ring, so a caller that timed out can drop its
+ * reference and the memory stays valid until the device returns the chain.
+ */
+struct vmc_cmd {
+	struct kref ref;
+	struct completion done;
+	struct list_head reap;		/* for drain in remove() */
+	void *req;			/* kvmalloc'd */
+	size_t req_len;
+	void *resp;			/* kmalloc'd, NULL for no writable part */
+	size_t resp_len;
+	u32 used;			/* used length reported by the device */
+	int xfer_err;			/* -ENODEV when detached unused */
+};
+
+/*
+ * Guest memory of one prepared buffer: the SG list sent to the device, and
+ * references that keep the memory alive for as long as the device may write
+ * it (page references, or a dma-buf reference for imported buffers).
+ */
+struct vmc_mem {
+	struct kref ref;
+	u32 length;			/* v4l2_buffer.length sent to the device */
+	unsigned int nsg;
+	struct virtio_media_sg_entry *sgl;	/* kvmalloc'd */
+	struct dma_buf *dbuf;
+	unsigned int npages;
+	struct page **pages;		/* kvmalloc'd */
+};
+
+/*
+ * A reference the device holds on a buffer's memory: taken when QBUF is sent,
+ * dropped when the device gives the buffer back (EVT_DQBUF, STREAMOFF,
+ * REQBUFS(0), CLOSE, device reset). If the device may still own the buffer
+ * after the driver returned it to vb2 (failed STREAMOFF, dead session), the
+ * reference is parked on dev->orphans until one of those happens.
+ */
+struct vmc_devref {
+	struct list_head node;
+	u32 sid;
+	struct vmc_mem *mem;
+};
+
+struct vmc_buffer {
+	struct vb2_v4l2_buffer vb;	/* must be first */
+	struct list_head list;		/* dev->pending or dev->early */
+	struct vmc_mem *mem;		/* from buf_prepare, the buffer's ref */
+	struct vmc_devref *devref;	/* while owned by the device */
+	/* A completion that arrived before start_streaming() finished. */
+	u32 e_bytesused;
+	u32 e_sequence;
+	u64 e_timestamp;
+	enum vb2_buffer_state e_state;
+};
+
+struct vmc_session {
+	struct v4l2_fh fh;		/* file->private_data points here */
+	struct vmc_device *dev;
+	struct list_head node;		/* dev->sessions, under sess_lock */
+	u32 id;
+	bool dead;			/* EVT_ERROR seen; under sess_lock */
+};
+
+struct vmc_device {
+	struct virtio_device *vdev;	/* referenced until the last close */
+	struct device *dma_dev;		/* vdev's parent, referenced */
+	struct virtqueue *cmdq;
+	struct virtqueue *evtq;
+	spinlock_t cmdq_lock;
+	spinlock_t evtq_lock;
+	struct mutex cmd_lock;
+	bool removed;			/* set under cmdq_lock, evtq_lock, qlock */
+
+	void *evbufs[VMC_NUM_EVENT_BUFS];
+	struct work_struct event_work;
+
+	struct v4l2_device v4l2_dev;
+	struct video_device video;
+	struct vb2_queue queue;
+	struct mutex vlock;
+
+	u32 device_caps;
+	char card[32];
+	char bus_info[32];
+
+	spinlock_t sess_lock;
+	struct list_head sessions;
+
+	/* Under vlock. */
+	u32 fmts[VMC_MAX_FORMATS];	/* pixel formats ENUM_FMT reported */
+	unsigned int nfmts;
+	bool fmts_complete;
+	struct vmc_session *cur;	/* session running a vb2 operation */
+	unsigned int setup_calls;	/* queue_setup calls in this operation */
+	u32 setup_size;			/* plane size chosen by queue_setup */
+
+	/* Device-side queue state, under qlock. */
+	spinlock_t qlock;
+	bool q_alloc;			/* device may hold buffers for q_sid */
+	u32 q_sid;
+	u32 q_count;			/* buffers the device granted */
+	bool q_started;			/* start_streaming() completed */
+	struct vmc_buffer *queued[VMC_MAX_BUFFERS];	/* owned by device */
+	struct list_head pending;	/* given by vb2 before start_streaming */
+	struct list_head early;		/* completed before start finished */
+	struct list_head orphans;	/* struct vmc_devref */
+};
+
+static inline struct vmc_session *vmc_file_session(struct file *file)
+{
+	return container_of(file->private_data, struct vmc_session, fh);
+}
+
+static inline struct vmc_buffer *vmc_to_buffer(struct vb2_buffer *vb)
+{
+	return container_of(to_vb2_v4l2_buffer(vb), struct vmc_buffer, vb);
+}
+
+/* Rate-limited logs on the virtio device (referenced until the last close). */
+#define vmc_err(vmcdev, fmt, ...) \
+	dev_err_ratelimited(&(vmcdev)->vdev->dev, fmt, ##__VA_ARGS__)
+#define vmc_warn(vmcdev, fmt, ...) \
+	dev_warn_ratelimited(&(vmcdev)->vdev->dev, fmt, ##__VA_ARGS__)
+
+/* vmc_virtio.c: commands */
+struct vmc_cmd *vmc_cmd_alloc(size_t req_len, size_t resp_len);
+void vmc_cmd_put(struct vmc_cmd *cmd);
+int vmc_cmd_exec(struct vmc_device *dev, struct vmc_cmd *cmd);
+int vmc_cmd_status(struct vmc_device *dev, struct vmc_cmd *cmd, size_t need,
+		   const char *what);
+bool vmc_is_removed(struct vmc_device *dev);
+
+/* vmc_event.c: eventq */
+int vmc_event_init(struct vmc_device *dev);
+void vmc_event_kick(struct vmc_device *dev);
+void vmc_event_free(struct vmc_device *dev);
+void vmc_evtq_done(struct virtqueue *vq);
+void vmc_event_work(struct work_struct *work);
+
+/* vmc_v4l2.c: sessions, file and ioctl operations */
+extern const struct v4l2_file_operations vmc_fops;
+extern const struct v4l2_ioctl_ops vmc_ioctl_ops;
+int vmc_ioctl(struct vmc_session *s, unsigned int nr, const void *in,
+	      size_t in_len, void *out, size_t out_len);
+int vmc_get_format(struct vmc_session *s, struct v4l2_format *f);
+bool vmc_session_dead(struct vmc_session *s);
+
+/* vmc_vb2.c: buffers */
+int vmc_queue_init(struct vmc_device *dev);
+int vmc_vidioc_reqbufs(struct file *file, void *priv,
+		       struct v4l2_requestbuffers *rb);
+int vmc_vidioc_create_bufs(struct file *file, void *priv,
+			   struct v4l2_create_buffers *cb);
+int vmc_vidioc_prepare_buf(struct file *file, void *priv,
+			   struct v4l2_buffer *b);
+int vmc_vidioc_querybuf(struct file *file, void *priv, struct v4l2_buffer *b);
+int vmc_vidioc_qbuf(struct file *file, void *priv, struct v4l2_buffer *b);
+int vmc_vidioc_dqbuf(struct file *file, void *priv, struct v4l2_buffer *b);
+int vmc_vidioc_expbuf(struct file *file, void *priv,
+		      struct v4l2_exportbuffer *eb);
+int vmc_vidioc_streamon(struct file *file, void *priv, enum v4l2_buf_type t);
+int vmc_vidioc_streamoff(struct file *file, void *priv, enum v4l2_buf_type t);
+void vmc_queue_session_gone(struct vmc_device *dev, u32 sid, bool forgot);
+void vmc_queue_kill(struct vmc_device *dev);
+void vmc_queue_session_error(struct vmc_device *dev, u32 sid);
+void vmc_queue_dqbuf_event(struct vmc_device *dev,
+			   const struct virtio_media_event_dqbuf *ev);
+void vmc_release_orphans(struct vmc_device *dev, bool all, u32 sid);
+
+#endif /* VMC_H */
