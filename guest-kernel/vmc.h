@@ -121,9 +121,9 @@ struct vmc_device {
 	struct device *dma_dev;		/* vdev's parent, referenced */
 	struct virtqueue *cmdq;
 	struct virtqueue *evtq;
-	spinlock_t cmdq_lock;
-	spinlock_t evtq_lock;
-	struct mutex cmd_lock;
+	spinlock_t cmdq_lock;		/* commandq virtqueue, removed */
+	spinlock_t evtq_lock;		/* eventq virtqueue */
+	struct mutex cmd_lock;		/* one command in flight */
 	bool removed;			/* set under cmdq_lock, evtq_lock, qlock */
 
 	void *evbufs[VMC_NUM_EVENT_BUFS];
@@ -132,13 +132,13 @@ struct vmc_device {
 	struct v4l2_device v4l2_dev;
 	struct video_device video;
 	struct vb2_queue queue;
-	struct mutex vlock;
+	struct mutex vlock;		/* ioctls, release, queue */
 
 	u32 device_caps;
 	char card[32];
 	char bus_info[32];
 
-	spinlock_t sess_lock;
+	spinlock_t sess_lock;		/* sessions, session->dead */
 	struct list_head sessions;
 
 	/* Under vlock. */
@@ -150,7 +150,7 @@ struct vmc_device {
 	u32 setup_size;			/* plane size chosen by queue_setup */
 
 	/* Device-side queue state, under qlock. */
-	spinlock_t qlock;
+	spinlock_t qlock;		/* everything below */
 	bool q_alloc;			/* device may hold buffers for q_sid */
 	u32 q_sid;
 	u32 q_count;			/* buffers the device granted */

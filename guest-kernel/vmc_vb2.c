@@ -594,10 +594,11 @@ static int vmc_queue_setup(struct vb2_queue *q, unsigned int *nbuffers,
 	if (dev->setup_calls++) {
 		/*
 		 * vb2 could allocate fewer buffers than granted and confirms
-		 * the smaller count: the device already has at least that.
+		 * the smaller count (for REQBUFS with *nplanes reset to 0):
+		 * the device already holds at least that many.
 		 */
-		if (*nplanes != 1 || sizes[0] != dev->setup_size)
-			return -EINVAL;
+		*nplanes = 1;
+		sizes[0] = dev->setup_size;
 		return 0;
 	}
 
@@ -688,7 +689,7 @@ static int vmc_buf_give(struct vmc_device *dev, struct vmc_session *s,
 {
 	struct vmc_devref *ref;
 
-	if (!buf->mem)
+	if (!buf->mem || buf->vb.vb2_buf.index >= VMC_MAX_BUFFERS)
 		return -EIO;
 	ref = kzalloc(sizeof(*ref), GFP_KERNEL);
 	if (!ref)
