@@ -95,7 +95,7 @@ static void vmc_event_error(struct vmc_device *dev, u32 sid,
 	list_for_each_entry(s, &dev->sessions, node) {
 		if (s->id == sid) {
 			/* Freed only by release(); CLOSE is sent there. */
-			s->dead = true;
+			WRITE_ONCE(s->dead, true);
 			found = true;
 			break;
 		}
