@@ -13,6 +13,8 @@
 #                        v4l2-compliance -s, unbind while streaming, reloads
 #             kill     : with the sidecar, killed mid-stream: timeouts, then
 #                        unbind and rmmod
+#             dmabuf   : with the sidecar and vivid as the exporter:
+#                        v4l2-compliance -s -e (DMABUF import)
 #   SIDECAR   path of a built spectrum-camera binary (stream, kill)
 #
 # Environment: SPECTRUM_CACHE (default ~/.cache/spectrum-camera), QEMU (default:
@@ -32,7 +34,7 @@ QEMU=${QEMU:-$(ls -d "$CACHE"/qemu/*/qemu-system-x86_64 2>/dev/null | tail -n1)}
 [[ -d "$MODROOT" ]] || { echo "no unpacked kernel $KVER in $CACHE" >&2; exit 2; }
 case $SCENARIO in
 noload) ;;
-stream|kill) [[ -x "$SIDECAR" ]] || { echo "$SCENARIO needs SIDECAR" >&2; exit 2; } ;;
+stream|kill|dmabuf) [[ -x "$SIDECAR" ]] || { echo "$SCENARIO needs SIDECAR" >&2; exit 2; } ;;
 *) echo "unknown scenario $SCENARIO" >&2; exit 2 ;;
 esac
 
@@ -73,6 +75,7 @@ visit() {
 	fi
 }
 for m in virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_media_camera; do visit "$m"; done
+if [[ $SCENARIO == dmabuf ]]; then visit vivid; fi
 printf '%s\n' "${order[@]}" >"$WORK/root/mods/order"
 
 # ---- tools -------------------------------------------------------------------
@@ -138,6 +141,27 @@ for i in 1 2 3 4 5; do
 	v4l2-ctl -d $V --all > /dev/null || { echo "FAIL: --all $i"; fail=1; }
 	rmmod virtio_media_camera || { echo "FAIL: rmmod $i"; fail=1; }
 done
+EOF
+	;;
+	dmabuf) cat <<'EOF'
+insmod /mods/virtio_media_camera.ko; sleep 1
+[ -e /sys/module/vivid ] || { echo "FAIL: vivid not loaded"; fail=1; }
+# Our node and the exporter (vivid's first capture node), by driver name.
+V=""; E=""
+for n in /dev/video*; do
+	d=$(v4l2-ctl -d $n -D 2>/dev/null)
+	echo "$d" | grep -q "Driver name *: virtio_media" && [ -z "$V" ] && V=$n
+	echo "$d" | grep -q "Driver name *: vivid" && echo "$d" | grep -q "Video Capture$" && [ -z "$E" ] && E=$n
+done
+echo "device: $V exporter: $E"
+# The exporter's buffers must be at least as large as ours.
+v4l2-ctl -d $V --set-fmt-video=width=640,height=480,pixelformat=YUYV
+v4l2-ctl -d $E --set-fmt-video=width=1280,height=720,pixelformat=YUYV
+v4l2-compliance -d $V -e $E -s 20 > /tmp/c.log 2>&1
+grep -E "fail:|DMABUF|Total" /tmp/c.log
+grep -q "test DMABUF.*: OK" /tmp/c.log || { echo "FAIL: DMABUF not OK"; fail=1; }
+grep "fail:" /tmp/c.log | grep -v "fmtdesc.description mismatch" | grep -v "crbufs.reserved" && fail=1
+rmmod virtio_media_camera || { echo "FAIL: rmmod"; fail=1; }
 EOF
 	;;
 	kill) cat <<'EOF'
