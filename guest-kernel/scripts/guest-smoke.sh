@@ -15,6 +15,9 @@
 #                        unbind and rmmod
 #             dmabuf   : with the sidecar and vivid as the exporter:
 #                        v4l2-compliance -s -e (DMABUF import)
+#             stress   : with the sidecar: restarting MMAP/USERPTR streams
+#                        while other processes open, query and TRY_FMT;
+#                        then unbind under that load
 #   SIDECAR   path of a built spectrum-camera binary (stream, kill)
 #
 # Environment: SPECTRUM_CACHE (default ~/.cache/spectrum-camera), QEMU (default:
@@ -34,7 +37,7 @@ QEMU=${QEMU:-$(ls -d "$CACHE"/qemu/*/qemu-system-x86_64 2>/dev/null | tail -n1)}
 [[ -d "$MODROOT" ]] || { echo "no unpacked kernel $KVER in $CACHE" >&2; exit 2; }
 case $SCENARIO in
 noload) ;;
-stream|kill|dmabuf) [[ -x "$SIDECAR" ]] || { echo "$SCENARIO needs SIDECAR" >&2; exit 2; } ;;
+stream|kill|dmabuf|stress) [[ -x "$SIDECAR" ]] || { echo "$SCENARIO needs SIDECAR" >&2; exit 2; } ;;
 *) echo "unknown scenario $SCENARIO" >&2; exit 2 ;;
 esac
 
@@ -161,6 +164,36 @@ v4l2-compliance -d $V -e $E -s 20 > /tmp/c.log 2>&1
 grep -E "fail:|DMABUF|Total" /tmp/c.log
 grep -q "test DMABUF.*: OK" /tmp/c.log || { echo "FAIL: DMABUF not OK"; fail=1; }
 grep "fail:" /tmp/c.log | grep -v "fmtdesc.description mismatch" | grep -v "crbufs.reserved" && fail=1
+rmmod virtio_media_camera || { echo "FAIL: rmmod"; fail=1; }
+EOF
+	;;
+	stress) cat <<'EOF'
+insmod /mods/virtio_media_camera.ko; sleep 1
+v4l2-ctl -d $V --set-fmt-video=width=320,height=240,pixelformat=YUYV
+(
+	ok=0
+	for i in $(seq 1 8); do
+		v4l2-ctl -d $V --stream-mmap --stream-count=15 > /dev/null 2>&1 && ok=$((ok + 1))
+		v4l2-ctl -d $V --stream-user --stream-count=15 > /dev/null 2>&1 && ok=$((ok + 1))
+	done
+	echo "streams ok: $ok/16"
+) > /tmp/streams.log &
+S1=$!
+( for i in $(seq 1 30); do v4l2-ctl -d $V --all > /dev/null 2>&1; v4l2-ctl -d $V --list-formats-ext > /dev/null 2>&1; done ) &
+S2=$!
+( for i in $(seq 1 30); do v4l2-ctl -d $V --try-fmt-video=width=1280,height=720,pixelformat=NV12 > /dev/null 2>&1; done ) &
+S3=$!
+wait $S1 $S2 $S3
+cat /tmp/streams.log
+grep -q "streams ok: 16/16" /tmp/streams.log || { echo "FAIL: streams"; fail=1; }
+v4l2-ctl -d $V --stream-mmap --stream-count=100000 > /dev/null 2>&1 &
+P=$!
+( for i in $(seq 1 60); do v4l2-ctl -d $V -D > /dev/null 2>&1; done ) &
+Q=$!
+sleep 3
+echo virtio0 > $DRV/unbind || { echo "FAIL: unbind"; fail=1; }
+wait $Q
+kill $P 2>/dev/null; wait $P
 rmmod virtio_media_camera || { echo "FAIL: rmmod"; fail=1; }
 EOF
 	;;
