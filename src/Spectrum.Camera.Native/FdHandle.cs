@@ -25,9 +25,57 @@ public sealed class FdHandle : SafeHandle
         DangerousAddRef(ref added);
         try
         {
-            // F_DUPFD_CLOEXEC = 1030
-            var copy = Libc.Fcntl(Fd, 1030, 0);
+            var copy = Libc.Fcntl(Fd, LinuxConstants.F_DUPFD_CLOEXEC, 0);
             return copy < 0 ? throw NativeException.Last("fcntl(F_DUPFD_CLOEXEC)") : new FdHandle(copy);
+        }
+        finally
+        {
+            if (added)
+            {
+                DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>
+    /// The size of the regular file behind this fd (memfd, /dev/shm, hugetlbfs), or null when it is not a regular
+    /// file. Guest RAM regions are checked against it: a mapping past the end of the file would raise SIGBUS on access.
+    /// </summary>
+    public unsafe ulong? RegularFileSize()
+    {
+        var added = false;
+        DangerousAddRef(ref added);
+        try
+        {
+            StatBuffer st;
+            if (Libc.FStat(Fd, &st) != 0)
+            {
+                throw NativeException.Last("fstat");
+            }
+
+            return (st.Mode & LinuxConstants.S_IFMT) == LinuxConstants.S_IFREG && st.Size >= 0 ? (ulong)st.Size : null;
+        }
+        finally
+        {
+            if (added)
+            {
+                DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>True when this fd is an eventfd (what vhost-user kick, call and err fds must be).</summary>
+    public bool IsEventFd()
+    {
+        var added = false;
+        DangerousAddRef(ref added);
+        try
+        {
+            return new FileInfo($"/proc/self/fd/{Fd}").LinkTarget == "anon_inode:[eventfd]";
+        }
+        catch (IOException)
+        {
+            return false;
         }
         finally
         {

@@ -27,6 +27,9 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "ftruncate", SetLastError = true)]
     internal static partial int FTruncate(int fd, long length);
 
+    [LibraryImport(Lib, EntryPoint = "fstat", SetLastError = true)]
+    internal static partial int FStat(int fd, StatBuffer* buffer);
+
     [LibraryImport(Lib, EntryPoint = "fcntl", SetLastError = true)]
     internal static partial int Fcntl(int fd, int cmd, int arg);
 

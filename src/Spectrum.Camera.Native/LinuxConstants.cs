@@ -22,6 +22,9 @@ internal static class LinuxConstants
     public const int O_NONBLOCK = 0x800;
     public const int O_CLOEXEC = 0x80000;
     public const int F_GETFD = 1;
+    public const int F_DUPFD_CLOEXEC = 1030;
+    public const uint S_IFMT = 0xF000;
+    public const uint S_IFREG = 0x8000;
 
     public const int PROT_READ = 1;
     public const int PROT_WRITE = 2;
@@ -50,4 +53,5 @@ internal static class LinuxConstants
     public const int EAGAIN = 11;
     public const int EBADF = 9;
     public const int ENOENT = 2;
+    public const int EADDRINUSE = 98;
 }

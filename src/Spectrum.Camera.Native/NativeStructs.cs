@@ -58,6 +58,17 @@ internal struct ITimerSpec
     public TimeSpec Value;
 }
 
+/// <summary>struct stat (144 bytes on x86_64); only the fields the bindings read are named.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 144)]
+internal struct StatBuffer
+{
+    [FieldOffset(24)]
+    public uint Mode;
+
+    [FieldOffset(48)]
+    public long Size;
+}
+
 /// <summary>struct sockaddr_un (110 bytes).</summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct SockAddrUn

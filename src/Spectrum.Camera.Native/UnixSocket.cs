@@ -35,7 +35,7 @@ public sealed unsafe class UnixSocket : IDisposable
             {
                 var errno = Marshal.GetLastPInvokeError();
                 // EADDRINUSE: a socket file exists. If nobody answers on it, it is stale: remove and retry once.
-                if (errno == 98 && !IsListening(path))
+                if (errno == LinuxConstants.EADDRINUSE && !IsListening(path))
                 {
                     _ = Libc.Unlink(path);
                     if (Libc.Bind(socket.Fd, &addr, addrLength) != 0)

@@ -299,6 +299,12 @@ public sealed partial class VhostUserBackend
             return false;
         }
 
+        if (!noFd && !m.PeekFd(0).IsEventFd())
+        {
+            // epoll refuses regular files, and a "signal" written to a memfd would land in guest RAM.
+            return Refuse(m, $"queue {q}: the {kind} fd is not an eventfd (it was closed)");
+        }
+
         var fd = noFd ? null : new EventFd(m.TakeFd(0));
         var vring = _vrings[q];
         switch (kind)

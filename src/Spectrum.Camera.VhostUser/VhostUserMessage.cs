@@ -40,6 +40,9 @@ public sealed class VhostUserMessage : IDisposable
     /// <summary>Number of fds still attached.</summary>
     public int FdCount => _fds.Count;
 
+    /// <summary>Attached fd <paramref name="index"/>, still owned by the message.</summary>
+    public FdHandle PeekFd(int index) => _fds[index];
+
     /// <summary>Takes ownership of attached fd <paramref name="index"/>.</summary>
     public FdHandle TakeFd(int index)
     {

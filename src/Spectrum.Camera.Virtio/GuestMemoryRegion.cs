@@ -36,10 +36,20 @@ public sealed class GuestMemoryRegion : IDisposable
     /// </summary>
     public static GuestMemoryRegion Map(ulong gpa, ulong size, ulong userAddress, ulong mmapOffset, FdHandle fd)
     {
+        ArgumentNullException.ThrowIfNull(fd);
         var error = Validate(gpa, size, userAddress, mmapOffset);
         if (error is not null)
         {
             throw new ArgumentException(error);
+        }
+
+        // Mapping past the end of the file succeeds, but the first access there would kill the process (SIGBUS).
+        var fileSize = fd.RegularFileSize();
+        if (fileSize is null || mmapOffset + size > fileSize.Value)
+        {
+            throw new ArgumentException(fileSize is null
+                ? $"memory region gpa 0x{gpa:x} is not backed by a regular file (memfd, shm or hugetlbfs)"
+                : $"memory region gpa 0x{gpa:x} mmap offset 0x{mmapOffset:x} + size 0x{size:x} reaches past the end of its fd (0x{fileSize.Value:x} bytes)");
         }
 
         return new GuestMemoryRegion(gpa, size, userAddress, mmapOffset, MappedMemory.MapShared(fd, mmapOffset + size));

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Spectrum.Camera.Native;
 using Spectrum.Camera.TestFrontend;
 
@@ -172,15 +171,6 @@ internal sealed class CoreSession : IDisposable
     {
         Vmm.Dispose();
         Harness.Dispose();
-    }
-
-    /// <summary>A little-endian u32 pair payload (vring state).</summary>
-    public static byte[] VringState(uint index, uint num)
-    {
-        var p = new byte[8];
-        BinaryPrimitives.WriteUInt32LittleEndian(p, index);
-        BinaryPrimitives.WriteUInt32LittleEndian(p.AsSpan(4), num);
-        return p;
     }
 
     private static void Expect(ulong ack)

@@ -3,12 +3,16 @@ using Spectrum.Camera.Native;
 namespace Spectrum.Camera.Tests.Core;
 
 /// <summary>
-/// Open-fd accounting around a test: <see cref="FdHandle.CountOpenFds"/> before and after, and on a mismatch the
-/// targets of the fds that appeared (eventfd, memfd, socket...) so a leak names itself. The runtime keeps an fd open
-/// for every assembly it loads lazily (System.Security.Cryptography on first use, for example); those are not counted.
+/// Open-fd accounting around a test. Two checks: <see cref="FdHandle.CountOpenFds"/> must not grow (the runtime's own
+/// files, which it opens and closes lazily for assemblies and symbol files, are not counted), and the fds of the
+/// kinds this project creates (eventfd, epoll, timerfd, socket, memfd) must be exactly the same set. On a mismatch the
+/// new fds are listed by target, so a leak names itself.
 /// </summary>
 internal sealed class FdLeakCheck
 {
+    private static readonly string[] RuntimeFile = [".dll", ".so", ".pdb"];
+    private static readonly string[] ProjectKind = ["anon_inode:[eventfd]", "anon_inode:[eventpoll]", "anon_inode:[timerfd]", "socket:", "/memfd:"];
+
     private readonly int _count;
     private readonly Dictionary<string, string> _targets;
 
@@ -26,12 +30,20 @@ internal sealed class FdLeakCheck
 
     public void AssertNoLeak()
     {
-        var appeared = Snapshot().Where(kv => !_targets.TryGetValue(kv.Key, out var t) || t != kv.Value).ToList();
-        var now = FdHandle.CountOpenFds();
-        var assemblies = appeared.Count(kv => kv.Value.EndsWith(".dll", StringComparison.Ordinal) || kv.Value.EndsWith(".so", StringComparison.Ordinal));
-        Assert.That(now - assemblies, Is.EqualTo(_count),
-            "open fds after the test; new: " + string.Join(", ", appeared.Select(kv => $"{kv.Key} -> {kv.Value}")));
+        var now = Snapshot();
+        var count = FdHandle.CountOpenFds();
+        var appeared = now.Where(kv => !_targets.TryGetValue(kv.Key, out var t) || t != kv.Value).ToList();
+        var runtimeFiles = appeared.Count(kv => RuntimeFile.Any(suffix => kv.Value.EndsWith(suffix, StringComparison.Ordinal)));
+        var description = "new: " + string.Join(", ", appeared.Select(kv => $"{kv.Key} -> {kv.Value}"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(count - runtimeFiles, Is.LessThanOrEqualTo(_count), "open fds after the test; " + description);
+            Assert.That(ProjectFds(now), Is.EquivalentTo(ProjectFds(_targets)), "eventfd/epoll/socket/memfd fds; " + description);
+        });
     }
+
+    private static List<string> ProjectFds(Dictionary<string, string> snapshot) =>
+        [.. snapshot.Where(kv => ProjectKind.Any(k => kv.Value.StartsWith(k, StringComparison.Ordinal))).Select(kv => $"{kv.Key} -> {kv.Value}")];
 
     private static Dictionary<string, string> Snapshot()
     {

@@ -9,21 +9,12 @@ namespace Spectrum.Camera.Tests.Core;
 /// real backend, plus GET_CONFIG and REPLY_ACK behaviour.
 /// </summary>
 [TestFixture]
-[NonParallelizable]
-public sealed class HandshakeTests
+public sealed class HandshakeTests : CoreFixture
 {
     private const ulong OfferedFeatures = 0x1_7000_0000UL; // VERSION_1 | bit 30 | EVENT_IDX | INDIRECT_DESC
     private const ulong OfferedProtocol = 0x209; // MQ | REPLY_ACK | CONFIG
 
     private static readonly int[] OncePerQueue = [1, 1];
-
-    private FdLeakCheck? _fds;
-
-    [SetUp]
-    public void CountFds() => _fds = FdLeakCheck.Start();
-
-    [TearDown]
-    public void NoFdLeaked() => _fds!.AssertNoLeak();
 
     [Test]
     public void Init_sequence_of_section_3_1_is_answered_exactly()
@@ -233,8 +224,8 @@ public sealed class HandshakeTests
         s.Vmm.StopDriver();
         s.StartDriver(newRings: true);
         // NEED_REPLY set although REPLY_ACK was not negotiated, on an accepted and on a refused request.
-        s.Client.SendRaw(VhostUserClient.SetVringCall, 0x9, U64(0), [s.EchoQueue.Call.Fd]);
-        s.Client.SendRaw(VhostUserClient.SetVringNum, 0x9, CoreSession.VringState(0, 3));
+        s.Client.SendRaw(VhostUserClient.SetVringCall, 0x9, Wire.U64(0), [s.EchoQueue.Call.Fd]);
+        s.Client.SendRaw(VhostUserClient.SetVringNum, 0x9, Wire.VringState(0, 3));
         s.Client.SendRaw(99, 0x9, []);
 
         // The first reply on the wire must be the one to this GET_FEATURES: no ack is queued before it.
@@ -261,19 +252,12 @@ public sealed class HandshakeTests
         });
 
         // Without NEED_REPLY nothing comes back even with REPLY_ACK negotiated.
-        s.Client.SendRaw(VhostUserClient.SetVringNum, 0x1, CoreSession.VringState(0, 5));
+        s.Client.SendRaw(VhostUserClient.SetVringNum, 0x1, Wire.VringState(0, 5));
         Assert.That(s.Client.RequestU64(VhostUserClient.GetFeatures), Is.EqualTo(OfferedFeatures));
         s.Harness.Sync();
         Assert.That(BytesPending(s.Client), Is.False);
         s.AssertEchoWorks();
         s.AssertBackendIntact();
-    }
-
-    private static byte[] U64(ulong value)
-    {
-        var p = new byte[8];
-        BinaryPrimitives.WriteUInt64LittleEndian(p, value);
-        return p;
     }
 
     private static bool BytesPending(VhostUserClient client)

@@ -1,0 +1,237 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Globalization;
+using System.Reflection;
+using System.Runtime.InteropServices;
+using System.Text;
+using Spectrum.Camera.Native;
+
+namespace Spectrum.Camera.Tests.Core;
+
+/// <summary>
+/// Compares the hand-written libc bindings with the C headers: a C program compiled with gcc at test time prints
+/// sizeof/offsetof of every struct the bindings use and the value of every constant in LinuxConstants, and the test
+/// compares them with Marshal.SizeOf/OffsetOf and the C# constants. gcc is required: without it the test fails.
+/// </summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class NativeLayoutTests
+{
+    /// <summary>C# struct → C type and C# field → C member, for every struct in NativeStructs.cs.</summary>
+    private static readonly (Type Managed, string C, (string Field, string Member)[] Fields)[] Structs =
+    [
+        (typeof(IoVec), "struct iovec", [("Base", "iov_base"), ("Length", "iov_len")]),
+        (typeof(MsgHdr), "struct msghdr", [("Name", "msg_name"), ("NameLength", "msg_namelen"), ("Iov", "msg_iov"),
+            ("IovLength", "msg_iovlen"), ("Control", "msg_control"), ("ControlLength", "msg_controllen"), ("Flags", "msg_flags")]),
+        (typeof(CmsgHdr), "struct cmsghdr", [("Length", "cmsg_len"), ("Level", "cmsg_level"), ("Type", "cmsg_type")]),
+        (typeof(EpollEvent), "struct epoll_event", [("Events", "events"), ("Data", "data")]),
+        (typeof(TimeSpec), "struct timespec", [("Seconds", "tv_sec"), ("Nanoseconds", "tv_nsec")]),
+        (typeof(ITimerSpec), "struct itimerspec", [("Interval", "it_interval"), ("Value", "it_value")]),
+        (typeof(SockAddrUn), "struct sockaddr_un", [("Family", "sun_family"), ("Path", "sun_path")]),
+        (typeof(StatBuffer), "struct stat", [("Mode", "st_mode"), ("Size", "st_size")]),
+    ];
+
+    private static readonly int[] CmsgFdCounts = [1, 2, 8, 16, UnixSocket.MaxFdsPerReceive];
+
+    private Dictionary<string, long> _c = [];
+
+    [OneTimeSetUp]
+    public void CompileAndRunTheHeaderProbe() => _c = RunProbe(BuildProbe());
+
+    [Test]
+    public void Every_struct_has_the_size_of_its_c_counterpart()
+    {
+        Assert.Multiple(() =>
+        {
+            foreach (var (managed, c, _) in Structs)
+            {
+                Assert.That(Marshal.SizeOf(managed), Is.EqualTo(_c[$"size {c}"]), $"sizeof({c}) vs {managed.Name}");
+            }
+        });
+    }
+
+    [Test]
+    public void Every_field_has_the_offset_and_size_of_its_c_member()
+    {
+        Assert.Multiple(() =>
+        {
+            foreach (var (managed, c, fields) in Structs)
+            {
+                foreach (var (field, member) in fields)
+                {
+                    Assert.That((long)Marshal.OffsetOf(managed, field), Is.EqualTo(_c[$"offset {c}.{member}"]),
+                        $"offsetof({c}, {member}) vs {managed.Name}.{field}");
+                    Assert.That(FieldSize(managed, field), Is.EqualTo(_c[$"fieldsize {c}.{member}"]),
+                        $"sizeof({c}.{member}) vs {managed.Name}.{field}");
+                }
+            }
+        });
+    }
+
+    [Test]
+    public void Control_message_header_data_offset_and_space_match_the_cmsg_macros()
+    {
+        var headerSize = (int)typeof(UnixSocket).GetField("CmsgHeaderSize", BindingFlags.NonPublic | BindingFlags.Static)!.GetRawConstantValue()!;
+        var space = typeof(UnixSocket).GetMethod("CmsgSpace", BindingFlags.NonPublic | BindingFlags.Static)!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(headerSize, Is.EqualTo(_c["size struct cmsghdr"]), "cmsghdr header size");
+            Assert.That(headerSize, Is.EqualTo(_c["cmsg_data_offset"]), "CMSG_DATA offset");
+            foreach (var n in CmsgFdCounts)
+            {
+                Assert.That((int)space.Invoke(null, [n])!, Is.EqualTo(_c[$"cmsg_space {n}"]), $"CMSG_SPACE({n} fds)");
+            }
+
+            Assert.That(_c["fieldsize struct sockaddr_un.sun_path"], Is.EqualTo(SockAddrUn.PathCapacity), "sun_path capacity");
+        });
+    }
+
+    [Test]
+    public void Every_linux_constant_has_its_header_value()
+    {
+        var constants = LinuxConstantFields();
+        Assert.That(constants, Has.Length.GreaterThan(30), "LinuxConstants was read");
+        Assert.Multiple(() =>
+        {
+            foreach (var field in constants)
+            {
+                var value = Convert.ToInt64(field.GetRawConstantValue(), CultureInfo.InvariantCulture);
+                Assert.That(value, Is.EqualTo(_c[$"const {field.Name}"]), field.Name);
+            }
+        });
+    }
+
+    [Test]
+    public void Every_libc_entry_point_the_bindings_import_exists()
+    {
+        var libc = NativeLibrary.Load("libc.so.6");
+        try
+        {
+            var entryPoints = typeof(LinuxConstants).Assembly.GetType("Spectrum.Camera.Native.Libc")!
+                .GetMethods(BindingFlags.Static | BindingFlags.NonPublic)
+                .Select(m => m.GetCustomAttribute<LibraryImportAttribute>()?.EntryPoint)
+                .OfType<string>()
+                .ToList();
+            Assert.That(entryPoints, Has.Count.GreaterThan(20));
+            Assert.Multiple(() =>
+            {
+                foreach (var name in entryPoints)
+                {
+                    Assert.That(NativeLibrary.TryGetExport(libc, name, out _), Is.True, name);
+                }
+            });
+        }
+        finally
+        {
+            NativeLibrary.Free(libc);
+        }
+    }
+
+    private static FieldInfo[] LinuxConstantFields() =>
+        typeof(LinuxConstants).GetFields(BindingFlags.Public | BindingFlags.Static).Where(f => f.IsLiteral).ToArray();
+
+    private static long FieldSize(Type type, string name)
+    {
+        var field = type.GetField(name, BindingFlags.Public | BindingFlags.Instance)!;
+        return field.FieldType.IsPointer ? IntPtr.Size : Marshal.SizeOf(field.FieldType);
+    }
+
+    private static string BuildProbe()
+    {
+        var c = new StringBuilder("""
+            #define _GNU_SOURCE
+            #include <errno.h>
+            #include <fcntl.h>
+            #include <stddef.h>
+            #include <stdio.h>
+            #include <time.h>
+            #include <sys/epoll.h>
+            #include <sys/eventfd.h>
+            #include <sys/mman.h>
+            #include <sys/socket.h>
+            #include <sys/stat.h>
+            #include <sys/timerfd.h>
+            #include <sys/uio.h>
+            #include <sys/un.h>
+            #define SIZE(t) printf("size %s %zu\n", #t, sizeof(t))
+            #define MEMBER(t, m) printf("offset %s.%s %zu\nfieldsize %s.%s %zu\n", #t, #m, offsetof(t, m), #t, #m, sizeof(((t *)0)->m))
+            #define CONST(n) printf("const %s %lld\n", #n, (long long)(n))
+            int main(void)
+            {
+                union { struct cmsghdr h; char space[CMSG_SPACE(sizeof(int))]; } u;
+                printf("cmsg_data_offset %zu\n", (size_t)((char *)CMSG_DATA(&u.h) - (char *)&u.h));
+
+            """);
+        foreach (var (_, type, fields) in Structs)
+        {
+            c.Append(CultureInfo.InvariantCulture, $"    SIZE({type});\n");
+            foreach (var (_, member) in fields)
+            {
+                c.Append(CultureInfo.InvariantCulture, $"    MEMBER({type}, {member});\n");
+            }
+        }
+
+        foreach (var n in CmsgFdCounts)
+        {
+            c.Append(CultureInfo.InvariantCulture, $"    printf(\"cmsg_space {n} %zu\\n\", (size_t)CMSG_SPACE({n} * sizeof(int)));\n");
+        }
+
+        foreach (var field in LinuxConstantFields())
+        {
+            c.Append(CultureInfo.InvariantCulture, $"    CONST({field.Name});\n");
+        }
+
+        return c.Append("    return 0;\n}\n").ToString();
+    }
+
+    private static Dictionary<string, long> RunProbe(string source)
+    {
+        var dir = Directory.CreateTempSubdirectory("spectrum-layout-");
+        try
+        {
+            var sourcePath = Path.Combine(dir.FullName, "probe.c");
+            var binary = Path.Combine(dir.FullName, "probe");
+            File.WriteAllText(sourcePath, source);
+            var (compileCode, _, compileErrors) = Run("gcc", "-std=c11", "-Wall", "-Werror", "-o", binary, sourcePath);
+            Assert.That(compileCode, Is.Zero, $"gcc failed:\n{compileErrors}\n{source}");
+            var (code, output, errors) = Run(binary);
+            Assert.That(code, Is.Zero, errors);
+            return output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                .Select(line => (Key: line[..line.LastIndexOf(' ')], Value: line[(line.LastIndexOf(' ') + 1)..]))
+                .ToDictionary(kv => kv.Key, kv => long.Parse(kv.Value, CultureInfo.InvariantCulture));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    private static (int Code, string Output, string Errors) Run(string program, params string[] arguments)
+    {
+        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        Process process;
+        try
+        {
+            process = Process.Start(start) ?? throw new InvalidOperationException($"{program} did not start");
+        }
+        catch (Win32Exception e)
+        {
+            // A missing compiler is a failure, not a skip: these checks are the only guard on the bindings.
+            Assert.Fail($"cannot run {program} ({e.Message}); install gcc to check the native layouts");
+            throw;
+        }
+
+        using (process)
+        {
+            var errors = process.StandardError.ReadToEndAsync();
+            var output = process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            return (process.ExitCode, output, errors.Result);
+        }
+    }
+}
