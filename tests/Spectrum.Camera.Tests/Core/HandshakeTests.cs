@@ -9,6 +9,7 @@ namespace Spectrum.Camera.Tests.Core;
 /// real backend, plus GET_CONFIG and REPLY_ACK behaviour.
 /// </summary>
 [TestFixture]
+[NonParallelizable]
 public sealed class HandshakeTests : CoreFixture
 {
     private const ulong OfferedFeatures = 0x1_7000_0000UL; // VERSION_1 | bit 30 | EVENT_IDX | INDIRECT_DESC

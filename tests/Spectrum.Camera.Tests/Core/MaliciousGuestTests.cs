@@ -9,6 +9,7 @@ namespace Spectrum.Camera.Tests.Core;
 /// over all RAM, the bad chain's own buffers included); no fd leaked.
 /// </summary>
 [TestFixture]
+[NonParallelizable]
 public sealed class MaliciousGuestTests : CoreFixture
 {
     private const ushort Next = GuestVirtqueue.FlagNext;

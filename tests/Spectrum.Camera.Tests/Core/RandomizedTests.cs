@@ -13,6 +13,7 @@ namespace Spectrum.Camera.Tests.Core;
 /// backend keeps answering. The seed is printed; set SPECTRUM_FUZZ_SEED to replay one.
 /// </summary>
 [TestFixture]
+[NonParallelizable]
 public sealed class RandomizedTests : CoreFixture
 {
     private const int ChainTarget = 60_000;

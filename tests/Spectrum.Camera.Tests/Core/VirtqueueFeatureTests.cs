@@ -5,6 +5,7 @@ namespace Spectrum.Camera.Tests.Core;
 
 /// <summary>Ring features a Linux guest uses: work posted before SET_VRING_ENABLE, EVENT_IDX and indirect tables.</summary>
 [TestFixture]
+[NonParallelizable]
 public sealed class VirtqueueFeatureTests : CoreFixture
 {
     private const ushort Next = GuestVirtqueue.FlagNext;
