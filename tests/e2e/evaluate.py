@@ -90,7 +90,11 @@ def evaluate_kernel(args, series, summary):
     metas = sorted(f for f in os.listdir(res) if f.endswith(".meta")) if os.path.isdir(res) else []
     for meta in metas:
         name = meta[len("capture-"):-len(".meta")]
-        tool, fourcc, size, count, code = read(os.path.join(res, meta)).split()
+        fields = read(os.path.join(res, meta)).split()
+        if len(fields) != 5:
+            check(f"{series}: capture {name} recorded its outcome", False, f"malformed {meta}: {fields}")
+            continue
+        tool, fourcc, size, count, code = fields
         v = verify(args.sidecar, os.path.join(res, f"capture-{name}.raw"), fourcc, size)
         s["clients"][name] = {"tool": tool, "format": f"{fourcc} {size}", "requested": int(count),
                               "frames": v.get("frames", 0), "verified": v.get("verified", 0), "exit": int(code)}

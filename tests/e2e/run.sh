@@ -76,7 +76,7 @@ run_kernel() {
     local rc=0 reset=()
     [ "$mode" = full ] && reset=(--allow-reset)
     "$HERE/run-guest.sh" --kernel "$series" --initrd "$initrd" --out-dir "$dir/guest" --socket "$sock" \
-        --accel "$ACCEL" --mem 1G --timeout 1800 "${reset[@]}" > /dev/null 2> "$dir/run-guest.log" || rc=$?
+        --accel "$ACCEL" --mem 2G --results-size 512M --timeout 1800 "${reset[@]}" > /dev/null 2> "$dir/run-guest.log" || rc=$?
     echo "$rc" > "$dir/run-guest.exit"
 
     # QEMU has exited: the sidecar must follow with exit 0 and leave no socket behind.
