@@ -230,6 +230,10 @@ else
     echo "SPECTRUM-E2E: no guest script; environment:"
     { uname -a; cat /proc/cmdline; lsmod; ls -l /dev/video* 2>&1; } | tee /results/environment.txt
 fi
+if grep -qw spectrum.shell /proc/cmdline; then
+    echo "SPECTRUM-E2E: spectrum.shell: interactive shell on the console; 'exit' to finish and power off"
+    setsid cttyhack sh -l
+fi
 finish "$rc"
 INIT
 }

@@ -11,7 +11,8 @@ usage() {
 Usage: tests/e2e/run-guest.sh --kernel 6.1|6.12 --initrd FILE --out-dir DIR
                               [--socket PATH] [--accel tcg|kvm] [--mem 1G] [--smp N]
                               [--timeout SECONDS] [--append "KERNEL ARGS"] [--allow-reset]
-                              [--qemu PATH] [--results-size 256M] [--console] [-- EXTRA QEMU ARGS...]
+                              [--qemu PATH] [--results-size 256M] [--console] [--interactive]
+                              [--device-name NAME] [-- EXTRA QEMU ARGS...]
 
 Boots qemu-system-x86_64 (the patched binary from tools/build-qemu.sh, or --qemu / $QEMU) with
   -machine q35,memory-backend=mem -object memory-backend-memfd,id=mem,size=MEM,share=on
@@ -37,13 +38,18 @@ Files in --out-dir (created; old results there are removed):
 Options:
   --accel tcg|kvm  tcg (default): -accel tcg -cpu max; kvm: -accel kvm -cpu host
   --mem SIZE       guest RAM (default 1G); the memfd backend has the same size
-  --smp N          vCPUs (default 2)
+  --smp N          vCPUs (default 1: the 2-core host also runs the sidecar; use 2 for SMP tests)
   --timeout S      kill QEMU after S seconds (default 300)
   --append ARGS    extra kernel command line
   --allow-reset    omit -no-reboot, so guest reboots and QMP system_reset restart the guest (the
                    initramfs then runs /init and the guest script again)
   --results-size   size of the results disk (default 256M)
   --console        also echo the guest console to stderr while it runs
+  --interactive    serial console on this terminal (still logged to console.log); the guest gets
+                   `spectrum.shell` and opens a shell after the guest script; `exit` finishes as
+                   usual. No timeout in this mode. QEMU's mux escape: Ctrl-A X quits.
+  --device-name N  the vhost-user device type (default vhost-user-device-pci, the patched 10.0
+                   name; QEMU >= 10.2 calls it vhost-user-test-device-pci)
   -- ARGS          passed to QEMU verbatim (after everything else)
 
 Exit status: 0 guest script passed; 1 guest script failed (its code is in results/exit-code);
@@ -62,13 +68,15 @@ OUT=""
 SOCK=""
 ACCEL=tcg
 MEM=1G
-SMP=2
+SMP=1
 TIMEOUT=300
 APPEND=""
 ALLOW_RESET=0
 QEMU_BIN="${QEMU:-}"
 RESULTS_SIZE=256M
 ECHO_CONSOLE=0
+INTERACTIVE=0
+DEVICE_NAME=vhost-user-device-pci
 EXTRA=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -85,6 +93,8 @@ while [[ $# -gt 0 ]]; do
         --qemu) [[ $# -ge 2 ]] || die "--qemu needs a value"; QEMU_BIN="$2"; shift ;;
         --results-size) [[ $# -ge 2 ]] || die "--results-size needs a value"; RESULTS_SIZE="$2"; shift ;;
         --console) ECHO_CONSOLE=1 ;;
+        --interactive) INTERACTIVE=1 ;;
+        --device-name) [[ $# -ge 2 ]] || die "--device-name needs a value"; DEVICE_NAME="$2"; shift ;;
         --) shift; EXTRA=("$@"); break ;;
         -h|--help) usage; exit 0 ;;
         *) usage >&2; die "unknown argument: $1" ;;
@@ -120,6 +130,12 @@ truncate -s "$RESULTS_SIZE" "$OUT/results.img"
 : > "$OUT/console.log"
 
 CMDLINE="console=ttyS0,115200 panic=-1 loglevel=7 ${APPEND}"
+if [[ $INTERACTIVE -eq 1 ]]; then
+    CMDLINE+=" spectrum.shell"
+    SERIAL_ARGS=(-chardev "stdio,id=ser0,mux=on,signal=off,logfile=$OUT/console.log" -serial chardev:ser0)
+else
+    SERIAL_ARGS=(-serial "file:$OUT/console.log")
+fi
 QEMU_ARGS=(
     "$QEMU_BIN"
     "${ACCEL_ARGS[@]}"
@@ -128,7 +144,7 @@ QEMU_ARGS=(
     -m "$MEM" -smp "$SMP"
     -L /usr/share/seabios -L /usr/share/qemu
     -nic none -nographic -monitor none
-    -serial "file:$OUT/console.log"
+    "${SERIAL_ARGS[@]}"
     -qmp "unix:$OUT/qmp.sock,server=on,wait=off"
     -kernel "$VMLINUZ" -initrd "$INITRD" -append "$CMDLINE"
     -drive "file=$OUT/results.img,format=raw,if=none,id=out"
@@ -138,7 +154,7 @@ QEMU_ARGS=(
 if [[ -n "$SOCK" ]]; then
     QEMU_ARGS+=(
         -chardev "socket,id=cam,path=$SOCK"
-        -device vhost-user-device-pci,chardev=cam,virtio-id=48,num_vqs=2,vq_size=256,config_size=40
+        -device "$DEVICE_NAME,chardev=cam,virtio-id=48,num_vqs=2,vq_size=256,config_size=40"
     )
 fi
 QEMU_ARGS+=(${EXTRA[@]+"${EXTRA[@]}"})
@@ -162,28 +178,33 @@ fi
 log "booting $SERIES ($(basename "$VMLINUZ")) accel=$ACCEL mem=$MEM smp=$SMP timeout=${TIMEOUT}s${SOCK:+ socket=$SOCK}"
 log "console: $OUT/console.log  qmp: $OUT/qmp.sock"
 t0=$(date +%s.%N)
-"${QEMU_ARGS[@]}" < /dev/null > "$OUT/qemu.log" 2>&1 &
-QEMU_PID=$!
 status=""
-deadline=$(( $(date +%s) + TIMEOUT ))
 script_seen=""
-while kill -0 "$QEMU_PID" 2>/dev/null; do
-    if [[ -z "$script_seen" ]] && grep -qa 'SPECTRUM-E2E: running guest script\|SPECTRUM-E2E: no guest script' "$OUT/console.log"; then
-        script_seen=$(date +%s.%N)
-    fi
-    if (( $(date +%s) >= deadline )); then
-        status=timeout
-        log "timeout after ${TIMEOUT}s: killing QEMU (pid $QEMU_PID)"
-        kill "$QEMU_PID" 2>/dev/null || true
-        sleep 2
-        kill -9 "$QEMU_PID" 2>/dev/null || true
-        break
-    fi
-    sleep 0.2
-done
-qemu_rc=0
-wait "$QEMU_PID" 2>/dev/null || qemu_rc=$?
-QEMU_PID=""
+if [[ $INTERACTIVE -eq 1 ]]; then
+    qemu_rc=0
+    "${QEMU_ARGS[@]}" 2> "$OUT/qemu.log" || qemu_rc=$?
+else
+    "${QEMU_ARGS[@]}" < /dev/null > "$OUT/qemu.log" 2>&1 &
+    QEMU_PID=$!
+    deadline=$(( $(date +%s) + TIMEOUT ))
+    while kill -0 "$QEMU_PID" 2>/dev/null; do
+        if [[ -z "$script_seen" ]] && grep -qa 'SPECTRUM-E2E: running guest script\|SPECTRUM-E2E: no guest script' "$OUT/console.log"; then
+            script_seen=$(date +%s.%N)
+        fi
+        if (( $(date +%s) >= deadline )); then
+            status=timeout
+            log "timeout after ${TIMEOUT}s: killing QEMU (pid $QEMU_PID)"
+            kill "$QEMU_PID" 2>/dev/null || true
+            sleep 2
+            kill -9 "$QEMU_PID" 2>/dev/null || true
+            break
+        fi
+        sleep 0.2
+    done
+    qemu_rc=0
+    wait "$QEMU_PID" 2>/dev/null || qemu_rc=$?
+    QEMU_PID=""
+fi
 t1=$(date +%s.%N)
 if [[ -n "$TAIL_PID" ]]; then sleep 0.3; kill "$TAIL_PID" 2>/dev/null || true; TAIL_PID=""; fi
 rm -f "$OUT/qmp.sock"
