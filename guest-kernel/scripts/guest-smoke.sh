@@ -134,7 +134,7 @@ v4l2-ctl -d $V --stream-user --stream-count=20 --stream-to=/tmp/u.raw 2>/dev/nul
 [ "$(wc -c < /tmp/u.raw)" = 12288000 ] || { echo "FAIL: userptr stream size"; fail=1; }
 rm -f /tmp/m.raw /tmp/u.raw
 v4l2-compliance -d $V -s 30 > /tmp/c.log 2>&1
-grep -E "fail:|Total" /tmp/c.log
+grep -E "fail:|warn:|Total" /tmp/c.log
 # Tolerated: v4l-utils 1.22 tables (NV12 description; on 6.12 CREATE_BUFS reserved).
 grep "fail:" /tmp/c.log | grep -v "fmtdesc.description mismatch" | grep -v "crbufs.reserved" && fail=1
 v4l2-ctl -d $V --stream-mmap --stream-count=100000 > /dev/null 2>/tmp/s.err &
@@ -306,11 +306,14 @@ timeout 900 "$QEMU" "${QARGS[@]}" >"$WORK/console.log" 2>&1 &
 QPID=$!
 if [[ $SCENARIO == kill ]]; then
 	for _ in $(seq 1200); do grep -q KILL-SIDECAR-NOW "$WORK/console.log" && break; sleep 0.5; done
-	kill -9 "$SPID"; SPID=""
+	kill -9 "$SPID" 2>/dev/null || echo "sidecar had already exited"
+	SPID=""
 fi
 wait "$QPID" || true
 QPID=""
 sed -n '/=== kernel/,$p' "$WORK/console.log" | tr -d '\r'
+cp "$WORK/console.log" "${TMPDIR:-/tmp}/guest-smoke-last-console.log"
+cp "$WORK/sidecar.log" "${TMPDIR:-/tmp}/guest-smoke-last-sidecar.log" 2>/dev/null || true
 if grep -q "=== GUEST PASS" "$WORK/console.log"; then
 	echo "RESULT: PASS"
 else
