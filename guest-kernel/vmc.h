@@ -37,6 +37,8 @@
 #endif
 
 #define VMC_DRIVER_NAME		"virtio_media_camera"
+/* QUERYCAP's driver field holds 15 characters: the module name would be cut to "virtio_media_ca". */
+#define VMC_CAP_DRIVER_NAME	"spectrum-camera"
 
 /* Limits of this driver and of the Spectrum Camera device. */
 #define VMC_MAX_BUFFERS		32		/* VB2_MAX_FRAME, device maximum */

@@ -412,7 +412,7 @@ static int vmc_querycap(struct file *file, void *priv,
 {
 	struct vmc_device *dev = video_drvdata(file);
 
-	strscpy(cap->driver, VMC_DRIVER_NAME, sizeof(cap->driver));
+	strscpy(cap->driver, VMC_CAP_DRIVER_NAME, sizeof(cap->driver));
 	strscpy(cap->card, dev->card, sizeof(cap->card));
 	strscpy(cap->bus_info, dev->bus_info, sizeof(cap->bus_info));
 	return 0;

@@ -511,8 +511,14 @@ void vmc_queue_dqbuf_event(struct vmc_device *dev,
 	list_add_tail(&ref->node, &release);
 
 	buf->e_sequence = le32_to_cpu(b->sequence);
-	buf->e_timestamp = bad ? 0 : (u64)sec * NSEC_PER_SEC +
-					(u64)usec * NSEC_PER_USEC;
+	/*
+	 * The device stamps frames with the host's CLOCK_MONOTONIC, a clock the
+	 * guest cannot relate to its own. V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC
+	 * promises the guest's CLOCK_MONOTONIC (GStreamer and ffmpeg correlate
+	 * it with their clocks), so report when the frame reached the guest.
+	 * The device's value is still validated above.
+	 */
+	buf->e_timestamp = bad ? 0 : ktime_get_ns();
 	buf->e_bytesused = bad ? 0 : bytesused;
 	buf->e_state = bad || (flags & V4L2_BUF_FLAG_ERROR) ?
 		       VB2_BUF_STATE_ERROR : VB2_BUF_STATE_DONE;
