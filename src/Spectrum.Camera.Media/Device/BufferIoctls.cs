@@ -126,7 +126,9 @@ internal sealed class BufferIoctls(CaptureState state, FrameStreamer streamer)
             return Errno.EBUSY;
         }
 
-        if (!Queue.TryGetBuffer(index, out var buffer) || buffer.State == CaptureBufferState.Queued)
+        // vb2: a queued buffer is neither queued nor prepared again, and a prepared one is not prepared twice.
+        if (!Queue.TryGetBuffer(index, out var buffer) || buffer.State == CaptureBufferState.Queued ||
+            (!queue && buffer.State == CaptureBufferState.Prepared))
         {
             return Errno.EINVAL;
         }

@@ -41,8 +41,38 @@ internal sealed class EventQueueWriter
         return span;
     }
 
-    /// <summary>Drops queued events of <paramref name="sessionId"/> (session closed) or all (reset).</summary>
+    /// <summary>Drops every queued event (device reset).</summary>
     public void Clear() => _count = 0;
+
+    /// <summary>
+    /// Drops the queued events of <paramref name="sessionId"/> and keeps the others in order. STREAMOFF and the owner's
+    /// CLOSE use it: a frame whose EVT_DQBUF has not reached the driver belongs to no stream any more, and delivering it
+    /// later would hand the application a buffer it already got back (or a buffer of a closed session).
+    /// </summary>
+    public void Discard(uint sessionId)
+    {
+        var kept = 0;
+        for (var i = 0; i < _count; i++)
+        {
+            var from = (_head + i) % BacklogCapacity;
+            var slot = _slots.AsSpan(from * VirtioMediaWire.EventDqbufSize, VirtioMediaWire.EventDqbufSize);
+            if (Le.U32(slot, 4) == sessionId)
+            {
+                continue;
+            }
+
+            var to = (_head + kept) % BacklogCapacity;
+            if (to != from)
+            {
+                slot.CopyTo(_slots.AsSpan(to * VirtioMediaWire.EventDqbufSize));
+                _lengths[to] = _lengths[from];
+            }
+
+            kept++;
+        }
+
+        _count = kept;
+    }
 
     /// <summary>Writes as many pending events as the driver has buffers for, then notifies it once.</summary>
     public void Flush(DeviceQueue? eventq)

@@ -53,11 +53,15 @@ internal sealed class FrameStreamer : IDisposable
         Rearm();
     }
 
-    /// <summary>STREAMOFF, owner close or reset.</summary>
+    /// <summary>STREAMOFF, owner close or reset: no more frames, and none of the stream's still undelivered.</summary>
     public void Stop()
     {
         _streaming = false;
         Rearm();
+        if (_state.Queue.Owner is { } owner)
+        {
+            _events.Discard(owner);
+        }
     }
 
     /// <summary>The rings stopped: write nothing to guest memory until <see cref="Resume"/>.</summary>

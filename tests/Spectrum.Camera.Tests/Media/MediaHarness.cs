@@ -1,0 +1,308 @@
+using Spectrum.Camera.Media.Device;
+using Spectrum.Camera.Media.Frames;
+using Spectrum.Camera.Native;
+using Spectrum.Camera.Sources;
+using Spectrum.Camera.Tests.Core;
+using Spectrum.Camera.TestFrontend;
+using Spectrum.Camera.VhostUser;
+
+namespace Spectrum.Camera.Tests.Media;
+
+/// <summary>
+/// One capture device served for real: a <see cref="VirtioMediaDevice"/> behind a <see cref="VhostUserBackend"/> on
+/// its own <see cref="DeviceLoop"/> thread, listening on a temporary Unix socket, with a <see cref="TestVmm"/>
+/// connected to it (memfd guest RAM, eventfds, QEMU's message sequences) and a <see cref="MediaGuestDriver"/> playing
+/// the guest driver. Device state is read on the loop thread only (<see cref="OnLoop{T}"/>).
+/// </summary>
+/// <remarks>
+/// The log is process-wide: the harness captures it (<see cref="LogCapture"/>) for its lifetime, so fixtures using it
+/// must not run in parallel with each other.
+/// </remarks>
+public sealed class MediaHarness : IDisposable
+{
+    /// <summary>Queue sizes as crosvm uses them (virtio-media.md §1.4).</summary>
+    public static readonly ushort[] QueueSizes = [256, 256];
+
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
+
+    private readonly string _directory;
+    private readonly DeviceLoop _loop = new();
+    private readonly UnixSocket _listener;
+    private readonly Thread _thread;
+    private readonly LogCapture _log = new();
+    private VhostUserBackend? _backend;
+    private bool _disposed;
+
+    private MediaHarness(MediaDeviceOptions options, ulong ramSize, int eventBuffers)
+    {
+        _directory = Directory.CreateTempSubdirectory("spectrum-media-").FullName;
+        Device = new VirtioMediaDevice(options);
+        var socketPath = Path.Combine(_directory, "camera.sock");
+        _listener = UnixSocket.Listen(socketPath);
+        _loop.Watch(_listener.Fd, Accept);
+        _thread = new Thread(RunLoop) { IsBackground = true, Name = "media-device-loop" };
+        _thread.Start();
+        Vmm = new TestVmm(socketPath, QueueSizes, ramSize);
+        Vmm.Client.ReplyTimeout = Timeout;
+        Vmm.Initialize();
+        Driver = NewDriver();
+        Vmm.StartDriver(newRings: true, beforeEnable: _ => Driver.PostEventBuffers(eventBuffers));
+    }
+
+    public VirtioMediaDevice Device { get; }
+
+    public TestVmm Vmm { get; }
+
+    /// <summary>The guest driver of the current driver instance (replaced by <see cref="Reboot"/>).</summary>
+    public MediaGuestDriver Driver { get; private set; }
+
+    public GuestRam Ram => Vmm.Ram;
+
+    /// <summary>What escaped the device loop, if anything did (the loop is dead then).</summary>
+    public Exception? LoopFailure { get; private set; }
+
+    /// <summary>Everything the device logged so far.</summary>
+    public string LogText => _log.Text;
+
+    /// <summary>
+    /// Starts a device; the default is the test pattern on the default menu in 64 MiB of guest RAM, with the 16 eventq
+    /// buffers a Linux driver posts before DRIVER_OK.
+    /// </summary>
+    public static MediaHarness Start(IFrameSource? source = null, StableMenu? menu = null, ulong ramSize = 64UL << 20,
+        string card = MediaDeviceOptions.DefaultCard, int eventBuffers = 16) =>
+        new(new MediaDeviceOptions(card, menu ?? StableMenu.Default, source ?? new TestPatternSource()), ramSize, eventBuffers);
+
+    /// <summary>Runs <paramref name="read"/> on the device loop and returns its result.</summary>
+    public T OnLoop<T>(Func<VirtioMediaDevice, T> read)
+    {
+        ArgumentNullException.ThrowIfNull(read);
+        using var done = new ManualResetEventSlim();
+        T result = default!;
+        Exception? failure = null;
+        _loop.Post(() =>
+        {
+            try
+            {
+                result = read(Device);
+            }
+#pragma warning disable CA1031 // Handed to the test thread: nothing may escape into the loop.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                failure = e;
+            }
+            finally
+            {
+                done.Set();
+            }
+        });
+        if (!done.Wait(Timeout))
+        {
+            throw new TimeoutException("the device loop did not answer", LoopFailure);
+        }
+
+        return failure is null ? result : throw new InvalidOperationException("reading device state failed", failure);
+    }
+
+    /// <summary>Frame counters as the loop sees them now.</summary>
+    public (ulong Delivered, ulong Dropped, ulong Failed, ulong Black, ulong TestPattern) Counters() =>
+        OnLoop(d => (d.Counters.Delivered, d.Counters.Dropped, d.Counters.Failed, d.Counters.Black, d.Counters.TestPattern));
+
+    public int SessionCount() => OnLoop(d => d.SessionCount);
+
+    /// <summary>Waits until <paramref name="condition"/> holds on the loop (polling); false after <see cref="Timeout"/>.</summary>
+    public bool WaitUntil(Func<VirtioMediaDevice, bool> condition)
+    {
+        var deadline = DateTime.UtcNow + Timeout;
+        while (!OnLoop(condition))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                return false;
+            }
+
+            Thread.Sleep(5);
+        }
+
+        return true;
+    }
+
+    // The Linux driver re-enables callbacks (used_event = what it consumed) before it sleeps; the test driver does not,
+    // so with EVENT_IDX only the first completion would interrupt it. Every wait below re-arms first, as Linux does.
+    private void ArmInterrupts()
+    {
+        Driver.CommandQueue.SetUsedEvent(Driver.CommandQueue.UsedIndex);
+        Driver.EventQueue.SetUsedEvent(Driver.EventQueue.UsedIndex);
+    }
+
+    /// <summary><see cref="MediaGuestDriver.Send"/> with interrupts armed.</summary>
+    public byte[] Send(ReadOnlySpan<byte> request, int responseCapacity, int readableSplit = 1)
+    {
+        ArmInterrupts();
+        return Driver.Send(request, responseCapacity, readableSplit);
+    }
+
+    public (uint Status, uint Session) Open()
+    {
+        ArmInterrupts();
+        return Driver.Open();
+    }
+
+    public uint OpenSession()
+    {
+        ArmInterrupts();
+        return Driver.OpenSession();
+    }
+
+    public int Close(uint session)
+    {
+        ArmInterrupts();
+        return Driver.Close(session);
+    }
+
+    public (uint Status, byte[] Payload) Ioctl(uint session, uint code, ReadOnlySpan<byte> payload, int responsePayload,
+        ReadOnlySpan<byte> extra = default, int readableSplit = 1)
+    {
+        ArmInterrupts();
+        return Driver.Ioctl(session, code, payload, responsePayload, extra, readableSplit);
+    }
+
+    /// <summary>An ioctl that must succeed; returns its payload.</summary>
+    public byte[] IoctlOk(uint session, uint code, ReadOnlySpan<byte> payload, int responsePayload, ReadOnlySpan<byte> extra = default)
+    {
+        var (status, answer) = Ioctl(session, code, payload, responsePayload, extra);
+        Assert.That(status, Is.Zero, $"ioctl {code} failed");
+        return answer;
+    }
+
+    public byte[]? WaitEvent(TimeSpan? timeout = null)
+    {
+        ArmInterrupts();
+        return Driver.WaitEvent(timeout ?? Timeout);
+    }
+
+    /// <summary>Takes every event that arrives until none has come for <paramref name="quiet"/>.</summary>
+    public List<byte[]> DrainEvents(TimeSpan quiet)
+    {
+        var events = new List<byte[]>();
+        while (WaitEvent(quiet) is { } e)
+        {
+            events.Add(e);
+        }
+
+        return events;
+    }
+
+    /// <summary>
+    /// Builds a command chain from raw guest ranges (any split, any sizes, no writable part), publishes and kicks it,
+    /// and returns its used length. For commands the regular driver cannot express.
+    /// </summary>
+    public uint SendChain(IReadOnlyList<(ulong Gpa, uint Length)> readable, IReadOnlyList<(ulong Gpa, uint Length)> writable)
+    {
+        ArmInterrupts();
+        var q = Driver.CommandQueue;
+        var head = q.AddChain(readable, writable);
+        q.Notify();
+        var (usedHead, length) = q.WaitUsed(Timeout);
+        Assert.That(usedHead, Is.EqualTo(head), "the device completed another chain");
+        return length;
+    }
+
+    /// <summary>Copies <paramref name="bytes"/> into freshly allocated guest RAM and returns its address.</summary>
+    public ulong Place(ReadOnlySpan<byte> bytes, ulong alignment = 16)
+    {
+        var gpa = Ram.Allocate((ulong)Math.Max(bytes.Length, 1), alignment);
+        bytes.CopyTo(Ram.Span(gpa, bytes.Length));
+        return gpa;
+    }
+
+    /// <summary>Allocates <paramref name="length"/> bytes of guest RAM filled with <paramref name="fill"/>.</summary>
+    public ulong Reserve(int length, byte fill = 0xEE, ulong alignment = 16)
+    {
+        var gpa = Ram.Allocate((ulong)length, alignment);
+        Ram.Span(gpa, length).Fill(fill);
+        return gpa;
+    }
+
+    /// <summary>The 16-byte CMD_IOCTL header followed by <paramref name="payload"/>.</summary>
+    public static byte[] IoctlRequest(uint session, uint code, ReadOnlySpan<byte> payload = default)
+    {
+        var request = new byte[16 + payload.Length];
+        MediaGuestDriver.Put(request, 0, MediaGuestDriver.CmdIoctl);
+        MediaGuestDriver.Put(request, 8, session);
+        MediaGuestDriver.Put(request, 12, code);
+        payload.CopyTo(request.AsSpan(16));
+        return request;
+    }
+
+    /// <summary>§3.3 then §3.2 with the same rings: what QEMU does for a VM stop and cont.</summary>
+    public void StopVm() => Vmm.StopDriver();
+
+    public void ContinueVm() => Vmm.StartDriver(newRings: false);
+
+    /// <summary>A guest reboot: the rings stop, and a new driver instance starts on new rings with fresh eventq buffers.</summary>
+    public void Reboot()
+    {
+        Vmm.StopDriver();
+        Driver = NewDriver();
+        Vmm.StartDriver(newRings: true, beforeEnable: _ => Driver.PostEventBuffers());
+    }
+
+    /// <summary>Fails the test if the loop died or the device logged an error.</summary>
+    public void AssertHealthy()
+    {
+        Assert.That(LoopFailure, Is.Null, "the device loop threw");
+        var errors = LogText.Split('\n').Where(l => l.Contains(" ERROR ", StringComparison.Ordinal)).ToArray();
+        Assert.That(errors, Is.Empty, "the device logged errors");
+        Assert.That(OnLoop(d => d.SessionCount), Is.GreaterThanOrEqualTo(0), "the device loop no longer answers");
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        try
+        {
+            Vmm.Dispose();
+            _loop.RequestStop();
+            _thread.Join(Timeout);
+            _backend?.Dispose();
+            _listener.Dispose();
+            Device.Dispose();
+            _loop.Dispose();
+            Directory.Delete(_directory, recursive: true);
+        }
+        finally
+        {
+            _log.Dispose();
+        }
+    }
+
+    private MediaGuestDriver NewDriver() => new(Vmm) { Timeout = Timeout };
+
+    private void Accept()
+    {
+        var connection = _listener.Accept();
+        _loop.Unwatch(_listener.Fd);
+        _backend = new VhostUserBackend(Device, _loop, connection);
+        _backend.Start();
+    }
+
+    private void RunLoop()
+    {
+        try
+        {
+            _loop.Run();
+        }
+#pragma warning disable CA1031 // The test thread reports whatever killed the loop.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            LoopFailure = e;
+        }
+    }
+}
