@@ -53,5 +53,7 @@ internal static class LinuxConstants
     public const int EAGAIN = 11;
     public const int EBADF = 9;
     public const int ENOENT = 2;
+    public const int EPIPE = 32;
+    public const int ECONNRESET = 104;
     public const int EADDRINUSE = 98;
 }

@@ -16,6 +16,9 @@ public sealed class NativeException : IOException
 
     public int Errno { get; }
 
+    /// <summary>True for EPIPE and ECONNRESET: the peer of a socket has gone away.</summary>
+    public bool IsPeerGone => Errno is LinuxConstants.EPIPE or LinuxConstants.ECONNRESET;
+
     /// <summary>Throws for the last errno of a call that returned -1.</summary>
     internal static NativeException Last(string call) => new(call, Marshal.GetLastPInvokeError());
 

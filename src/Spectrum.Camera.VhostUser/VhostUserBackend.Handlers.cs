@@ -162,7 +162,8 @@ public sealed partial class VhostUserBackend
             var running = _vrings[i].Running;
             if (running is not null && !running.Ring.TryRebind(memory, _vrings[i].Addresses!.Value, out var error))
             {
-                Log.Error(Component, $"queue {i} no longer fits the new memory table: {error}");
+                // Logs one line and signals the err eventfd, like any ring violation.
+                running.Fail($"queue {i} no longer fits the new memory table: {error}");
             }
         }
 

@@ -114,9 +114,8 @@ public sealed partial class VhostUserBackend : IDisposable
             {
                 Dispatch(message!);
             }
-            catch (NativeException e) when (e.Errno is 32 or 104)
+            catch (NativeException e) when (e.IsPeerGone)
             {
-                // EPIPE / ECONNRESET while replying: the front-end is gone.
                 Log.Info(Component, $"front-end went away while we replied: {e.Message}");
                 End(DisconnectReason.EndOfStream, null);
                 return;

@@ -22,6 +22,12 @@ internal sealed class FdLeakCheck
         _count = FdHandle.CountOpenFds();
     }
 
+    /// <summary>
+    /// Open fds of the kinds this project creates (eventfd, epoll, timerfd, socket, memfd). Unlike a raw count, it
+    /// does not move when the runtime lazily opens an assembly or data file, so tests can compare it exactly.
+    /// </summary>
+    public static int CountProjectFds() => ProjectFds(Snapshot()).Count;
+
     public static FdLeakCheck Start()
     {
         CoreWarmUp.Once();

@@ -37,8 +37,9 @@ public sealed class LifecycleTests : CoreFixture
 
         Assert.Multiple(() =>
         {
-            Assert.That(s.Log.Text, Does.Contain("queue 0 no longer fits the new memory table"));
+            Assert.That(s.Log.Text, Does.Contain("queue 0 stopped: after a memory table change"));
             Assert.That(s.Harness.OnLoop(() => s.Harness.Device.Queue(0)?.IsBroken), Is.True);
+            Assert.That(s.EchoQueue.Err.Consume(), Is.Not.Zero, "err eventfd signalled");
         });
         s.AssertConfigAnswers();
         s.RestartDriver();

@@ -121,7 +121,7 @@ public sealed class MaliciousFrontendTests : CoreFixture
         using var s = new CoreSession(start: false);
         using var stray1 = EventFd.Create();
         using var stray2 = EventFd.Create();
-        var before = FdHandle.CountOpenFds();
+        var before = FdLeakCheck.CountProjectFds();
 
         var ack = s.Client.Send(VhostUserClient.SetVringNum, Wire.VringState(0, 64), [stray1.Fd, stray2.Fd]);
         s.Harness.Sync();
@@ -130,7 +130,7 @@ public sealed class MaliciousFrontendTests : CoreFixture
         {
             Assert.That(ack, Is.Not.Zero, "refused");
             Assert.That(s.Log.Text, Does.Contain("2 fds attached, expected 0 (they were closed)"));
-            Assert.That(FdHandle.CountOpenFds(), Is.EqualTo(before), "the backend's copies are closed");
+            Assert.That(FdLeakCheck.CountProjectFds(), Is.EqualTo(before), "the backend's copies are closed");
         });
         AssertServingAfterRestart(s);
     }
@@ -140,7 +140,7 @@ public sealed class MaliciousFrontendTests : CoreFixture
     {
         using var s = new CoreSession(start: false);
         using var stray = EventFd.Create();
-        var before = FdHandle.CountOpenFds();
+        var before = FdLeakCheck.CountProjectFds();
 
         s.Client.SendRaw(VhostUserClient.GetFeatures, 0x1, [], [stray.Fd]);
         var features = BinaryPrimitives.ReadUInt64LittleEndian(s.Client.ReadReply(VhostUserClient.GetFeatures));
@@ -150,7 +150,7 @@ public sealed class MaliciousFrontendTests : CoreFixture
         {
             Assert.That(features, Is.EqualTo(0x1_7000_0000UL));
             Assert.That(s.Log.Text, Does.Contain("1 fds attached, expected 0"));
-            Assert.That(FdHandle.CountOpenFds(), Is.EqualTo(before));
+            Assert.That(FdLeakCheck.CountProjectFds(), Is.EqualTo(before));
         });
         AssertServingAfterRestart(s);
     }
@@ -161,7 +161,7 @@ public sealed class MaliciousFrontendTests : CoreFixture
         using var s = new CoreSession(start: false);
         using var a = EventFd.Create();
         using var b = EventFd.Create();
-        var before = FdHandle.CountOpenFds();
+        var before = FdLeakCheck.CountProjectFds();
 
         var ack = s.Client.SendU64(VhostUserClient.SetVringKick, 0, [a.Fd, b.Fd]);
         s.Harness.Sync();
@@ -169,7 +169,7 @@ public sealed class MaliciousFrontendTests : CoreFixture
         Assert.Multiple(() =>
         {
             Assert.That(ack, Is.Not.Zero);
-            Assert.That(FdHandle.CountOpenFds(), Is.EqualTo(before));
+            Assert.That(FdLeakCheck.CountProjectFds(), Is.EqualTo(before));
         });
         AssertServingAfterRestart(s);
     }
@@ -276,7 +276,7 @@ public sealed class MaliciousFrontendTests : CoreFixture
     {
         using var s = new CoreSession(start: false);
         var regions = Enumerable.Range(0, 9).Select(i => ((ulong)i * 0x1000, 0x1000UL, s.Ram.UserAddressOf((ulong)i * 0x1000), (ulong)i * 0x1000)).ToArray();
-        var before = FdHandle.CountOpenFds();
+        var before = FdLeakCheck.CountProjectFds();
 
         var ack = s.Client.Send(VhostUserClient.SetMemTable, Wire.MemTable(regions), Enumerable.Repeat(s.Ram.Fd.Fd, 9).ToArray());
         s.Harness.Sync();
@@ -285,7 +285,7 @@ public sealed class MaliciousFrontendTests : CoreFixture
         {
             Assert.That(ack, Is.Not.Zero);
             Assert.That(s.Log.Text, Does.Contain("memory table has 9 regions, expected 1..8"));
-            Assert.That(FdHandle.CountOpenFds(), Is.EqualTo(before));
+            Assert.That(FdLeakCheck.CountProjectFds(), Is.EqualTo(before));
         });
         AssertServingAfterRestart(s);
     }
