@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job, end to end: build the patched QEMU, fetch a Debian guest kernel, build the guest driver, start the
 # sidecar, boot the guest, capture one frame through the guest's /dev/videoN and save it as artifacts/demo/frame.png.
-# First run about 15-25 minutes on 2 cores (the QEMU build); later runs use the caches in $SPECTRUM_CACHE.
+# First run about 6 minutes on 2 cores (5 of them the QEMU build); later runs about 1 minute, from the caches in
+# $SPECTRUM_CACHE.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -41,7 +42,7 @@ tools/install-deps.sh
 command -v ffmpeg >/dev/null || { sudo_=""; [ "$(id -u)" = 0 ] || sudo_=sudo; DEBIAN_FRONTEND=noninteractive $sudo_ apt-get -o DPkg::Lock::Timeout=1200 install -y -qq ffmpeg; }
 command -v dotnet >/dev/null || { echo "the .NET 10 SDK (dotnet) is needed: https://dot.net" >&2; exit 1; }
 
-step "2/7 building the patched QEMU 10.0.2 (about 10 minutes the first time, then cached)"
+step "2/7 building the patched QEMU 10.0.2 (5-8 minutes the first time, then cached)"
 QEMU="$(tools/build-qemu.sh | tail -n 1)"; export QEMU
 echo "QEMU: $QEMU"
 
