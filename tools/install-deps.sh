@@ -4,7 +4,7 @@
 set -euo pipefail
 [ "${1:-}" = "--help" ] && { echo "Usage: tools/install-deps.sh  (installs gcc, libc6-dev, make, python3 if missing)"; exit 0; }
 need=()
-for pkg in gcc libc6-dev make python3; do
+for pkg in gcc libc6-dev make python3 ffmpeg libturbojpeg0; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
