@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Text;
 
 namespace Spectrum.Camera.Imaging;
 
@@ -20,12 +21,18 @@ namespace Spectrum.Camera.Imaging;
 internal sealed class MjpegDecoder : IDisposable
 {
     private const int Flags = TurboJpegNative.FlagStopOnWarning | TurboJpegNative.FlagLimitScans;
+    private const int ErrorCapacity = 200;
 
     private readonly TurboJpegHandle _handle;
     private readonly byte[] _planes;
     private readonly nint[] _addresses = new nint[3];
     private readonly int[] _strides = new int[3];
     private readonly ImageLayout?[] _layouts;
+
+    // libjpeg-turbo's last message (a char[JMSG_LENGTH_MAX = 200] in the instance), copied out on failure so that it
+    // survives the decompressor's renewal without allocating; made a string only when someone asks.
+    private readonly byte[] _error = new byte[ErrorCapacity];
+    private int _errorLength;
 
     public MjpegDecoder(int width, int height)
     {
@@ -47,17 +54,12 @@ internal sealed class MjpegDecoder : IDisposable
         _planes = GC.AllocateArray<byte>(_layouts.Max(l => l!.RequiredLength), pinned: true);
         try
         {
-            _handle = TurboJpegNative.InitDecompress();
+            _handle = TurboJpegHandle.Create();
         }
         catch (DllNotFoundException e)
         {
             throw new InvalidOperationException(
                 $"MJPEG decoding needs {TurboJpegNative.Library} (Debian package libturbojpeg0), which could not be loaded.", e);
-        }
-
-        if (_handle.IsInvalid)
-        {
-            throw new InvalidOperationException("tjInitDecompress failed.");
         }
     }
 
@@ -68,11 +70,8 @@ internal sealed class MjpegDecoder : IDisposable
     /// <summary>The decode buffer; the last successful <see cref="Decode"/>'s layout says what is where.</summary>
     public ReadOnlySpan<byte> Planes => _planes;
 
-    /// <summary>
-    /// libjpeg-turbo's message for the last failed decode, read on demand (so a dropped frame allocates nothing
-    /// unless someone logs it). Valid until the next <see cref="Decode"/>.
-    /// </summary>
-    public string LastError => Marshal.PtrToStringUTF8(TurboJpegNative.GetErrorString(_handle)) ?? string.Empty;
+    /// <summary>libjpeg-turbo's message for the last frame it failed to decode (empty until one fails).</summary>
+    public string LastError => Encoding.UTF8.GetString(_error.AsSpan(0, _errorLength));
 
     /// <summary>The layout libjpeg-turbo decodes a JPEG of <paramref name="subsampling"/> into, or null if unsupported.</summary>
     public ImageLayout? LayoutFor(JpegSubsampling subsampling) =>
@@ -93,9 +92,15 @@ internal sealed class MjpegDecoder : IDisposable
 
         // A tables-only stream succeeds without touching width and height, hence the explicit zeros.
         int width = 0, height = 0, sampling = -1, colorspace = -1;
-        if (TurboJpegNative.DecompressHeader(_handle, jpeg, (nuint)jpeg.Length, ref width, ref height, ref sampling, ref colorspace) != 0
-            || width <= 0 || height <= 0)
+        if (TurboJpegNative.DecompressHeader(_handle, jpeg, (nuint)jpeg.Length, ref width, ref height, ref sampling, ref colorspace) != 0)
         {
+            return Failed();
+        }
+
+        if (width <= 0 || height <= 0)
+        {
+            _errorLength = Encoding.ASCII.GetBytes("Not an image (a tables-only JPEG stream).", _error);
+            _handle.Renew();
             return ConversionResult.CorruptJpeg;
         }
 
@@ -123,7 +128,7 @@ internal sealed class MjpegDecoder : IDisposable
         GC.KeepAlive(_planes);
         if (result != 0)
         {
-            return ConversionResult.CorruptJpeg;
+            return Failed();
         }
 
         subsampling = (JpegSubsampling)sampling;
@@ -131,4 +136,22 @@ internal sealed class MjpegDecoder : IDisposable
     }
 
     public void Dispose() => _handle.Dispose();
+
+    // Keeps libjpeg-turbo's message, then starts over with a fresh decompressor so that nothing of the bad frame
+    // (a half-read header, Huffman or quantisation tables it defined) can affect the next one. Only a dropped frame
+    // pays for this, with a native allocation; the managed heap is not touched.
+    private ConversionResult Failed()
+    {
+        var message = TurboJpegNative.GetErrorString(_handle);
+        _errorLength = 0;
+        if (message != 0)
+        {
+            Marshal.Copy(message, _error, 0, ErrorCapacity);
+            var end = _error.AsSpan().IndexOf((byte)0);
+            _errorLength = end < 0 ? ErrorCapacity : end;
+        }
+
+        _handle.Renew();
+        return ConversionResult.CorruptJpeg;
+    }
 }

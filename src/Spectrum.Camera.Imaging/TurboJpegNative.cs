@@ -24,8 +24,9 @@ internal static partial class TurboJpegNative
     /// <summary>TJCS_GRAY.</summary>
     public const int ColorspaceGray = 2;
 
+    /// <summary>A new decompressor instance, or 0 on allocation failure; <see cref="TurboJpegHandle"/> owns it.</summary>
     [LibraryImport(Library, EntryPoint = "tjInitDecompress")]
-    public static partial TurboJpegHandle InitDecompress();
+    public static partial nint InitDecompress();
 
     [LibraryImport(Library, EntryPoint = "tjDecompressHeader3")]
     public static partial int DecompressHeader(
