@@ -9,7 +9,7 @@ namespace Spectrum.Camera.Imaging;
 /// Scalar on purpose. The taps of neighbouring outputs start at irregular positions (1.5 source pixels apart from
 /// 1080p to 720p) with a per-format step (2 or 4 in packed rows), so vectorising needs gathers or per-ratio shuffle
 /// tables. It runs only over destination samples, after the vertical pass has already cut the rows down, and the
-/// common tap counts get unrolled loops; docs/imaging.md has its share of the scaled timings.
+/// common tap counts get unrolled loops. docs/imaging.md has the scaled timings.
 /// </remarks>
 internal static class HorizontalFilterKernel
 {

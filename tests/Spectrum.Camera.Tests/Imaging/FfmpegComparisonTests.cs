@@ -8,17 +8,15 @@ namespace Spectrum.Camera.Tests.Imaging;
 /// colour edges, gradients and text make every rounding and siting difference show.
 /// </summary>
 /// <remarks>
-/// <para>ffmpeg is asked for planar output (yuv422p in place of YUYV) and compared sample by sample: for unscaled
-/// 4:2:0 input its packed YUYV writer sites chroma half a luma row low (measured: off by up to 56 levels at
-/// testsrc2's colour edges), while its yuv422p output and its scaled YUYV output both use centred siting, as we do.
-/// </para>
+/// <para>ffmpeg is asked for planar output (see <see cref="FfmpegFixture.Compare"/>); its unscaled packed YUYV output
+/// would be off by up to 56 levels at testsrc2's colour edges for 4:2:0 input.</para>
 /// <para>Tolerances. Conversions without scaling: at most 1 level per sample (measured: 0, ffmpeg's 4:2:2 to 4:2:0
 /// average and 4:2:0 to 4:2:2 interpolation round exactly as ours). Scaling: at most 3 levels and at least 55 dB
 /// PSNR per plane (measured: at most 1 shrinking and 2 enlarging, 64 dB or more): both are area filters (bilinear
-/// enlarging) and differ only in arithmetic, our weights in 1/256 with one rounding, swscale's in 1/16384 with 15-bit
-/// intermediates rounded twice.</para>
+/// enlarging) and differ only in arithmetic: our weights are in 1/256 with one rounding at the end, swscale's in
+/// 1/16384 with a rounded intermediate between its passes.</para>
 /// </remarks>
-public class FfmpegComparisonTests
+public class FfmpegComparisonTests : FfmpegFixture
 {
     private const int ConversionTolerance = 1;
     private const int ScalingTolerance = 3;
@@ -30,19 +28,12 @@ public class FfmpegComparisonTests
         (1920, 1080, 1280, 720), (1920, 1080, 640, 480), (1280, 720, 320, 240), (640, 480, 320, 240), (320, 240, 640, 480),
     ];
 
-    private FfmpegTool _ffmpeg = null!;
     private readonly Dictionary<(uint, int, int), byte[]> _pictures = [];
 
     public static IEnumerable<TestCaseData> Pairs() =>
         from source in ImagingTestData.RawSources
         from guest in ImagingTestData.GuestFormats
         select new TestCaseData(source, guest).SetArgDisplayNames(PixelFormats.ToFourccString(source), PixelFormats.ToFourccString(guest));
-
-    [OneTimeSetUp]
-    public void StartFfmpeg() => _ffmpeg = new FfmpegTool();
-
-    [OneTimeTearDown]
-    public void StopFfmpeg() => _ffmpeg.Dispose();
 
     [TestCaseSource(nameof(Pairs))]
     public void Conversions_match_ffmpeg_within_one_level(uint source, uint guest)
@@ -78,17 +69,14 @@ public class FfmpegComparisonTests
         var ours = new byte[format.SizeImage];
         Assert.That(converter.Convert(frame, ours), Is.EqualTo(ConversionResult.Converted));
 
-        var planar = guest == PixelFormats.Yuyv ? "yuv422p" : FfmpegTool.PixelFormatName(guest);
-        var theirs = _ffmpeg.Convert(picture, FfmpegTool.PixelFormatName(source), w, h, converter.Crop, planar, gw, gh, "area");
-        var theirLayout = guest == PixelFormats.Yuyv ? ImageLayout.ForPlanar(ImageKind.I422, gw, gh, fullRange: false) : ImageLayout.ForGuest(format);
-        return PlaneComparison.Of(theirLayout, ImageLayout.ForGuest(format), theirs, ours);
+        return Compare(format, planar => Ffmpeg.Convert(picture, FfmpegTool.PixelFormatName(source), w, h, converter.Crop, planar, gw, gh, "area"), ours);
     }
 
     private byte[] Picture(uint fourcc, int w, int h)
     {
         if (!_pictures.TryGetValue((fourcc, w, h), out var picture))
         {
-            picture = _ffmpeg.TestPicture(FfmpegTool.PixelFormatName(fourcc), w, h);
+            picture = Ffmpeg.TestPicture(FfmpegTool.PixelFormatName(fourcc), w, h);
             _pictures[(fourcc, w, h)] = picture;
         }
 

@@ -13,7 +13,7 @@ namespace Spectrum.Camera.Tests.Imaging;
 /// guest format: at most 3 levels, at least 45 dB (measured: 2 and 49.7 dB or more): on top of the IDCT, ffmpeg maps
 /// full to limited range in its scaler's fixed point, we with exact integer division (RangeCompression).
 /// </remarks>
-public class MjpegTests
+public class MjpegTests : FfmpegFixture
 {
     private const int DecodeTolerance = 2;
     private const double DecodePsnrFloor = 60;
@@ -21,14 +21,6 @@ public class MjpegTests
     private const double PipelinePsnrFloor = 45;
 
     private static readonly string[] JpegFormats = ["yuvj422p", "yuvj420p"];
-
-    private FfmpegTool _ffmpeg = null!;
-
-    [OneTimeSetUp]
-    public void StartFfmpeg() => _ffmpeg = new FfmpegTool();
-
-    [OneTimeTearDown]
-    public void StopFfmpeg() => _ffmpeg.Dispose();
 
     [TestCase("yuvj422p", 640, 480, JpegSubsampling.S422)]
     [TestCase("yuvj420p", 640, 480, JpegSubsampling.S420)]
@@ -45,7 +37,7 @@ public class MjpegTests
         Assert.That(decoded, Is.EqualTo((JpegSubsampling)subsampling));
 
         var layout = decoder.LayoutFor(decoded)!;
-        var theirs = _ffmpeg.DecodeJpeg(jpeg, w, h, new CropRegion(0, 0, w, h), pixelFormat, w, h);
+        var theirs = Ffmpeg.DecodeJpeg(jpeg, w, h, new CropRegion(0, 0, w, h), pixelFormat, w, h);
         var comparison = PlaneComparison.Of(layout, theirs, decoder.Planes, layout.HasChroma ? 3 : 1);
         Assert.That(comparison.MaxDifference, Has.All.LessThanOrEqualTo(DecodeTolerance), comparison.ToString());
         Assert.That(comparison.Psnr, Has.All.GreaterThanOrEqualTo(DecodePsnrFloor), comparison.ToString());
@@ -56,7 +48,7 @@ public class MjpegTests
     {
         foreach (var (w, h) in new[] { (640, 480), (1280, 720), (162, 98) })
         {
-            var jpeg = _ffmpeg.TestJpeg(pixelFormat, w, h);
+            var jpeg = Ffmpeg.TestJpeg(pixelFormat, w, h);
             foreach (var guest in ImagingTestData.GuestFormats)
             {
                 foreach (var (gw, gh) in new[] { (w & ~1, h & ~1), (320, 240), (640, 480) })
@@ -66,10 +58,7 @@ public class MjpegTests
                     var ours = new byte[format.SizeImage];
                     Assert.That(converter.Convert(jpeg, ours), Is.EqualTo(ConversionResult.Converted), converter.LastJpegError);
 
-                    var planar = guest == PixelFormats.Yuyv ? "yuv422p" : FfmpegTool.PixelFormatName(guest);
-                    var theirs = _ffmpeg.DecodeJpeg(jpeg, w, h, converter.Crop, planar, gw, gh);
-                    var theirLayout = guest == PixelFormats.Yuyv ? ImageLayout.ForPlanar(ImageKind.I422, gw, gh, fullRange: false) : ImageLayout.ForGuest(format);
-                    var comparison = PlaneComparison.Of(theirLayout, ImageLayout.ForGuest(format), theirs, ours);
+                    var comparison = Compare(format, planar => Ffmpeg.DecodeJpeg(jpeg, w, h, converter.Crop, planar, gw, gh), ours);
                     var what = $"{pixelFormat} {w}x{h} -> {format}: {comparison}";
                     Assert.That(comparison.MaxDifference, Has.All.LessThanOrEqualTo(PipelineTolerance), what);
                     Assert.That(comparison.Psnr, Has.All.GreaterThanOrEqualTo(PipelinePsnrFloor), what);
@@ -94,7 +83,7 @@ public class MjpegTests
     public void A_jpeg_without_huffman_tables_decodes_with_the_standard_ones()
     {
         // Many UVC cameras send MJPEG frames without a DHT segment (AVI1 style); the standard tables apply.
-        var jpeg = _ffmpeg.TestJpeg("yuvj422p", 160, 120, quality: 3, standardHuffmanTables: true);
+        var jpeg = Ffmpeg.TestJpeg("yuvj422p", 160, 120, quality: 3, standardHuffmanTables: true);
         var withoutTables = JpegSurgery.WithoutSegments(jpeg, 0xC4);
         Assert.That(withoutTables, Has.Length.LessThan(jpeg.Length));
 
@@ -110,8 +99,8 @@ public class MjpegTests
     [Test]
     public void Broken_frames_are_dropped_counted_and_explained()
     {
-        var jpeg = _ffmpeg.TestJpeg("yuvj422p", 160, 120);
-        var other = _ffmpeg.TestJpeg("yuvj422p", 320, 240);
+        var jpeg = Ffmpeg.TestJpeg("yuvj422p", 160, 120);
+        var other = Ffmpeg.TestJpeg("yuvj422p", 320, 240);
         var format = new FrameFormat(PixelFormats.Nv12, 160, 120);
         using var converter = new FrameConverter(HostFrameFormat.Mjpeg(160, 120), format);
         var frame = new byte[format.SizeImage];
@@ -155,7 +144,7 @@ public class MjpegTests
     [Test]
     public void Random_byte_flips_drop_or_convert_but_never_throw()
     {
-        var jpeg = _ffmpeg.TestJpeg("yuvj422p", 160, 120);
+        var jpeg = Ffmpeg.TestJpeg("yuvj422p", 160, 120);
         var format = new FrameFormat(PixelFormats.Yu12, 160, 120);
         using var converter = new FrameConverter(HostFrameFormat.Mjpeg(160, 120), format);
         var frame = new byte[format.SizeImage];
@@ -180,7 +169,7 @@ public class MjpegTests
     [Test]
     public void Ten_thousand_random_mutations_never_crash_or_throw()
     {
-        var jpeg = _ffmpeg.TestJpeg("yuvj420p", 96, 64);
+        var jpeg = Ffmpeg.TestJpeg("yuvj420p", 96, 64);
         var format = new FrameFormat(PixelFormats.Yuyv, 96, 64);
         using var converter = new FrameConverter(HostFrameFormat.Mjpeg(96, 64), format);
         var frame = new byte[format.SizeImage];
@@ -205,7 +194,7 @@ public class MjpegTests
     {
         // TurboJPEG 2.x leaves its decompressor mid-header after such an error and fails every later frame unless
         // the decoder renews it. Damage the Huffman table definition, the case that showed it.
-        var jpeg = _ffmpeg.TestJpeg("yuvj422p", 96, 64);
+        var jpeg = Ffmpeg.TestJpeg("yuvj422p", 96, 64);
         var huffmanTable = JpegSurgery.SegmentOffset(jpeg, 0xC4);
         var format = new FrameFormat(PixelFormats.Yuyv, 96, 64);
         using var converter = new FrameConverter(HostFrameFormat.Mjpeg(96, 64), format);
@@ -226,7 +215,7 @@ public class MjpegTests
 
     // A JPEG of testsrc2 from ffmpeg's encoder, or for "gray" from libturbojpeg's (ffmpeg has no greyscale MJPEG).
     private byte[] Jpeg(string pixelFormat, int w, int h) =>
-        pixelFormat == "gray" ? TurboJpegTestEncoder.Grey(_ffmpeg.TestPicture("gray", w, h), w, h) : _ffmpeg.TestJpeg(pixelFormat, w, h);
+        pixelFormat == "gray" ? TurboJpegTestEncoder.Grey(Ffmpeg.TestPicture("gray", w, h), w, h) : Ffmpeg.TestJpeg(pixelFormat, w, h);
 
     // One of: flip bytes, overwrite a run, truncate, duplicate a chunk, insert random bytes, or several at once.
     private static int Mutate(byte[] original, byte[] buffer, Random random)
