@@ -74,6 +74,9 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "epoll_wait", SetLastError = true)]
     internal static partial int EpollWait(int epfd, EpollEvent* events, int maxEvents, int timeoutMs);
 
+    [LibraryImport(Lib, EntryPoint = "poll", SetLastError = true)]
+    internal static partial int Poll(PollFd* fds, nuint count, int timeoutMs);
+
     // ---- sockets ----
     [LibraryImport(Lib, EntryPoint = "socket", SetLastError = true)]
     internal static partial int Socket(int domain, int type, int protocol);

@@ -48,6 +48,11 @@ internal static class LinuxConstants
     public const uint EPOLLERR = 0x8;
     public const uint EPOLLHUP = 0x10;
     public const uint EPOLLRDHUP = 0x2000;
+    public const short POLLIN = 0x1;
+    public const short POLLPRI = 0x2;
+    public const short POLLERR = 0x8;
+    public const short POLLHUP = 0x10;
+    public const short POLLNVAL = 0x20;
 
     public const int EINTR = 4;
     public const int EAGAIN = 11;
@@ -56,4 +61,12 @@ internal static class LinuxConstants
     public const int EPIPE = 32;
     public const int ECONNRESET = 104;
     public const int EADDRINUSE = 98;
+    public const int EPERM = 1;
+    public const int EIO = 5;
+    public const int ENXIO = 6;
+    public const int EACCES = 13;
+    public const int EBUSY = 16;
+    public const int ENODEV = 19;
+    public const int EINVAL = 22;
+    public const int ENOTTY = 25;
 }

@@ -42,6 +42,15 @@ internal struct EpollEvent
     public ulong Data;
 }
 
+/// <summary>struct pollfd (8 bytes).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct PollFd
+{
+    public int Fd;
+    public short Events;
+    public short ReturnedEvents;
+}
+
 /// <summary>struct timespec.</summary>
 [StructLayout(LayoutKind.Sequential)]
 internal struct TimeSpec

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Text;
+using Spectrum.Camera.Host.V4l2;
 using Spectrum.Camera.Native;
 
 namespace Spectrum.Camera.Tests.Core;
@@ -29,6 +30,37 @@ public sealed class NativeLayoutTests
         (typeof(ITimerSpec), "struct itimerspec", [("Interval", "it_interval"), ("Value", "it_value")]),
         (typeof(SockAddrUn), "struct sockaddr_un", [("Family", "sun_family"), ("Path", "sun_path")]),
         (typeof(StatBuffer), "struct stat", [("Mode", "st_mode"), ("Size", "st_size")]),
+        (typeof(PollFd), "struct pollfd", [("Fd", "fd"), ("Events", "events"), ("ReturnedEvents", "revents")]),
+
+        // The host camera's V4L2 structs (Spectrum.Camera.HostCamera/V4l2/V4l2Structs.cs), native 64-bit layouts.
+        (typeof(V4l2Capability), "struct v4l2_capability", [("Driver", "driver"), ("Card", "card"), ("BusInfo", "bus_info"),
+            ("Version", "version"), ("Capabilities", "capabilities"), ("DeviceCaps", "device_caps"), ("Reserved", "reserved")]),
+        (typeof(V4l2FmtDesc), "struct v4l2_fmtdesc", [("Index", "index"), ("Type", "type"), ("Flags", "flags"),
+            ("Description", "description"), ("PixelFormat", "pixelformat"), ("MbusCode", "mbus_code"), ("Reserved", "reserved")]),
+        (typeof(V4l2FrmSizeEnum), "struct v4l2_frmsizeenum", [("Index", "index"), ("PixelFormat", "pixel_format"),
+            ("Type", "type"), ("DiscreteWidth", "discrete.width"), ("DiscreteHeight", "discrete.height"),
+            ("MinWidth", "stepwise.min_width"), ("MaxWidth", "stepwise.max_width"), ("StepWidth", "stepwise.step_width"),
+            ("MinHeight", "stepwise.min_height"), ("MaxHeight", "stepwise.max_height"),
+            ("StepHeight", "stepwise.step_height"), ("Reserved", "reserved")]),
+        (typeof(V4l2FrmIvalEnum), "struct v4l2_frmivalenum", [("Index", "index"), ("PixelFormat", "pixel_format"),
+            ("Width", "width"), ("Height", "height"), ("Type", "type"), ("Discrete", "discrete"), ("Min", "stepwise.min"),
+            ("Max", "stepwise.max"), ("Step", "stepwise.step"), ("Reserved", "reserved")]),
+        (typeof(V4l2Fract), "struct v4l2_fract", [("Numerator", "numerator"), ("Denominator", "denominator")]),
+        (typeof(V4l2Format), "struct v4l2_format", [("Type", "type"), ("Pix", "fmt.pix")]),
+        (typeof(V4l2PixFormat), "struct v4l2_pix_format", [("Width", "width"), ("Height", "height"),
+            ("PixelFormat", "pixelformat"), ("Field", "field"), ("BytesPerLine", "bytesperline"), ("SizeImage", "sizeimage"),
+            ("Colorspace", "colorspace"), ("Priv", "priv"), ("Flags", "flags"), ("YcbcrEncoding", "ycbcr_enc"),
+            ("Quantization", "quantization"), ("TransferFunction", "xfer_func")]),
+        (typeof(V4l2StreamParm), "struct v4l2_streamparm", [("Type", "type"), ("Capture", "parm.capture")]),
+        (typeof(V4l2CaptureParm), "struct v4l2_captureparm", [("Capability", "capability"), ("CaptureMode", "capturemode"),
+            ("TimePerFrame", "timeperframe"), ("ExtendedMode", "extendedmode"), ("ReadBuffers", "readbuffers"),
+            ("Reserved", "reserved")]),
+        (typeof(V4l2RequestBuffers), "struct v4l2_requestbuffers", [("Count", "count"), ("Type", "type"),
+            ("Memory", "memory"), ("Capabilities", "capabilities"), ("Flags", "flags"), ("Reserved", "reserved")]),
+        (typeof(V4l2Buffer), "struct v4l2_buffer", [("Index", "index"), ("Type", "type"), ("BytesUsed", "bytesused"),
+            ("Flags", "flags"), ("Field", "field"), ("TimestampSeconds", "timestamp.tv_sec"),
+            ("TimestampMicroseconds", "timestamp.tv_usec"), ("Sequence", "sequence"), ("Memory", "memory"),
+            ("Offset", "m.offset"), ("Length", "length"), ("Reserved2", "reserved2"), ("RequestFd", "request_fd")]),
     ];
 
     private static readonly int[] CmsgFdCounts = [1, 2, 8, 16, UnixSocket.MaxFdsPerReceive];
@@ -102,6 +134,24 @@ public sealed class NativeLayoutTests
     }
 
     [Test]
+    public void Every_v4l2_constant_and_ioctl_request_number_has_its_header_value()
+    {
+        Assert.That(V4l2Uapi.Requests, Has.Count.EqualTo(14));
+        Assert.Multiple(() =>
+        {
+            foreach (var (name, value) in V4l2Uapi.Constants)
+            {
+                Assert.That((long)value, Is.EqualTo(_c[$"const {name}"]), name);
+            }
+
+            foreach (var (name, value) in V4l2Uapi.Requests)
+            {
+                Assert.That((long)value, Is.EqualTo(_c[$"const {name}"]), $"{name} = 0x{value:x8}");
+            }
+        });
+    }
+
+    [Test]
     public void Every_libc_entry_point_the_bindings_import_exists()
     {
         var libc = NativeLibrary.Load("libc.so.6");
@@ -142,6 +192,7 @@ public sealed class NativeLayoutTests
             #define _GNU_SOURCE
             #include <errno.h>
             #include <fcntl.h>
+            #include <poll.h>
             #include <stddef.h>
             #include <stdio.h>
             #include <time.h>
@@ -153,6 +204,7 @@ public sealed class NativeLayoutTests
             #include <sys/timerfd.h>
             #include <sys/uio.h>
             #include <sys/un.h>
+            #include <linux/videodev2.h>
             #define SIZE(t) printf("size %s %zu\n", #t, sizeof(t))
             #define MEMBER(t, m) printf("offset %s.%s %zu\nfieldsize %s.%s %zu\n", #t, #m, offsetof(t, m), #t, #m, sizeof(((t *)0)->m))
             #define CONST(n) printf("const %s %lld\n", #n, (long long)(n))
@@ -179,6 +231,12 @@ public sealed class NativeLayoutTests
         foreach (var field in LinuxConstantFields())
         {
             c.Append(CultureInfo.InvariantCulture, $"    CONST({field.Name});\n");
+        }
+
+        // Request numbers are unsigned long: print them unsigned (VIDIOC_* with _IOC_READ set are above 2^31).
+        foreach (var name in V4l2Uapi.Constants.Select(k => k.Name).Concat(V4l2Uapi.Requests.Select(r => r.Name)))
+        {
+            c.Append(CultureInfo.InvariantCulture, $"    printf(\"const %s %llu\\n\", \"{name}\", (unsigned long long)({name}));\n");
         }
 
         return c.Append("    return 0;\n}\n").ToString();

@@ -1,0 +1,456 @@
+using Spectrum.Camera.Host.V4l2;
+using Spectrum.Camera.Media.Frames;
+using Spectrum.Camera.Native;
+using Spectrum.Camera.Native.Diagnostics;
+
+namespace Spectrum.Camera.Host;
+
+/// <summary>
+/// Streams one host V4L2 camera with MMAP buffers for an owner's event loop: open (by node or by a /dev/v4l link),
+/// S_FMT, S_PARM, REQBUFS, mmap, QBUF all, STREAMON. The owner watches <see cref="Fd"/> for readability (epoll or
+/// <see cref="Wait"/>), calls <see cref="TryDequeue"/>, converts the frame and gives it back with
+/// <see cref="Release"/>. Nothing is allocated per frame.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Unplug: when DQBUF/QBUF answer ENODEV, EIO or ENXIO, or poll reports POLLERR/POLLHUP, the camera goes to
+/// <see cref="HostCameraState.Unplugged"/> (TryDequeue returns false; check <see cref="State"/>). The owner keeps the
+/// guest streaming black frames at the same format, removes <see cref="Fd"/> from its epoll set, and calls
+/// <see cref="TryReopen"/> now and then: it closes the old fd and opens the same path again with the same mode, so a
+/// by-id link finds the camera even when it comes back as another /dev/videoN.
+/// </para>
+/// <para>Not thread-safe: one owner thread (the device loop) calls everything.</para>
+/// </remarks>
+public sealed class HostCamera : IDisposable
+{
+    /// <summary>Buffers requested by default: enough to absorb a slow conversion without the driver dropping frames.</summary>
+    public const int DefaultBufferCount = 4;
+
+    private const string Component = "host-camera";
+    private readonly int _bufferCount;
+    private FdHandle? _fd;
+    private MappedCaptureBuffer[] _buffers = [];
+    private bool[] _dequeued = [];
+
+    // One reusable QBUF argument per buffer, so re-queueing allocates nothing.
+    private V4l2Buffer[] _queueTemplates = [];
+    private int _outstanding;
+    private int _generation;
+    private bool _streamOn;
+
+    private HostCamera(string path, HostMode mode, int bufferCount)
+    {
+        Path = path;
+        Mode = mode;
+        _bufferCount = bufferCount;
+    }
+
+    /// <summary>The path it was opened with (a node or a by-id/by-path link); re-opens use the same path.</summary>
+    public string Path { get; }
+
+    /// <summary>The mode asked for.</summary>
+    public HostMode Mode { get; }
+
+    public HostCameraState State { get; private set; } = HostCameraState.Unplugged;
+
+    /// <summary>What the driver agreed to in the current (or last) streaming session; null before the first.</summary>
+    public NegotiatedFormat? Format { get; private set; }
+
+    /// <summary>The device fd while there is one (streaming, or unplugged until the next re-open); -1 otherwise.</summary>
+    public int Fd => _fd is { IsInvalid: false, IsClosed: false } fd ? fd.Fd : -1;
+
+    /// <summary>How many buffers the driver gave (REQBUFS may adjust the count).</summary>
+    public int BufferCount => _buffers.Length;
+
+    /// <summary>Frames dequeued and not yet released.</summary>
+    public int OutstandingFrames => _outstanding;
+
+    /// <summary>Why the camera is unplugged (the failing call and errno), or the last failed re-open; null while streaming.</summary>
+    public string? UnplugReason { get; private set; }
+
+    /// <summary>How many times the camera went from streaming to unplugged.</summary>
+    public int UnplugCount { get; private set; }
+
+    /// <summary>How many times a re-open brought the camera back.</summary>
+    public int ReopenCount { get; private set; }
+
+    /// <summary>Opens <paramref name="path"/> and starts streaming <paramref name="mode"/>.</summary>
+    /// <exception cref="HostCameraException">The device cannot be opened or refuses the mode or buffers.</exception>
+    public static HostCamera Open(string path, HostMode mode, int bufferCount = DefaultBufferCount)
+    {
+        var camera = Create(path, mode, bufferCount);
+        var errno = DeviceFile.TryOpen(path, nonBlocking: true, out var fd);
+        if (errno != 0)
+        {
+            throw new HostCameraException($"cannot open {path}: {CameraEnumerator.OpenFailure(path, errno)}", errno);
+        }
+
+        camera.Start(fd!);
+        return camera;
+    }
+
+    /// <summary>
+    /// Like <see cref="Open"/>, but a camera that is not there (no such node, ENODEV, ENXIO) is not an error: the
+    /// result starts <see cref="HostCameraState.Unplugged"/> and <see cref="TryReopen"/> brings it in when it appears.
+    /// </summary>
+    public static HostCamera OpenOrWait(string path, HostMode mode, int bufferCount = DefaultBufferCount)
+    {
+        var camera = Create(path, mode, bufferCount);
+        if (!camera.TryReopen() && camera.LastReopenErrno is not (Errnos.ENOENT or Errnos.ENODEV or Errnos.ENXIO))
+        {
+            throw new HostCameraException($"cannot open {path}: {camera.UnplugReason}", camera.LastReopenErrno);
+        }
+
+        return camera;
+    }
+
+    /// <summary>The errno of the last failed <see cref="TryReopen"/> (0 when it was not a system call's).</summary>
+    public int LastReopenErrno { get; private set; }
+
+    /// <summary>
+    /// Dequeues the next filled buffer. False when none is ready (EAGAIN) or when the camera is not streaming; after a
+    /// false, <see cref="State"/> tells which (<see cref="HostCameraState.Unplugged"/> when DQBUF found it gone).
+    /// </summary>
+    /// <exception cref="HostCameraException">DQBUF failed in a way that is not an unplug (a driver bug).</exception>
+    public bool TryDequeue(out HostFrame frame)
+    {
+        frame = default;
+        if (State != HostCameraState.Streaming)
+        {
+            return false;
+        }
+
+        var buffer = new V4l2Buffer { Type = V4l2Uapi.BufTypeVideoCapture, Memory = V4l2Uapi.MemoryMmap };
+        var errno = DeviceFile.Ioctl(_fd!, V4l2Uapi.DQBuf, ref buffer);
+        if (errno == Errnos.EAGAIN)
+        {
+            return false;
+        }
+
+        if (errno != 0)
+        {
+            return IsGoneErrno(errno)
+                ? Unplugged("VIDIOC_DQBUF", errno)
+                : throw new HostCameraException($"{Path}: VIDIOC_DQBUF failed", errno);
+        }
+
+        if (buffer.Index >= (uint)_buffers.Length || _dequeued[buffer.Index])
+        {
+            throw new HostCameraException($"{Path}: VIDIOC_DQBUF returned buffer {buffer.Index}, which is not queued", 0);
+        }
+
+        var index = (int)buffer.Index;
+        _dequeued[index] = true;
+        _outstanding++;
+        var timestamp = (buffer.TimestampSeconds * 1_000_000_000) + (buffer.TimestampMicroseconds * 1000);
+        frame = new HostFrame(_buffers[index].Data(buffer.BytesUsed), index, _generation, buffer.Sequence, timestamp,
+            (buffer.Flags & V4l2Uapi.BufFlagError) != 0);
+        return true;
+    }
+
+    /// <summary>
+    /// Gives a dequeued frame's buffer back to the driver (QBUF). A frame from before an unplug is just forgotten; when
+    /// the last such frame is released, the old buffers are unmapped.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The frame was already released.</exception>
+    public void Release(in HostFrame frame)
+    {
+        var index = frame.BufferIndex;
+        if (frame.Generation != _generation || index < 0 || index >= _dequeued.Length || !_dequeued[index])
+        {
+            throw new InvalidOperationException($"buffer {index} of session {frame.Generation} is not dequeued (released twice?)");
+        }
+
+        _dequeued[index] = false;
+        _outstanding--;
+        if (State == HostCameraState.Streaming)
+        {
+            Queue(index);
+        }
+        else if (_outstanding == 0 && _fd is null)
+        {
+            UnmapBuffers();
+        }
+    }
+
+    /// <summary>
+    /// Waits up to <paramref name="timeoutMs"/> for a frame (poll; -1 = forever) and returns the state: POLLERR or
+    /// POLLHUP while streaming means the camera is gone. For owners without an epoll loop (the probe command, tests).
+    /// </summary>
+    public HostCameraState Wait(int timeoutMs)
+    {
+        if (State != HostCameraState.Streaming)
+        {
+            return State;
+        }
+
+        var events = DeviceFile.Poll(_fd!, timeoutMs);
+        if ((events & (PollEvents.Error | PollEvents.HangUp | PollEvents.Invalid)) != 0)
+        {
+            UnplugReason = $"poll reported {events}";
+            EnterUnplugged();
+        }
+
+        return State;
+    }
+
+    /// <summary>
+    /// When unplugged: closes the old fd and buffers and opens <see cref="Path"/> again with the same mode. True when
+    /// streaming again (then <see cref="Fd"/> is a new fd to watch). Every frame must be released first.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Frames are still outstanding, or the camera was stopped.</exception>
+    public bool TryReopen()
+    {
+        if (State == HostCameraState.Streaming)
+        {
+            return true;
+        }
+
+        if (State == HostCameraState.Stopped)
+        {
+            throw new InvalidOperationException("the camera was stopped");
+        }
+
+        if (_outstanding > 0)
+        {
+            throw new InvalidOperationException($"release the {_outstanding} outstanding frame(s) before re-opening");
+        }
+
+        CloseDevice();
+        var errno = DeviceFile.TryOpen(Path, nonBlocking: true, out var fd);
+        if (errno != 0)
+        {
+            LastReopenErrno = errno;
+            UnplugReason = $"open: {CameraEnumerator.OpenFailure(Path, errno)} (errno {errno})";
+            return false;
+        }
+
+        try
+        {
+            Start(fd!);
+        }
+        catch (HostCameraException e)
+        {
+            LastReopenErrno = e.Errno;
+            UnplugReason = e.Message;
+            return false;
+        }
+
+        if (_generation > 1)
+        {
+            ReopenCount++;
+            Log.Info(Component, $"{Path}: back, streaming {Format}");
+        }
+
+        return true;
+    }
+
+    /// <summary>STREAMOFF, unmap (once every frame is released) and close. The camera cannot be re-opened after this.</summary>
+    public void Stop()
+    {
+        State = HostCameraState.Stopped;
+        CloseDevice();
+    }
+
+    public void Dispose() => Stop();
+
+    /// <summary>The errnos that mean the device has gone away.</summary>
+    internal static bool IsGoneErrno(int errno) => errno is Errnos.ENODEV or Errnos.EIO or Errnos.ENXIO;
+
+    private static HostCamera Create(string path, HostMode mode, int bufferCount)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentOutOfRangeException.ThrowIfLessThan(bufferCount, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(bufferCount, 32);
+        return new HostCamera(path, mode, bufferCount);
+    }
+
+    /// <summary>Sets the mode up on a freshly opened fd and starts streaming; closes everything on failure.</summary>
+    private void Start(FdHandle fd)
+    {
+        _fd = fd;
+        try
+        {
+            Configure(fd);
+            AllocateBuffers(fd);
+            for (var i = 0; i < _buffers.Length; i++)
+            {
+                Check(DeviceFile.Ioctl(fd, V4l2Uapi.QBuf, ref BufferAt(i)), "VIDIOC_QBUF");
+            }
+
+            var type = (int)V4l2Uapi.BufTypeVideoCapture;
+            Check(DeviceFile.Ioctl(fd, V4l2Uapi.StreamOn, ref type), "VIDIOC_STREAMON");
+            _streamOn = true;
+        }
+        catch
+        {
+            CloseDevice();
+            throw;
+        }
+
+        _generation++;
+        State = HostCameraState.Streaming;
+        UnplugReason = null;
+        LastReopenErrno = 0;
+    }
+
+    private void Configure(FdHandle fd)
+    {
+        var query = new DeviceQuery(fd);
+        Check(query.QueryCapability(out var capability), "VIDIOC_QUERYCAP");
+        var caps = capability.NodeCapabilities;
+        if ((caps & V4l2Uapi.CapVideoCapture) == 0 || (caps & V4l2Uapi.CapStreaming) == 0)
+        {
+            throw new HostCameraException($"{Path} is not a single-planar video capture device with streaming I/O (capabilities 0x{caps:x8})", 0);
+        }
+
+        var format = new V4l2Format { Type = V4l2Uapi.BufTypeVideoCapture };
+        format.Pix.Width = Mode.Width;
+        format.Pix.Height = Mode.Height;
+        format.Pix.PixelFormat = Mode.PixelFormat;
+        format.Pix.Field = V4l2Uapi.FieldAny;
+        Check(DeviceFile.Ioctl(fd, V4l2Uapi.SFmt, ref format), "VIDIOC_S_FMT");
+        if (format.Pix.PixelFormat != Mode.PixelFormat)
+        {
+            throw new HostCameraException(
+                $"{Path} does not offer {PixelFormats.ToFourccString(Mode.PixelFormat)} (S_FMT answered {PixelFormats.ToFourccString(format.Pix.PixelFormat)})", 0);
+        }
+
+        var interval = default(FrameRate);
+        var parm = new V4l2StreamParm { Type = V4l2Uapi.BufTypeVideoCapture };
+        if (DeviceFile.Ioctl(fd, V4l2Uapi.GParm, ref parm) == 0 && (parm.Capture.Capability & V4l2Uapi.CapTimePerFrame) != 0)
+        {
+            if (Mode.Interval.IsValid)
+            {
+                parm = new V4l2StreamParm { Type = V4l2Uapi.BufTypeVideoCapture };
+                parm.Capture.TimePerFrame = new V4l2Fract(Mode.Interval.Numerator, Mode.Interval.Denominator);
+                Check(DeviceFile.Ioctl(fd, V4l2Uapi.SParm, ref parm), "VIDIOC_S_PARM");
+            }
+
+            interval = new FrameRate(parm.Capture.TimePerFrame.Numerator, parm.Capture.TimePerFrame.Denominator);
+        }
+
+        Format = new NegotiatedFormat(format.Pix.PixelFormat, format.Pix.Width, format.Pix.Height, format.Pix.BytesPerLine,
+            format.Pix.SizeImage, interval);
+    }
+
+    private void AllocateBuffers(FdHandle fd)
+    {
+        var request = new V4l2RequestBuffers
+        {
+            Count = (uint)_bufferCount,
+            Type = V4l2Uapi.BufTypeVideoCapture,
+            Memory = V4l2Uapi.MemoryMmap,
+        };
+        Check(DeviceFile.Ioctl(fd, V4l2Uapi.ReqBufs, ref request), "VIDIOC_REQBUFS");
+        if (request.Count == 0 || request.Count > 32)
+        {
+            throw new HostCameraException($"{Path}: VIDIOC_REQBUFS gave {request.Count} buffers", 0);
+        }
+
+        _buffers = new MappedCaptureBuffer[request.Count];
+        _dequeued = new bool[request.Count];
+        _queueTemplates = new V4l2Buffer[request.Count];
+        for (var i = 0; i < _buffers.Length; i++)
+        {
+            var buffer = new V4l2Buffer { Index = (uint)i, Type = V4l2Uapi.BufTypeVideoCapture, Memory = V4l2Uapi.MemoryMmap };
+            Check(DeviceFile.Ioctl(fd, V4l2Uapi.QueryBuf, ref buffer), "VIDIOC_QUERYBUF");
+            if (buffer.Length == 0)
+            {
+                throw new HostCameraException($"{Path}: buffer {i} has length 0", 0);
+            }
+
+            try
+            {
+                _buffers[i] = MappedCaptureBuffer.Map(fd, buffer.Length, buffer.Offset);
+            }
+            catch (NativeException e)
+            {
+                Array.Resize(ref _buffers, i);
+                throw new HostCameraException($"{Path}: mmap of buffer {i}", e.Errno);
+            }
+        }
+    }
+
+    private ref V4l2Buffer BufferAt(int index)
+    {
+        _queueTemplates[index] = new V4l2Buffer { Index = (uint)index, Type = V4l2Uapi.BufTypeVideoCapture, Memory = V4l2Uapi.MemoryMmap };
+        return ref _queueTemplates[index];
+    }
+
+    private void Queue(int index)
+    {
+        var errno = DeviceFile.Ioctl(_fd!, V4l2Uapi.QBuf, ref BufferAt(index));
+        if (errno == 0)
+        {
+            return;
+        }
+
+        if (IsGoneErrno(errno))
+        {
+            Unplugged("VIDIOC_QBUF", errno);
+            return;
+        }
+
+        throw new HostCameraException($"{Path}: VIDIOC_QBUF of buffer {index} failed", errno);
+    }
+
+    private bool Unplugged(string call, int errno)
+    {
+        UnplugReason = $"{call}: {NativeException.Describe(errno)} (errno {errno})";
+        EnterUnplugged();
+        return false;
+    }
+
+    private void EnterUnplugged()
+    {
+        State = HostCameraState.Unplugged;
+        UnplugCount++;
+        Log.Warning(Component, $"{Path}: camera gone ({UnplugReason}); the owner shows black until it is back");
+    }
+
+    /// <summary>Closes the fd; unmaps the buffers unless frames are outstanding (then the last Release does).</summary>
+    private void CloseDevice()
+    {
+        if (_fd is not null)
+        {
+            if (_streamOn)
+            {
+                var type = (int)V4l2Uapi.BufTypeVideoCapture;
+                _ = DeviceFile.Ioctl(_fd, V4l2Uapi.StreamOff, ref type); // Fails with ENODEV when unplugged: fine.
+                _streamOn = false;
+            }
+
+            if (_outstanding == 0)
+            {
+                UnmapBuffers();
+            }
+
+            _fd.Dispose();
+            _fd = null;
+        }
+        else if (_outstanding == 0)
+        {
+            UnmapBuffers();
+        }
+    }
+
+    private void UnmapBuffers()
+    {
+        foreach (var buffer in _buffers)
+        {
+            buffer?.Dispose();
+        }
+
+        _buffers = [];
+        _dequeued = [];
+    }
+
+    private void Check(int errno, string call)
+    {
+        if (errno != 0)
+        {
+            throw new HostCameraException($"{Path}: {call} failed", errno);
+        }
+    }
+}

@@ -1,0 +1,34 @@
+using Spectrum.Camera.Native;
+
+namespace Spectrum.Camera.Host.V4l2;
+
+/// <summary>
+/// The enumeration ioctls, each returning 0 or an errno. <see cref="CameraEnumerator"/> works against this so that its
+/// parsing of drivers' answers (discrete, stepwise, continuous, early EINVAL) is unit-tested with scripted answers.
+/// </summary>
+internal interface IV4l2Query
+{
+    int QueryCapability(out V4l2Capability capability);
+
+    int EnumFormat(ref V4l2FmtDesc format);
+
+    int EnumFrameSize(ref V4l2FrmSizeEnum size);
+
+    int EnumFrameInterval(ref V4l2FrmIvalEnum interval);
+}
+
+/// <summary>The real ioctls on an open device node.</summary>
+internal sealed class DeviceQuery(FdHandle fd) : IV4l2Query
+{
+    public int QueryCapability(out V4l2Capability capability)
+    {
+        capability = default;
+        return DeviceFile.Ioctl(fd, V4l2Uapi.QueryCap, ref capability);
+    }
+
+    public int EnumFormat(ref V4l2FmtDesc format) => DeviceFile.Ioctl(fd, V4l2Uapi.EnumFmt, ref format);
+
+    public int EnumFrameSize(ref V4l2FrmSizeEnum size) => DeviceFile.Ioctl(fd, V4l2Uapi.EnumFrameSizes, ref size);
+
+    public int EnumFrameInterval(ref V4l2FrmIvalEnum interval) => DeviceFile.Ioctl(fd, V4l2Uapi.EnumFrameIntervals, ref interval);
+}
