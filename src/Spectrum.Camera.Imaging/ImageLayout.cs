@@ -24,7 +24,7 @@ internal sealed class ImageLayout
         FullRange = fullRange;
         _planes = planes;
         _components = components;
-        RequiredLength = (int)planes.Max(p => p.End);
+        RequiredLength = checked((int)planes.Max(p => p.End));
     }
 
     public ImageKind Kind { get; }
@@ -103,9 +103,12 @@ internal sealed class ImageLayout
     /// <summary>The layout of a guest frame: <see cref="FrameFormat"/>'s packed planes, limited range.</summary>
     public static ImageLayout ForGuest(FrameFormat format)
     {
-        if (!format.IsValid)
+        // FrameFormat allows frames up to 4 GiB; the converters index frames with int and never need more than
+        // the menu's 1920x1080, so the same size limit as for cameras applies.
+        if (!format.IsValid || format.Width > HostFrameFormat.MaxDimension || format.Height > HostFrameFormat.MaxDimension)
         {
-            throw new ArgumentException($"{format} is not a valid guest format.", nameof(format));
+            throw new ArgumentException(
+                $"{format} is not a valid guest format of at most {HostFrameFormat.MaxDimension} pixels a side.", nameof(format));
         }
 
         PlaneLayout Plane(int index) => new(

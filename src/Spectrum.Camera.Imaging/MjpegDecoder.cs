@@ -70,7 +70,7 @@ internal sealed class MjpegDecoder : IDisposable
     /// <summary>The decode buffer; the last successful <see cref="Decode"/>'s layout says what is where.</summary>
     public ReadOnlySpan<byte> Planes => _planes;
 
-    /// <summary>libjpeg-turbo's message for the last frame it failed to decode (empty until one fails).</summary>
+    /// <summary>Why the last dropped frame was dropped: libjpeg-turbo's message, or this decoder's (empty until one is dropped).</summary>
     public string LastError => Encoding.UTF8.GetString(_error.AsSpan(0, _errorLength));
 
     /// <summary>The layout libjpeg-turbo decodes a JPEG of <paramref name="subsampling"/> into, or null if unsupported.</summary>
@@ -87,7 +87,7 @@ internal sealed class MjpegDecoder : IDisposable
         subsampling = default;
         if (jpeg.IsEmpty)
         {
-            return ConversionResult.CorruptJpeg;
+            return Refused(ConversionResult.CorruptJpeg, "Empty frame.");
         }
 
         // A tables-only stream succeeds without touching width and height, hence the explicit zeros.
@@ -99,21 +99,19 @@ internal sealed class MjpegDecoder : IDisposable
 
         if (width <= 0 || height <= 0)
         {
-            _errorLength = Encoding.ASCII.GetBytes("Not an image (a tables-only JPEG stream).", _error);
-            _handle.Renew();
-            return ConversionResult.CorruptJpeg;
+            return Refused(ConversionResult.CorruptJpeg, "Not an image (a tables-only JPEG stream).");
         }
 
         if (width != Width || height != Height)
         {
-            return ConversionResult.JpegSizeMismatch;
+            return Refused(ConversionResult.JpegSizeMismatch, "The JPEG is not the size of the camera mode.");
         }
 
         var chosen = sampling >= 0 ? LayoutFor((JpegSubsampling)sampling) : null;
         var colorspaceOk = colorspace == (chosen?.Kind == ImageKind.Gray ? TurboJpegNative.ColorspaceGray : TurboJpegNative.ColorspaceYCbCr);
         if (chosen is null || !colorspaceOk)
         {
-            return ConversionResult.UnsupportedJpeg;
+            return Refused(ConversionResult.UnsupportedJpeg, "Unsupported JPEG colour space or chroma subsampling.");
         }
 
         var baseAddress = Marshal.UnsafeAddrOfPinnedArrayElement(_planes, 0);
@@ -153,5 +151,14 @@ internal sealed class MjpegDecoder : IDisposable
 
         _handle.Renew();
         return ConversionResult.CorruptJpeg;
+    }
+
+    // A frame libjpeg read without error but this decoder will not use: renewed all the same, since the tables it
+    // defined would otherwise stay in the decompressor.
+    private ConversionResult Refused(ConversionResult reason, string message)
+    {
+        _errorLength = Encoding.ASCII.GetBytes(message, _error);
+        _handle.Renew();
+        return reason;
     }
 }

@@ -97,6 +97,9 @@ public class FrameConverterTests
                 () => new FrameConverter(new HostFrameFormat(HostPixelFormats.Yu12, 64, 48, new(0, 64), new(3072, 32), new(int.MaxValue - 10, 32)), guest),
                 Throws.ArgumentException, "past 2 GiB");
             Assert.That(() => new FrameConverter(HostFrameFormat.Packed(HostPixelFormats.Yuyv, 64, 48), new FrameFormat(PixelFormats.Yuyv, 63, 48)), Throws.ArgumentException, "guest");
+            Assert.That(
+                () => new FrameConverter(HostFrameFormat.Packed(HostPixelFormats.Yuyv, 64, 48), new FrameFormat(PixelFormats.Yuyv, 65536, 32768)),
+                Throws.ArgumentException, "a valid FrameFormat of 4 GiB");
             Assert.That(() => new FrameConverter(HostFrameFormat.Mjpeg(64, 47), guest), Throws.ArgumentException, "odd MJPEG height");
         });
     }
@@ -154,10 +157,11 @@ public class FrameConverterTests
         Assert.That(results, Is.EqualTo(new[] { ConversionResult.Converted, ConversionResult.CorruptJpeg, ConversionResult.CorruptJpeg }));
     }
 
-    // Warm up (JIT, lazy buffers, static tables), then require zero bytes allocated on this thread over many frames.
+    // Warm up past tiered JIT's call-count threshold (lazy buffers, static tables, tier promotion), then require
+    // zero bytes allocated on this thread over many frames.
     private static void AssertNoAllocation(Action frame)
     {
-        for (var i = 0; i < 3; i++)
+        for (var i = 0; i < 100; i++)
         {
             frame();
         }

@@ -121,14 +121,13 @@ public class MjpegTests : FfmpegFixture
         cases.Add(("truncated before EOI", jpeg[..^2], ConversionResult.CorruptJpeg));
         cases.Add(("header only", jpeg[..JpegSurgery.StartOfScan(jpeg)], ConversionResult.CorruptJpeg));
         cases.Add(("scan data zeroed", Zeroed(jpeg, JpegSurgery.StartOfScan(jpeg) + 20, 200), ConversionResult.CorruptJpeg));
+        cases.Add(("tables only", JpegSurgery.WithoutSegments([.. jpeg[..JpegSurgery.StartOfScan(jpeg)], 0xFF, 0xD9], 0xC0), ConversionResult.CorruptJpeg));
 
         foreach (var (name, bytes, expected) in cases)
         {
             Assert.That(converter.Convert(bytes, frame), Is.EqualTo(expected), name);
-            if (expected == ConversionResult.CorruptJpeg && bytes.Length > 0)
-            {
-                Assert.That(converter.LastJpegError, Is.Not.Empty, name);
-            }
+            TestContext.Out.WriteLine($"{name}: {converter.LastJpegError}");
+            Assert.That(converter.LastJpegError, Is.Not.Empty, name);
         }
 
         Assert.That(converter.DroppedFrames, Is.EqualTo(cases.Count));
