@@ -25,6 +25,9 @@ internal sealed class CaptureBuffer
     public GuestRange[] Ranges { get; set; } = new GuestRange[16];
 
     public int RangeCount { get; set; }
+
+    /// <summary>The capture queue's frame-period count when the buffer was queued (see CaptureQueue.FramePeriod).</summary>
+    public long QueuedInPeriod { get; set; }
 }
 
 /// <summary>Where a capture buffer is in its life.</summary>

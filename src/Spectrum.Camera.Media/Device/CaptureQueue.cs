@@ -65,13 +65,44 @@ internal sealed class CaptureQueue
         return added;
     }
 
+    /// <summary>
+    /// Frame periods begun since STREAMON (the streamer advances it at each tick). A buffer queued in period p is
+    /// first filled at the start of period p+2, so at least one whole period separates its QBUF from its frame, as
+    /// with a camera that fills the buffer queued now during the next frame. Without that gap the frame could
+    /// complete while the guest's QBUF ioctl is still returning, and the application would see its freshly queued
+    /// buffer already DONE (v4l2-compliance fails on exactly that).
+    /// </summary>
+    public long FramePeriod { get; set; }
+
     public void Enqueue(CaptureBuffer buffer)
     {
         buffer.State = CaptureBufferState.Queued;
+        buffer.QueuedInPeriod = FramePeriod;
         _queued.Enqueue(buffer);
     }
 
-    public bool TryDequeueForFrame(out CaptureBuffer buffer) => _queued.TryDequeue(out buffer!);
+    /// <summary>Takes the oldest queued buffer if it was queued before the previous period began (FIFO order).</summary>
+    public bool TryDequeueForFrame(out CaptureBuffer buffer)
+    {
+        if (_queued.TryPeek(out buffer!) && buffer.QueuedInPeriod < FramePeriod - 1)
+        {
+            _queued.Dequeue();
+            return true;
+        }
+
+        buffer = null!;
+        return false;
+    }
+
+    /// <summary>STREAMON: buffers queued before it are ready for the first frame.</summary>
+    public void StartPeriods()
+    {
+        FramePeriod = 0;
+        foreach (var b in _queued)
+        {
+            b.QueuedInPeriod = -1;
+        }
+    }
 
     /// <summary>STREAMOFF semantics: every queued buffer returns to the application without an event.</summary>
     public void ReturnAll()

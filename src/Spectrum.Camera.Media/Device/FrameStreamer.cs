@@ -50,6 +50,7 @@ internal sealed class FrameStreamer : IDisposable
         _streaming = true;
         _started = false;
         _nextFrame = 0;
+        _state.Queue.StartPeriods();
         Rearm();
     }
 
@@ -106,6 +107,7 @@ internal sealed class FrameStreamer : IDisposable
 
         // The first tick is frame 0; a late tick (several expirations) skips the periods it missed.
         var frame = _started ? unchecked(_nextFrame + (uint)expirations - 1) : 0;
+        _state.Queue.FramePeriod += _started ? (long)expirations : 1;
         _started = true;
         _nextFrame = unchecked(frame + 1);
 
