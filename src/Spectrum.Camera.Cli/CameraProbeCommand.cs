@@ -16,7 +16,8 @@ internal static class CameraProbeCommand
 {
     private const string Help = """
         Usage: spectrum-camera camera-probe --device PATH (--format FOURCC --size WxH | --guest-format FOURCC --guest-size WxH)
-                                            [--fps N] [--frames N] [--out FILE] [--unplug] [--wait-device] [--timeout S] [--json]
+                                            [--fps N] [--frames N] [--out FILE] [--unplug] [--wait-device] [--dequeue-only]
+                                            [--timeout S] [--json]
 
         Streams N frames from a host V4L2 camera with MMAP buffers and writes them raw (bytesused bytes each) to FILE.
         A diagnostic for the end-to-end tests; progress goes to stderr, the report to stdout.
@@ -32,6 +33,8 @@ internal static class CameraProbeCommand
           --unplug             After N frames, stream on until the camera is unplugged, then re-open it (every 100 ms)
                                and capture N frames more.
           --wait-device        Start even if the device is absent and wait (re-opening every 100 ms) for it to appear.
+          --dequeue-only       Do not poll: try DQBUF every 5 ms, as an epoll owner that is woken by EPOLLERR does
+                               (so an unplug is seen as DQBUF's ENODEV rather than as POLLERR/POLLHUP).
           --timeout S          Upper bound of each waiting phase (default 60).
           --json               Print the report as one JSON object.
         """;
@@ -40,7 +43,7 @@ internal static class CameraProbeCommand
     {
         var cl = CommandLine.Parse(args,
             ["--device", "--format", "--size", "--guest-format", "--guest-size", "--fps", "--frames", "--out", "--timeout"],
-            ["--unplug", "--wait-device", "--json"]);
+            ["--unplug", "--wait-device", "--dequeue-only", "--json"]);
         if (cl.HelpRequested)
         {
             Console.Out.WriteLine(Help);
@@ -87,14 +90,14 @@ internal static class CameraProbeCommand
         report.Negotiated = host.Format;
         report.Buffers = host.BufferCount;
         Progress($"streaming {host.Format} with {host.BufferCount} buffers");
-        report.Phases.Add(Capture(host, "stream", options.Frames, options.Timeout, output));
+        report.Phases.Add(Capture(host, "stream", options.Frames, options, output));
         if (!options.Unplug)
         {
             return;
         }
 
         Progress("waiting for an unplug (streaming on)");
-        var untilUnplug = Capture(host, "until-unplug", int.MaxValue, options.Timeout, output: null);
+        var untilUnplug = Capture(host, "until-unplug", int.MaxValue, options, output: null);
         report.Phases.Add(untilUnplug);
         report.UnplugReason = host.UnplugReason;
         report.UnplugState = host.State.ToString();
@@ -103,7 +106,7 @@ internal static class CameraProbeCommand
         report.Reopened = true;
         report.ReopenedNegotiated = host.Format;
         Progress($"reopened after {report.ReopenAttempts} attempt(s): streaming {host.Format}");
-        report.Phases.Add(Capture(host, "after-reopen", options.Frames, options.Timeout, output));
+        report.Phases.Add(Capture(host, "after-reopen", options.Frames, options, output));
     }
 
     /// <summary>TryReopen every 100 ms until it works; returns the attempts. Throws TimeoutException after <paramref name="timeout"/>.</summary>
@@ -135,8 +138,9 @@ internal static class CameraProbeCommand
     /// Captures up to <paramref name="frames"/> frames, or until the camera is unplugged (when frames is int.MaxValue,
     /// that is the goal; otherwise an unplug is an error).
     /// </summary>
-    private static PhaseReport Capture(HostCamera host, string name, int frames, TimeSpan timeout, FileStream? output)
+    private static PhaseReport Capture(HostCamera host, string name, int frames, ProbeOptions options, FileStream? output)
     {
+        var timeout = options.Timeout;
         var phase = new PhaseReport(name);
         var untilUnplug = frames == int.MaxValue;
         var clock = Stopwatch.StartNew();
@@ -147,7 +151,12 @@ internal static class CameraProbeCommand
                 throw new TimeoutException($"{name}: {phase.Frames} of {(untilUnplug ? "?" : frames)} frames after {timeout.TotalSeconds} s");
             }
 
-            if (host.Wait(1000) == HostCameraState.Streaming)
+            if (options.DequeueOnly)
+            {
+                Thread.Sleep(5);
+            }
+
+            if (options.DequeueOnly || host.Wait(1000) == HostCameraState.Streaming)
             {
                 while (phase.Frames < frames && host.TryDequeue(out var frame))
                 {
@@ -175,7 +184,7 @@ internal static class CameraProbeCommand
 
     private sealed record ProbeOptions(
         string Device, HostMode HostMode, FrameFormat? GuestRequest, FrameRate Rate, int Frames, string? Out, bool Unplug,
-        bool WaitDevice, TimeSpan Timeout)
+        bool WaitDevice, bool DequeueOnly, TimeSpan Timeout)
     {
         public static ProbeOptions From(CommandLine cl)
         {
@@ -200,7 +209,7 @@ internal static class CameraProbeCommand
             }
 
             return new ProbeOptions(cl.Require("--device"), host, guest, rate, ParseCount(cl.Get("--frames") ?? "10", "--frames"),
-                cl.Get("--out"), cl.Has("--unplug"), cl.Has("--wait-device"),
+                cl.Get("--out"), cl.Has("--unplug"), cl.Has("--wait-device"), cl.Has("--dequeue-only"),
                 TimeSpan.FromSeconds(ParseCount(cl.Get("--timeout") ?? "60", "--timeout")));
         }
 

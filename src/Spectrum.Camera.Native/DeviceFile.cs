@@ -70,7 +70,7 @@ public static class DeviceFile
     public static unsafe PollEvents Poll(FdHandle fd, int timeoutMs)
     {
         ArgumentNullException.ThrowIfNull(fd);
-        var p = new PollFd { Fd = fd.Fd, Events = LinuxConstants.POLLIN | LinuxConstants.POLLPRI };
+        var p = new PollFd { Fd = fd.Fd, Events = LinuxConstants.POLLIN };
         var n = Libc.Poll(&p, 1, timeoutMs);
         GC.KeepAlive(fd);
         if (n < 0)
