@@ -163,6 +163,10 @@ internal static class CameraProbeCommand
                     phase.Add(frame.Sequence, frame.BytesUsed, frame.IsCorrupt);
                     output?.Write(frame.Data);
                     host.Release(frame);
+                    if (phase.Frames == 1)
+                    {
+                        phase.AllocatedAtFirstFrame = GC.GetAllocatedBytesForCurrentThread();
+                    }
                 }
             }
 
@@ -170,14 +174,14 @@ internal static class CameraProbeCommand
             {
                 if (untilUnplug)
                 {
-                    return phase;
+                    return phase.Finish();
                 }
 
                 throw new HostCameraException($"{name}: the camera went away after {phase.Frames} frames: {host.UnplugReason}", 0);
             }
         }
 
-        return phase;
+        return phase.Finish();
     }
 
     private static void Progress(string message) => Console.Error.WriteLine($"probe: {message}");
@@ -252,6 +256,22 @@ internal static class CameraProbeCommand
         public uint? LastSequence { get; private set; }
 
         public bool StrictlyIncreasing { get; private set; } = true;
+
+        /// <summary>GC.GetAllocatedBytesForCurrentThread after the first frame was released.</summary>
+        public long AllocatedAtFirstFrame { get; set; } = -1;
+
+        /// <summary>Bytes this thread allocated from the first frame's release to the end of the phase (streaming must allocate none).</summary>
+        public long AllocatedAfterFirstFrame { get; private set; } = -1;
+
+        public PhaseReport Finish()
+        {
+            if (AllocatedAtFirstFrame >= 0)
+            {
+                AllocatedAfterFirstFrame = GC.GetAllocatedBytesForCurrentThread() - AllocatedAtFirstFrame;
+            }
+
+            return this;
+        }
 
         public void Add(uint sequence, int bytes, bool corrupt)
         {
@@ -332,6 +352,7 @@ internal static class CameraProbeCommand
                     WriteOptional(json, "first_sequence", p.FirstSequence);
                     WriteOptional(json, "last_sequence", p.LastSequence);
                     json.WriteBoolean("strictly_increasing", p.StrictlyIncreasing);
+                    json.WriteNumber("allocated_after_first_frame", p.AllocatedAfterFirstFrame);
                     json.WriteEndObject();
                 }
 

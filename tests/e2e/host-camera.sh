@@ -214,6 +214,16 @@ for fourcc in ["YUYV", "UYVY", "NV12", "YU12", "MJPG"]:
     check(f"{fourcc} 640x480: 8 frames through the by-id link, right size, rising sequence", ok,
           detail + f", {written} bytes written")
 
+# No allocation per frame: the probe's thread allocated nothing from the first frame's release to the last frame.
+allocs = {}
+for name in [f"probe-{f}" for f in ["YUYV", "UYVY", "NV12", "YU12"]] + ["select-exact", "unplug", "unplug-dqbuf"]:
+    for p in (load(f"{name}.json") or {}).get("phases", []):
+        if p["name"] in ("stream", "after-reopen"):
+            allocs[f"{name}/{p['name']}"] = p.get("allocated_after_first_frame")
+check("streaming allocates nothing per frame (GC bytes on the probe thread after the first frame, every phase: 0)",
+      len(allocs) >= 8 and all(v == 0 for v in allocs.values()),
+      ", ".join(f"{k} {v}" for k, v in allocs.items() if v != 0) or f"{len(allocs)} phases, all 0")
+
 # Mode selection: an independent oracle of the policy documented in docs/host-camera.md, run on what 'cameras'
 # enumerated, must agree with what the probe chose (vivid's interval tables differ between kernels).
 RAW = ["YUYV", "NV12", "YU12", "UYVY"]
