@@ -36,6 +36,15 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "ioctl", SetLastError = true)]
     internal static partial int Ioctl(int fd, nuint request, void* argument);
 
+    [LibraryImport(Lib, EntryPoint = "fsync", SetLastError = true)]
+    internal static partial int FSync(int fd);
+
+    [LibraryImport(Lib, EntryPoint = "chown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Chown(string path, uint owner, uint group);
+
+    [LibraryImport(Lib, EntryPoint = "geteuid")]
+    internal static partial uint GetEuid();
+
     [LibraryImport(Lib, EntryPoint = "memfd_create", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int MemfdCreate(string name, uint flags);
 

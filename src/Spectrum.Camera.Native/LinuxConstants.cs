@@ -13,6 +13,7 @@ internal static class LinuxConstants
     public const int SO_PEERCRED = 17;
     public const int MSG_NOSIGNAL = 0x4000;
     public const int MSG_CTRUNC = 0x8;
+    public const int MSG_TRUNC = 0x20;
     public const int MSG_CMSG_CLOEXEC = 0x40000000;
     public const int MSG_DONTWAIT = 0x40;
     public const int SHUT_RDWR = 2;
@@ -23,6 +24,14 @@ internal static class LinuxConstants
     public const int O_CLOEXEC = 0x80000;
     public const int F_GETFD = 1;
     public const int F_DUPFD_CLOEXEC = 1030;
+    public const int F_ADD_SEALS = 1033;
+    public const int F_GET_SEALS = 1034;
+    public const int F_SEAL_SEAL = 0x1;
+    public const int F_SEAL_SHRINK = 0x2;
+    public const int F_SEAL_GROW = 0x4;
+    public const int F_SEAL_WRITE = 0x8;
+    public const int F_SEAL_FUTURE_WRITE = 0x10;
+    public const int O_DIRECTORY = 0x10000;
     public const uint S_IFMT = 0xF000;
     public const uint S_IFREG = 0x8000;
 
@@ -68,5 +77,8 @@ internal static class LinuxConstants
     public const int EBUSY = 16;
     public const int ENODEV = 19;
     public const int EINVAL = 22;
+    public const int EMSGSIZE = 90;
+    public const int ENOTCONN = 107;
+    public const int ECONNREFUSED = 111;
     public const int ENOTTY = 25;
 }

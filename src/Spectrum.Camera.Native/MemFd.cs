@@ -3,10 +3,40 @@ namespace Spectrum.Camera.Native;
 /// <summary>Anonymous shared memory files (memfd_create), as QEMU's memory-backend-memfd uses for guest RAM.</summary>
 public static class MemFd
 {
+    /// <summary>The seals a frame ring gets once its writer has mapped it: fixed size, no new writable mappings.</summary>
+    public const int ReadOnlyForOthersSeals =
+        LinuxConstants.F_SEAL_SHRINK | LinuxConstants.F_SEAL_GROW | LinuxConstants.F_SEAL_FUTURE_WRITE | LinuxConstants.F_SEAL_SEAL;
+
     /// <summary>Creates a close-on-exec memfd of <paramref name="size"/> bytes.</summary>
-    public static FdHandle Create(string name, ulong size)
+    public static FdHandle Create(string name, ulong size) => Create(name, size, LinuxConstants.MFD_CLOEXEC);
+
+    /// <summary>Creates a close-on-exec memfd of <paramref name="size"/> bytes that accepts seals (<see cref="AddSeals"/>).</summary>
+    public static FdHandle CreateSealable(string name, ulong size) =>
+        Create(name, size, LinuxConstants.MFD_CLOEXEC | LinuxConstants.MFD_ALLOW_SEALING);
+
+    /// <summary>
+    /// Adds <paramref name="seals"/> (F_ADD_SEALS). With <see cref="ReadOnlyForOthersSeals"/>, mappings made before
+    /// stay writable while nobody (including whoever receives the fd) can map it writable, resize it or unseal it.
+    /// </summary>
+    public static void AddSeals(FdHandle fd, int seals)
     {
-        var fd = FdHandle.FromResult(Libc.MemfdCreate(name, LinuxConstants.MFD_CLOEXEC), "memfd_create");
+        ArgumentNullException.ThrowIfNull(fd);
+        if (Libc.Fcntl(fd.Fd, LinuxConstants.F_ADD_SEALS, seals) != 0)
+        {
+            throw NativeException.Last("fcntl(F_ADD_SEALS)");
+        }
+    }
+
+    /// <summary>The seals on <paramref name="fd"/> (F_GET_SEALS), or -1 when it is not a sealable memfd.</summary>
+    public static int GetSeals(FdHandle fd)
+    {
+        ArgumentNullException.ThrowIfNull(fd);
+        return Libc.Fcntl(fd.Fd, LinuxConstants.F_GET_SEALS, 0);
+    }
+
+    private static FdHandle Create(string name, ulong size, uint flags)
+    {
+        var fd = FdHandle.FromResult(Libc.MemfdCreate(name, flags), "memfd_create");
         if (Libc.FTruncate(fd.Fd, checked((long)size)) != 0)
         {
             var e = NativeException.Last("ftruncate");

@@ -3,8 +3,18 @@ using System.Text;
 
 namespace Spectrum.Camera.Native;
 
+/// <summary>The AF_UNIX socket types the project uses.</summary>
+public enum UnixSocketKind
+{
+    /// <summary>SOCK_STREAM: vhost-user (QEMU's chardev).</summary>
+    Stream,
+
+    /// <summary>SOCK_SEQPACKET: the camera service protocols, one message per packet.</summary>
+    SeqPacket,
+}
+
 /// <summary>
-/// An AF_UNIX stream socket with SCM_RIGHTS fd passing (System.Net.Sockets has no API for it).
+/// An AF_UNIX stream or seqpacket socket with SCM_RIGHTS fd passing (System.Net.Sockets has no API for it).
 /// All fd passing lives in this file. Received fds are always wrapped in <see cref="FdHandle"/> at once, close-on-exec,
 /// so none can leak even when the message that carried them is rejected.
 /// </summary>
@@ -24,18 +34,18 @@ public sealed unsafe class UnixSocket : IDisposable
     public int Fd => _handle.Fd;
 
     /// <summary>Binds and listens on <paramref name="path"/>, replacing a stale socket file left by a dead process.</summary>
-    public static UnixSocket Listen(string path, int backlog = 1)
+    public static UnixSocket Listen(string path, int backlog = 1, UnixSocketKind kind = UnixSocketKind.Stream)
     {
         var addr = MakeAddress(path, out var addrLength);
         var socket = new UnixSocket(FdHandle.FromResult(
-            Libc.Socket(LinuxConstants.AF_UNIX, LinuxConstants.SOCK_STREAM | LinuxConstants.SOCK_CLOEXEC, 0), "socket"));
+            Libc.Socket(LinuxConstants.AF_UNIX, TypeOf(kind) | LinuxConstants.SOCK_CLOEXEC, 0), "socket"));
         try
         {
             if (Libc.Bind(socket.Fd, &addr, addrLength) != 0)
             {
                 var errno = Marshal.GetLastPInvokeError();
                 // EADDRINUSE: a socket file exists. If nobody answers on it, it is stale: remove and retry once.
-                if (errno == LinuxConstants.EADDRINUSE && !IsListening(path))
+                if (errno == LinuxConstants.EADDRINUSE && !IsListening(path, kind))
                 {
                     _ = Libc.Unlink(path);
                     if (Libc.Bind(socket.Fd, &addr, addrLength) != 0)
@@ -64,11 +74,11 @@ public sealed unsafe class UnixSocket : IDisposable
     }
 
     /// <summary>Connects to a listening socket at <paramref name="path"/>.</summary>
-    public static UnixSocket Connect(string path)
+    public static UnixSocket Connect(string path, UnixSocketKind kind = UnixSocketKind.Stream)
     {
         var addr = MakeAddress(path, out var addrLength);
         var socket = new UnixSocket(FdHandle.FromResult(
-            Libc.Socket(LinuxConstants.AF_UNIX, LinuxConstants.SOCK_STREAM | LinuxConstants.SOCK_CLOEXEC, 0), "socket"));
+            Libc.Socket(LinuxConstants.AF_UNIX, TypeOf(kind) | LinuxConstants.SOCK_CLOEXEC, 0), "socket"));
         if (Libc.Connect(socket.Fd, &addr, addrLength) != 0)
         {
             var e = NativeException.Last($"connect({path})");
@@ -80,10 +90,10 @@ public sealed unsafe class UnixSocket : IDisposable
     }
 
     /// <summary>A connected pair (socketpair), used by tests and in-process links.</summary>
-    public static (UnixSocket, UnixSocket) CreatePair()
+    public static (UnixSocket, UnixSocket) CreatePair(UnixSocketKind kind = UnixSocketKind.Stream)
     {
         var fds = stackalloc int[2];
-        if (Libc.SocketPair(LinuxConstants.AF_UNIX, LinuxConstants.SOCK_STREAM | LinuxConstants.SOCK_CLOEXEC, 0, fds) != 0)
+        if (Libc.SocketPair(LinuxConstants.AF_UNIX, TypeOf(kind) | LinuxConstants.SOCK_CLOEXEC, 0, fds) != 0)
         {
             throw NativeException.Last("socketpair");
         }
@@ -165,12 +175,75 @@ public sealed unsafe class UnixSocket : IDisposable
     }
 
     /// <summary>
+    /// Sends one packet of a <see cref="UnixSocketKind.SeqPacket"/> socket without blocking, <paramref name="fds"/>
+    /// attached. Returns false when the peer's receive queue is full (EAGAIN): the caller decides whether to drop the
+    /// message (a frame notice) or give up on the peer. Throws <see cref="NativeException"/> when the peer is gone.
+    /// </summary>
+    public bool TrySendPacket(ReadOnlySpan<byte> data, ReadOnlySpan<int> fds = default)
+    {
+        if (fds.Length > MaxFdsPerReceive)
+        {
+            throw new ArgumentException($"at most {MaxFdsPerReceive} fds per message", nameof(fds));
+        }
+
+        var control = stackalloc byte[CmsgSpace(MaxFdsPerReceive)];
+        fixed (byte* p = data)
+        {
+            var iov = new IoVec { Base = p, Length = (nuint)data.Length };
+            var msg = new MsgHdr { Iov = &iov, IovLength = 1 };
+            if (fds.Length > 0)
+            {
+                var cmsg = (CmsgHdr*)control;
+                cmsg->Length = (nuint)(CmsgHeaderSize + (4 * fds.Length));
+                cmsg->Level = LinuxConstants.SOL_SOCKET;
+                cmsg->Type = LinuxConstants.SCM_RIGHTS;
+                fds.CopyTo(new Span<int>(control + CmsgHeaderSize, fds.Length));
+                msg.Control = control;
+                msg.ControlLength = (nuint)CmsgSpace(fds.Length);
+            }
+
+            while (true)
+            {
+                var n = Libc.SendMsg(Fd, &msg, LinuxConstants.MSG_NOSIGNAL | LinuxConstants.MSG_DONTWAIT);
+                if (n >= 0)
+                {
+                    return true;
+                }
+
+                var errno = Marshal.GetLastPInvokeError();
+                if (errno == LinuxConstants.EINTR)
+                {
+                    continue;
+                }
+
+                return errno == LinuxConstants.EAGAIN ? false : throw new NativeException("sendmsg", errno);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Receives one packet of a <see cref="UnixSocketKind.SeqPacket"/> socket without blocking. Returns its length,
+    /// 0 at end of stream, or -1 when none is queued. Fds that arrive are appended to <paramref name="fds"/>.
+    /// <paramref name="truncated"/> is set when the packet was longer than <paramref name="buffer"/> (MSG_TRUNC) or
+    /// carried more fds than <see cref="MaxFdsPerReceive"/> (MSG_CTRUNC): both are protocol errors for callers.
+    /// </summary>
+    public int ReceivePacket(Span<byte> buffer, List<FdHandle> fds, out bool truncated)
+    {
+        var n = Receive(buffer, fds, nonBlocking: true, out var controlTruncated, out var dataTruncated);
+        truncated = controlTruncated || dataTruncated;
+        return n;
+    }
+
+    /// <summary>
     /// Receives up to <paramref name="buffer"/>.Length bytes. Every fd that arrives is appended to
     /// <paramref name="fds"/>. Returns the byte count, 0 at end of stream, or -1 when <paramref name="nonBlocking"/>
     /// and nothing is available. <paramref name="controlTruncated"/> reports MSG_CTRUNC (more fds than we accept),
     /// which callers treat as a protocol error.
     /// </summary>
-    public int Receive(Span<byte> buffer, List<FdHandle> fds, bool nonBlocking, out bool controlTruncated)
+    public int Receive(Span<byte> buffer, List<FdHandle> fds, bool nonBlocking, out bool controlTruncated) =>
+        Receive(buffer, fds, nonBlocking, out controlTruncated, out _);
+
+    private int Receive(Span<byte> buffer, List<FdHandle> fds, bool nonBlocking, out bool controlTruncated, out bool dataTruncated)
     {
         ArgumentNullException.ThrowIfNull(fds);
         var controlSize = CmsgSpace(MaxFdsPerReceive);
@@ -192,11 +265,13 @@ public sealed unsafe class UnixSocket : IDisposable
                     }
 
                     controlTruncated = false;
+                    dataTruncated = false;
                     return errno == LinuxConstants.EAGAIN && nonBlocking ? -1 : throw new NativeException("recvmsg", errno);
                 }
 
                 CollectFds(control, (int)msg.ControlLength, fds);
                 controlTruncated = (msg.Flags & LinuxConstants.MSG_CTRUNC) != 0;
+                dataTruncated = (msg.Flags & LinuxConstants.MSG_TRUNC) != 0;
                 return (int)n;
             }
         }
@@ -253,11 +328,14 @@ public sealed unsafe class UnixSocket : IDisposable
         return addr;
     }
 
-    private static bool IsListening(string path)
+    private static int TypeOf(UnixSocketKind kind) =>
+        kind == UnixSocketKind.SeqPacket ? LinuxConstants.SOCK_SEQPACKET : LinuxConstants.SOCK_STREAM;
+
+    private static bool IsListening(string path, UnixSocketKind kind)
     {
         try
         {
-            using var probe = Connect(path);
+            using var probe = Connect(path, kind);
             return true;
         }
         catch (NativeException)

@@ -51,12 +51,18 @@ internal sealed class FrameStreamer : IDisposable
         _started = false;
         _nextFrame = 0;
         _state.Queue.StartPeriods();
+        _source.StreamStarted(_state.Format, _state.Rate);
         Rearm();
     }
 
     /// <summary>STREAMOFF, owner close or reset: no more frames, and none of the stream's still undelivered.</summary>
     public void Stop()
     {
+        if (_streaming)
+        {
+            _source.StreamStopped();
+        }
+
         _streaming = false;
         Rearm();
         if (_state.Queue.Owner is { } owner)

@@ -16,4 +16,18 @@ public interface IFrameSource
     /// <paramref name="sink"/>, and says what kind of content it wrote.
     /// </summary>
     FrameContent Render(FrameFormat format, uint frameNumber, IFrameSink sink);
+
+    /// <summary>
+    /// The guest started streaming (STREAMON) at <paramref name="format"/> and <paramref name="rate"/>; called on the
+    /// loop thread before the first <see cref="Render"/>. Sources that feed from elsewhere (the camera service) ask
+    /// for frames here; the others ignore it.
+    /// </summary>
+    void StreamStarted(FrameFormat format, FrameRate rate)
+    {
+    }
+
+    /// <summary>The guest stopped streaming (STREAMOFF, close, reset, or the VMM went away); loop thread.</summary>
+    void StreamStopped()
+    {
+    }
 }
