@@ -7,6 +7,7 @@ namespace Spectrum.Camera.Cli;
 internal sealed class CommandLine
 {
     private readonly Dictionary<string, string?> _values = [];
+    private readonly Dictionary<string, List<string>> _repeated = [];
 
     private CommandLine()
     {
@@ -53,6 +54,12 @@ internal sealed class CommandLine
             {
                 var value = inlineValue ?? (i + 1 < args.Count ? args[++i] : throw new UsageException($"option {name} needs a value"));
                 result._values[name] = value;
+                if (!result._repeated.TryGetValue(name, out var all))
+                {
+                    result._repeated[name] = all = [];
+                }
+
+                all.Add(value);
             }
             else
             {
@@ -67,6 +74,19 @@ internal sealed class CommandLine
     public bool Has(string name) => _values.ContainsKey(name);
 
     public string? Get(string name) => _values.TryGetValue(name, out var v) ? v : null;
+
+    /// <summary>Every value given for a repeatable option, in order (Get returns the last).</summary>
+    public IReadOnlyList<string> GetAll(string name) => _repeated.TryGetValue(name, out var all) ? all : [];
+
+    /// <summary>Parses a --log-level value.</summary>
+    public static Native.Diagnostics.LogLevel ParseLogLevel(string value) => value switch
+    {
+        "debug" => Native.Diagnostics.LogLevel.Debug,
+        "info" => Native.Diagnostics.LogLevel.Info,
+        "warning" => Native.Diagnostics.LogLevel.Warning,
+        "error" => Native.Diagnostics.LogLevel.Error,
+        _ => throw new UsageException($"--log-level must be debug, info, warning or error, not '{value}'"),
+    };
 
     public string Require(string name) => Get(name) ?? throw new UsageException($"option {name} is required");
 }

@@ -33,10 +33,10 @@ public sealed class MediaHarness : IDisposable
     private VhostUserBackend? _backend;
     private bool _disposed;
 
-    private MediaHarness(MediaDeviceOptions options, ulong ramSize, int eventBuffers)
+    private MediaHarness(Func<DeviceLoop, MediaDeviceOptions> options, ulong ramSize, int eventBuffers)
     {
         _directory = Directory.CreateTempSubdirectory("spectrum-media-").FullName;
-        Device = new VirtioMediaDevice(options);
+        Device = new VirtioMediaDevice(options(_loop));
         var socketPath = Path.Combine(_directory, "camera.sock");
         _listener = UnixSocket.Listen(socketPath);
         _loop.Watch(_listener.Fd, Accept);
@@ -70,7 +70,11 @@ public sealed class MediaHarness : IDisposable
     /// </summary>
     public static MediaHarness Start(IFrameSource? source = null, StableMenu? menu = null, ulong ramSize = 64UL << 20,
         string card = MediaDeviceOptions.DefaultCard, int eventBuffers = 16) =>
-        new(new MediaDeviceOptions(card, menu ?? StableMenu.Default, source ?? new TestPatternSource()), ramSize, eventBuffers);
+        new(_ => new MediaDeviceOptions(card, menu ?? StableMenu.Default, source ?? new TestPatternSource()), ramSize, eventBuffers);
+
+    /// <summary>Starts a device whose source lives on the device loop (the camera-service client needs the loop).</summary>
+    public static MediaHarness Start(Func<DeviceLoop, IFrameSource> sourceOnLoop, StableMenu? menu = null, ulong ramSize = 64UL << 20) =>
+        new(loop => new MediaDeviceOptions(MediaDeviceOptions.DefaultCard, menu ?? StableMenu.Default, sourceOnLoop(loop)), ramSize, 16);
 
     /// <summary>Runs <paramref name="read"/> on the device loop and returns its result.</summary>
     public T OnLoop<T>(Func<VirtioMediaDevice, T> read)
@@ -273,6 +277,7 @@ public sealed class MediaHarness : IDisposable
             _backend?.Dispose();
             _listener.Dispose();
             Device.Dispose();
+            (Device.Options.Source as IDisposable)?.Dispose();
             _loop.Dispose();
             Directory.Delete(_directory, recursive: true);
         }

@@ -1,0 +1,360 @@
+using Spectrum.Camera.Native;
+using Spectrum.Camera.Native.Diagnostics;
+using Spectrum.Camera.Protocol.Operator;
+using Spectrum.Camera.Protocol.Service;
+using Spectrum.Camera.Service.Feeds;
+using Spectrum.Camera.Service.Policy;
+using Spectrum.Camera.VhostUser;
+
+namespace Spectrum.Camera.Service;
+
+/// <summary>
+/// The host camera service (docs/camera-service.md): one loop thread owns the camera feed, the per-VM sockets, the
+/// sidecar and operator connections, the policy store and the audit log, so nothing needs a lock. Permission is
+/// enforced here, where frames leave the trusted side: only allowed, streaming VMs are members of the camera hub.
+/// </summary>
+public sealed partial class CameraService : IDisposable
+{
+    private readonly CameraServiceOptions _options;
+    private readonly DeviceLoop _loop = new();
+    private readonly PolicyStore _policy;
+    private readonly AuditLog _audit;
+    private readonly OperatorAuthorizer _authorizer;
+    private readonly CameraHub _hub;
+    private readonly Dictionary<string, VmRecord> _vms = new(StringComparer.Ordinal);
+    private readonly List<UnixSocket> _listeners = [];
+    private readonly List<string> _socketFiles = [];
+    private readonly List<OperatorSession> _operators = [];
+    private readonly TimerFd _housekeeping = TimerFd.Create();
+    private bool _started;
+
+    /// <param name="options">Sockets, state, VMs and operators.</param>
+    /// <param name="feedOnLoop">Creates the camera feed on the service's loop (CameraFeeds.Create for a spec).</param>
+    public CameraService(CameraServiceOptions options, Func<DeviceLoop, ICameraFeed> feedOnLoop)
+    {
+        ArgumentNullException.ThrowIfNull(feedOnLoop);
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        if (options.Vms.Count == 0)
+        {
+            throw new ArgumentException("configure at least one VM (--vm NAME[:UID])", nameof(options));
+        }
+
+        foreach (var vm in options.Vms)
+        {
+            if (!_vms.TryAdd(vm.Name, new VmRecord(vm)))
+            {
+                throw new ArgumentException($"VM '{vm.Name}' is configured twice", nameof(options));
+            }
+        }
+
+        _policy = PolicyStore.Open(options.StateDirectory);
+        _audit = AuditLog.Open(options.StateDirectory);
+        _authorizer = new OperatorAuthorizer(PosixFiles.EffectiveUid, options.OperatorUids, options.OperatorGid);
+        _hub = new CameraHub(feedOnLoop(_loop), options.RingSlots);
+    }
+
+    /// <summary>The loop thread's dispatcher (tests post onto it).</summary>
+    public DeviceLoop Loop => _loop;
+
+    /// <summary>Creates the runtime directory and the sockets (VM sockets owned by their VM's uid, mode 0600).</summary>
+    public void Start()
+    {
+        if (_started)
+        {
+            throw new InvalidOperationException("already started");
+        }
+
+        _started = true;
+        Directory.CreateDirectory(_options.RuntimeDirectory);
+        Directory.CreateDirectory(_options.VmSocketDirectory);
+        File.SetUnixFileMode(_options.VmSocketDirectory,
+            UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
+            UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        foreach (var vm in _vms.Values)
+        {
+            var path = _options.VmSocketPath(vm.Name);
+            var listener = Listen(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            PosixFiles.Chown(path, vm.Config.Uid);
+            _loop.Watch(listener.Fd, () => AcceptSidecar(vm, listener));
+            Log.Info("service", $"vm {vm.Name}: sidecar socket {path} (uid {vm.Config.Uid}), camera permission " +
+                                $"{(_policy.Get(vm.Name).Allowed ? "allowed" : "denied")}");
+        }
+
+        var operatorPath = _options.OperatorSocketPath;
+        var operators = Listen(operatorPath,
+            UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite);
+        if (_options.OperatorGid is { } gid)
+        {
+            PosixFiles.Chown(operatorPath, uint.MaxValue, gid);
+        }
+
+        _loop.Watch(operators.Fd, () => AcceptOperator(operators));
+        _loop.Watch(_housekeeping.Fd, OnHousekeeping);
+        _housekeeping.SetPeriodic(250_000_000);
+        Log.Info("service", $"camera {_hub.CameraName}; operator socket {operatorPath}; state in {_options.StateDirectory}");
+    }
+
+    /// <summary>Runs the loop until <see cref="RequestStop"/>.</summary>
+    public void Run() => _loop.Run();
+
+    /// <summary>Safe from any thread and from signal handlers.</summary>
+    public void RequestStop() => _loop.RequestStop();
+
+    public void Dispose()
+    {
+        foreach (var vm in _vms.Values)
+        {
+            vm.Session?.Dispose();
+            vm.Session = null;
+        }
+
+        foreach (var op in _operators)
+        {
+            op.Dispose();
+        }
+
+        _operators.Clear();
+        _hub.Dispose();
+        foreach (var listener in _listeners)
+        {
+            _loop.Unwatch(listener.Fd);
+            listener.Dispose();
+        }
+
+        foreach (var path in _socketFiles)
+        {
+            TryDelete(path);
+        }
+
+        _loop.Unwatch(_housekeeping.Fd);
+        _housekeeping.Dispose();
+        _audit.Dispose();
+        _loop.Dispose();
+    }
+
+    private UnixSocket Listen(string path, UnixFileMode mode)
+    {
+        var listener = UnixSocket.Listen(path, backlog: 16, kind: UnixSocketKind.SeqPacket);
+        _listeners.Add(listener);
+        _socketFiles.Add(path);
+        File.SetUnixFileMode(path, mode);
+        return listener;
+    }
+
+    private void AcceptSidecar(VmRecord vm, UnixSocket listener)
+    {
+        UnixSocket socket;
+        try
+        {
+            socket = listener.Accept();
+        }
+        catch (NativeException e)
+        {
+            Log.Warning("service", $"vm {vm.Name}: accept failed: {e.Message}");
+            return;
+        }
+
+        var (pid, uid, _) = socket.GetPeerCredentials();
+        var session = new SidecarSession(vm, socket, pid, uid, _loop, OnSidecarMessage, OnSidecarClosed);
+        if (uid != vm.Config.Uid && uid != 0)
+        {
+            session.Refuse($"uid {uid} may not connect as VM {vm.Name}: its sidecar must run as uid {vm.Config.Uid}");
+            return;
+        }
+
+        if (vm.Session is { IsClosed: false })
+        {
+            session.Refuse($"a sidecar (pid {vm.Session.PeerPid}) is already connected for VM {vm.Name}");
+            return;
+        }
+
+        vm.Session = session;
+    }
+
+    private void OnSidecarMessage(SidecarSession session, SidecarMessage message)
+    {
+        var vm = session.Vm;
+        if (!session.Welcomed)
+        {
+            if (message.KindCase != SidecarMessage.KindOneofCase.Hello)
+            {
+                session.Refuse($"expected Hello first, got {message.KindCase}");
+            }
+            else if (message.Hello.ProtocolVersion != 1)
+            {
+                session.Refuse($"protocol version {message.Hello.ProtocolVersion} is not supported (this service speaks 1)");
+            }
+            else if (message.Hello.Vm != vm.Name)
+            {
+                session.Refuse($"this socket belongs to VM {vm.Name}; a sidecar for '{message.Hello.Vm}' must use that VM's socket");
+            }
+            else
+            {
+                session.Welcomed = true;
+                var allowed = _policy.Get(vm.Name).Allowed;
+                session.Send(new ServiceMessage
+                {
+                    Welcome = new Welcome { ProtocolVersion = 1, Vm = vm.Name, Allowed = allowed, Generation = vm.Generation },
+                });
+                Log.Info("service", $"vm {vm.Name}: sidecar connected (pid {session.PeerPid}, uid {session.PeerUid}); " +
+                                    $"camera permission {(allowed ? "allowed" : "denied")}");
+            }
+
+            return;
+        }
+
+        switch (message.KindCase)
+        {
+            case SidecarMessage.KindOneofCase.StartStream:
+                OnStartStream(session, message.StartStream);
+                break;
+            case SidecarMessage.KindOneofCase.StopStream:
+                OnStopStream(session, "the guest stopped streaming");
+                break;
+            case SidecarMessage.KindOneofCase.PermissionAck:
+                OnPermissionAck(session, message.PermissionAck.Generation);
+                break;
+            case SidecarMessage.KindOneofCase.Counters:
+                vm.ReportedCameraFrames = message.Counters.CameraFrames;
+                vm.ReportedBlackFrames = message.Counters.BlackFrames;
+                break;
+            default:
+                session.Refuse($"unexpected {message.KindCase} after Hello");
+                break;
+        }
+    }
+
+    private void OnStartStream(SidecarSession session, StartStream start)
+    {
+        var request = StreamRequestValidator.Validate(start, out var error);
+        if (request is null)
+        {
+            session.Refuse($"bad StartStream: {error}");
+            return;
+        }
+
+        var vm = session.Vm;
+        if (session.Request is not null)
+        {
+            LeaveCamera(session, "the guest changed its stream");
+        }
+
+        FoldCounters(vm);
+        session.Request = request;
+        var allowed = _policy.Get(vm.Name).Allowed;
+        Log.Info("service", $"vm {vm.Name}: guest streams {request.Value}; {(allowed ? "real frames" : "black (no permission)")}");
+        Broadcast(vm.Name, e => e.StreamStarted = new StreamStarted { GuestFormat = Describe(request.Value), Real = allowed });
+        if (allowed)
+        {
+            JoinCamera(session);
+        }
+        else
+        {
+            session.Send(new ServiceMessage
+            {
+                CameraState = new CameraState { State = CameraState.Types.State.Denied, Detail = "no camera permission" },
+            });
+        }
+    }
+
+    private void OnStopStream(SidecarSession session, string reason)
+    {
+        if (session.Request is null)
+        {
+            return;
+        }
+
+        LeaveCamera(session, reason);
+        session.Request = null;
+        Log.Info("service", $"vm {session.Vm.Name}: stream stopped ({reason})");
+        Broadcast(session.Vm.Name, e => e.StreamStopped = new StreamStopped { Reason = reason });
+    }
+
+    private void OnSidecarClosed(SidecarSession session, string reason)
+    {
+        var vm = session.Vm;
+        OnStopStream(session, $"sidecar disconnected: {reason}");
+        ResolvePendingDenies(session, "sidecar-disconnected");
+        if (ReferenceEquals(vm.Session, session))
+        {
+            vm.Session = null;
+            if (session.Welcomed)
+            {
+                Log.Info("service", $"vm {vm.Name}: sidecar pid {session.PeerPid} disconnected: {reason}");
+            }
+        }
+    }
+
+    /// <summary>Makes an allowed, streaming VM a member of the camera hub (it receives real frames from now on).</summary>
+    private void JoinCamera(SidecarSession session)
+    {
+        if (session.Request is not { } request || _hub.IsMember(session))
+        {
+            return;
+        }
+
+        _hub.Join(session, request);
+        session.Vm.ReceivesRealFrames = true;
+        AppendAudit(session.Vm.Name, AuditActions.RealStreamStart, session.PeerUid,
+            $"{Describe(request)} from {_hub.CameraName} (sidecar pid {session.PeerPid})");
+    }
+
+    /// <summary>
+    /// Takes a VM out of the camera hub. Its output group moves to a fresh ring if others remain, so whatever the
+    /// sidecar still maps is never written again; this is what makes a deny hold even against a compromised sidecar.
+    /// </summary>
+    private void LeaveCamera(SidecarSession session, string reason)
+    {
+        if (!_hub.IsMember(session))
+        {
+            return;
+        }
+
+        _hub.Leave(session, rotate: true);
+        session.Vm.ReceivesRealFrames = false;
+        AppendAudit(session.Vm.Name, AuditActions.RealStreamStop, session.PeerUid, reason);
+    }
+
+    private static void FoldCounters(VmRecord vm)
+    {
+        vm.TotalCameraFrames += vm.ReportedCameraFrames;
+        vm.TotalBlackFrames += vm.ReportedBlackFrames;
+        vm.ReportedCameraFrames = 0;
+        vm.ReportedBlackFrames = 0;
+    }
+
+    private void AppendAudit(string vm, string action, uint uid, string detail)
+    {
+        try
+        {
+            _audit.Append(new AuditRecord(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), vm, action, uid, detail));
+        }
+        catch (IOException e)
+        {
+            Log.Error("audit", $"cannot append to the audit log in {_options.StateDirectory}: {e.Message}. Check the disk.");
+        }
+    }
+
+    private void OnHousekeeping()
+    {
+        _housekeeping.ConsumeExpirations();
+        ExpirePendingDenies();
+    }
+
+    private static string Describe(StreamRequest request) => $"{request.Format} {request.Rate.FramesPerSecond:0.##} fps";
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}
