@@ -32,11 +32,6 @@ public sealed class AuditLog : IDisposable
     public static AuditLog Open(string stateDir)
     {
         ArgumentException.ThrowIfNullOrEmpty(stateDir);
-        if (OperatingSystem.IsWindows())
-        {
-            throw new PlatformNotSupportedException("the camera service runs on Linux");
-        }
-
         PolicyStore.CreateStateDirectory(stateDir);
         var path = Path.Combine(stateDir, FileName);
         var stream = new FileStream(path, new FileStreamOptions

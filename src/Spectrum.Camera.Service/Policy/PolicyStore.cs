@@ -48,11 +48,6 @@ public sealed class PolicyStore
     /// <summary>Creates <paramref name="stateDir"/> with mode 0700 when it does not exist (an existing one is kept as it is).</summary>
     internal static void CreateStateDirectory(string stateDir)
     {
-        if (OperatingSystem.IsWindows())
-        {
-            throw new PlatformNotSupportedException("the camera service runs on Linux");
-        }
-
         if (!Directory.Exists(stateDir))
         {
             Directory.CreateDirectory(stateDir, DirectoryMode);
@@ -163,11 +158,6 @@ public sealed class PolicyStore
                 ChangedUnixMs = policy.ChangedUnixMs,
                 ChangedByUid = policy.ChangedByUid,
             };
-        }
-
-        if (OperatingSystem.IsWindows())
-        {
-            throw new PlatformNotSupportedException("the camera service runs on Linux");
         }
 
         var path = FilePath;

@@ -6,7 +6,7 @@ using Spectrum.Camera.Service.Policy;
 namespace Spectrum.Camera.Tests.Service.Policy;
 
 [TestFixture]
-[UnsupportedOSPlatform("windows")]
+[SupportedOSPlatform("linux")]
 public sealed class AuditLogTests
 {
     private string _dir = "";

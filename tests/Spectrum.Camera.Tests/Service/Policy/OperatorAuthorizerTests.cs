@@ -1,8 +1,10 @@
+using System.Runtime.Versioning;
 using Spectrum.Camera.Service.Policy;
 
 namespace Spectrum.Camera.Tests.Service.Policy;
 
 [TestFixture]
+[SupportedOSPlatform("linux")]
 public sealed class OperatorAuthorizerTests
 {
     [TestCase(0u, 0u, true)]          // root

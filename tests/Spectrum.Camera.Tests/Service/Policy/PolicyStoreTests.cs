@@ -5,7 +5,7 @@ using Spectrum.Camera.Service.Policy;
 namespace Spectrum.Camera.Tests.Service.Policy;
 
 [TestFixture]
-[UnsupportedOSPlatform("windows")]
+[SupportedOSPlatform("linux")]
 public sealed class PolicyStoreTests
 {
     private static readonly DateTimeOffset T0 = DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_123);

@@ -1,8 +1,10 @@
+using System.Runtime.Versioning;
 using Spectrum.Camera.Service.Policy;
 
 namespace Spectrum.Camera.Tests.Service.Policy;
 
 [TestFixture]
+[SupportedOSPlatform("linux")]
 public sealed class VmConfigTests
 {
     [TestCase("vm1", 1000u, "vm1", 1000u)]
