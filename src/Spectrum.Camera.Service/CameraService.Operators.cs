@@ -62,6 +62,7 @@ public sealed partial class CameraService
                 break;
             case OperatorRequest.KindOneofCase.Watch:
                 op.Watching = true;
+                op.WatchId = id;
                 break;
             case OperatorRequest.KindOneofCase.ReadAudit:
                 SendAudit(op, id, request.ReadAudit);
@@ -179,7 +180,7 @@ public sealed partial class CameraService
                 fill(e);
             }
 
-            op.Send(new OperatorResponse { Event = e });
+            op.Send(new OperatorResponse { Id = op.WatchId, Event = e });
         }
     }
 }

@@ -41,6 +41,9 @@ internal sealed class OperatorSession : IDisposable
     /// <summary>The connection asked for the event stream.</summary>
     public bool Watching { get; set; }
 
+    /// <summary>The id of the Watch request, which every event repeats.</summary>
+    public ulong WatchId { get; set; }
+
     public bool IsClosed => _closed;
 
     public void Send(OperatorResponse response)
