@@ -174,6 +174,23 @@ public sealed class HostCamera : IDisposable
     }
 
     /// <summary>
+    /// The bytes of a dequeued, not yet released frame, found again by its <see cref="HostFrame.BufferIndex"/> and
+    /// <see cref="HostFrame.BytesUsed"/>: for an owner that hands the frame on through a class (a
+    /// <see cref="HostFrame"/> is a ref struct and cannot be stored) while it holds it. Valid until
+    /// <see cref="Release"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">That buffer is not dequeued (already released, or another session).</exception>
+    public ReadOnlySpan<byte> DequeuedData(int bufferIndex, int bytesUsed)
+    {
+        if (bufferIndex < 0 || bufferIndex >= _dequeued.Length || !_dequeued[bufferIndex])
+        {
+            throw new InvalidOperationException($"buffer {bufferIndex} is not dequeued (released already?)");
+        }
+
+        return _buffers[bufferIndex].Data((uint)Math.Max(0, bytesUsed));
+    }
+
+    /// <summary>
     /// Waits up to <paramref name="timeoutMs"/> for a frame (poll; -1 = forever) and returns the state: POLLERR or
     /// POLLHUP while streaming means the camera is gone. For owners without an epoll loop (the probe command, tests).
     /// </summary>

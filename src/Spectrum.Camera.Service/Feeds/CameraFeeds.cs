@@ -1,0 +1,34 @@
+using Spectrum.Camera.VhostUser;
+
+namespace Spectrum.Camera.Service.Feeds;
+
+/// <summary>Makes the feed a <c>--camera</c> value names.</summary>
+public static class CameraFeeds
+{
+    /// <summary>
+    /// <c>test-pattern</c>: the synthetic <see cref="TestPatternCameraFeed"/>; otherwise an absolute device path
+    /// (<c>/dev/video0</c>, or better a <c>/dev/v4l/by-id/...</c> link, which survives re-plugging): a
+    /// <see cref="V4l2CameraFeed"/>. The device need not exist yet: the feed retries until it appears.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="spec"/> is empty or not an absolute path.</exception>
+    public static ICameraFeed Create(DeviceLoop loop, string spec)
+    {
+        ArgumentNullException.ThrowIfNull(loop);
+        if (string.IsNullOrWhiteSpace(spec))
+        {
+            throw new ArgumentException(
+                $"no camera given: name a V4L2 device (/dev/video0, /dev/v4l/by-id/...) or '{TestPatternCameraFeed.FeedName}'", nameof(spec));
+        }
+
+        if (spec == TestPatternCameraFeed.FeedName)
+        {
+            return new TestPatternCameraFeed(loop);
+        }
+
+        return Path.IsPathRooted(spec)
+            ? new V4l2CameraFeed(loop, spec)
+            : throw new ArgumentException(
+                $"camera '{spec}' is neither '{TestPatternCameraFeed.FeedName}' nor an absolute device path (/dev/video0, /dev/v4l/by-id/...)",
+                nameof(spec));
+    }
+}
