@@ -14,6 +14,7 @@ internal static class Program
           serve          Serve one VM's camera on a vhost-user socket (QEMU connects to it).
           verify-frames  Check a raw capture file against the test pattern (used by the end-to-end tests).
           cameras        List the host's V4L2 cameras with their formats, sizes and rates.
+          camera-service Run the host camera service: owns the camera and each VM's camera permission.
           ctl            Allow or deny VMs the camera, and show their status, events and audit log (camera service).
 
         Run 'spectrum-camera <command> --help' for a command's options.
@@ -35,6 +36,7 @@ internal static class Program
                 "serve" => ServeCommand.Run(rest),
                 "verify-frames" => VerifyFramesCommand.Run(rest),
                 "cameras" => CamerasCommand.Run(rest),
+                "camera-service" => CameraServiceCommand.Run(rest),
                 "ctl" => CtlCommand.Run(rest),
                 "camera-probe" => CameraProbeCommand.Run(rest), // Hidden: the host-camera end-to-end tests' diagnostic.
                 _ => throw new UsageException($"unknown command '{args[0]}'"),
