@@ -10,7 +10,7 @@ export SPECTRUM_CACHE="${SPECTRUM_CACHE:-$HOME/.cache/spectrum-camera}"
 
 usage() {
     cat <<'USAGE'
-Usage: tests/e2e/run.sh [--kernel 6.1|6.12|all] [--accel tcg|kvm] [--reloads N] [--reboots N]
+Usage: tests/e2e/run.sh [--kernel 6.1|6.12|all] [--accel tcg|kvm] [--reloads N] [--reboots N] [--no-permission]
 
   --kernel   which guest kernels (default all): 6.1 runs the full suite and is the compliance gate
              (zero failures except the documented v4l-utils 1.22 NV12 description skew); 6.12 must load the
@@ -18,19 +18,23 @@ Usage: tests/e2e/run.sh [--kernel 6.1|6.12|all] [--accel tcg|kvm] [--reloads N] 
   --accel    tcg (default; KVM fails on the build machines) or kvm.
   --reloads  module unload/reload cycles in the 6.1 guest (default 10), each followed by a stream.
   --reboots  guest reboots on the same QEMU and sidecar (default 3), each followed by a stream.
+  --no-permission
+             skip the camera-permission phase (tests/e2e/permission.sh: a guest on the first kernel streams from a
+             sidecar fed by the camera service while the host allows and denies its camera; about a minute).
 
-Output: artifacts/e2e/<kernel>/ (console, QEMU and sidecar logs, guest results), artifacts/e2e/summary.json,
-artifacts/e2e/results.json. Needs: the .NET SDK; installs the rest (QEMU build, guest kernels) on first use.
+Output: artifacts/e2e/<kernel>/ (console, QEMU and sidecar logs, guest results), artifacts/e2e/permission/,
+artifacts/e2e/summary.json, artifacts/e2e/results.json. Needs: the .NET SDK; installs the rest (QEMU build, guest kernels) on first use.
 USAGE
 }
 
-KERNELS="6.1 6.12" ACCEL=tcg RELOADS=10 REBOOTS=3
+KERNELS="6.1 6.12" ACCEL=tcg RELOADS=10 REBOOTS=3 PERMISSION=1
 while [ $# -gt 0 ]; do
     case "$1" in
     --kernel) case "${2:-}" in all) KERNELS="6.1 6.12" ;; 6.1|6.12) KERNELS="$2" ;; *) usage >&2; exit 2 ;; esac; shift ;;
     --accel) ACCEL="${2:?}"; shift ;;
     --reloads) RELOADS="${2:?}"; shift ;;
     --reboots) REBOOTS="${2:?}"; shift ;;
+    --no-permission) PERMISSION=0 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "tests/e2e/run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
@@ -92,5 +96,14 @@ for k in $KERNELS; do
     if [ "$k" = 6.1 ]; then run_kernel 6.1 full; else run_kernel "$k" smoke; fi
 done
 
+perm=()
+if [ "$PERMISSION" = 1 ]; then
+    first="${KERNELS%% *}"
+    log "[permission] camera service, sidecar on it, $first guest; the host allows and denies mid-stream"
+    "$HERE/permission.sh" --out "$OUT/permission" --sidecar "$SIDECAR_DLL" --kernel "$first" --accel "$ACCEL" \
+        --module "$OUT/$first/module/virtio_media_camera.ko" 2> "$OUT/permission.log" || log "[permission] phase failed to run (see permission.log)"
+    perm=(--permission "$OUT/permission")
+fi
+
 log "checking results"
-python3 "$HERE/evaluate.py" --out "$OUT" --sidecar "$SIDECAR_DLL" --kernels $KERNELS --reloads "$RELOADS" --reboots "$REBOOTS"
+python3 "$HERE/evaluate.py" --out "$OUT" --sidecar "$SIDECAR_DLL" --kernels $KERNELS --reloads "$RELOADS" --reboots "$REBOOTS" "${perm[@]}"

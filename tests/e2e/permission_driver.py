@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""Host side of the camera-permission phase while the guest captures (tests/e2e/permission.sh starts it).
+
+Follows the guest's serial console file for the guest's markers ("PERM-E2E: <event> [frames=N] t=<guest ns>",
+written by tests/e2e/guest/permission.sh), notes when each appeared on the host (CLOCK_MONOTONIC), and runs the
+'spectrum-camera ctl' steps of the schedule when the guest's dequeued-frame count reaches each step's threshold:
+  allow@A       when at least A frames were dequeued
+  deny@+B       B frames after the previous step was taken
+Each step's start and return are recorded on the host clock. Writes a JSON timeline (markers, steps) that
+tests/e2e/evaluate.py maps onto the guest clock: the guest clock is the host clock minus an offset, and each marker
+gives an upper bound of that offset (it was written before the host saw it), so the smallest is the best estimate.
+Exits when the guest says "end", or at --timeout; exit status 0 if every step ran and returned 0."""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+MARK = re.compile(r"PERM-E2E: (\w+)((?: \w+=-?\d+)*) t=(\d+)")
+
+
+def now_ns():
+    return time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+
+
+def parse_schedule(text):
+    steps = []
+    for part in text.split(","):
+        action, _, at = part.partition("@")
+        if action not in ("allow", "deny") or not at:
+            raise SystemExit(f"permission_driver: bad schedule step '{part}'")
+        relative = at.startswith("+")
+        steps.append({"action": action, "frames": int(at.lstrip("+")), "relative": relative})
+    return steps
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--console", required=True, help="the guest's serial console file (run-guest.sh DIR/console.log)")
+    p.add_argument("ctl", nargs=argparse.REMAINDER,
+                   help="after --: the ctl command prefix, e.g. -- dotnet spectrum-camera.dll ctl --operator-socket S")
+    p.add_argument("--vm", required=True)
+    p.add_argument("--schedule", default="allow@30,deny@+110,allow@+90")
+    p.add_argument("--timeout", type=float, default=240)
+    p.add_argument("--out", required=True, help="timeline JSON to write")
+    args = p.parse_args()
+
+    steps = parse_schedule(args.schedule)
+    args.ctl = args.ctl[1:] if args.ctl[:1] == ["--"] else args.ctl
+    if not args.ctl:
+        p.error("the ctl command goes after --")
+    markers, taken = [], []
+    pending = None  # (step, Popen, start_ns)
+    frames = 0
+    last_step_frames = 0
+    ended = False
+    deadline = time.monotonic() + args.timeout
+    buf = b""
+    pos = 0
+    while time.monotonic() < deadline and not ended:
+        # Read whatever the console file gained since the last look; the host time is taken once per read.
+        try:
+            with open(args.console, "rb") as f:
+                f.seek(pos)
+                chunk = f.read()
+        except FileNotFoundError:
+            chunk = b""
+        seen = now_ns()
+        pos += len(chunk)
+        buf += chunk
+        *lines, buf = buf.split(b"\n")
+        for raw in lines:
+            m = MARK.search(raw.decode("utf-8", "replace"))
+            if not m:
+                continue
+            fields = dict(kv.split("=") for kv in m.group(2).split())
+            markers.append({"event": m.group(1), "guest_ns": int(m.group(3)), "host_ns": seen,
+                            **{k: int(v) for k, v in fields.items()}})
+            if "frames" in fields:
+                frames = int(fields["frames"])
+            if m.group(1) == "end":
+                ended = True
+
+        if pending is not None:
+            step, proc, start = pending
+            if proc.poll() is not None:
+                out, err = proc.communicate()
+                taken.append({"action": step["action"], "start_ns": start, "return_ns": now_ns(), "exit": proc.returncode,
+                              "frames_at_start": step["frames_at_start"], "stdout": out.strip(), "stderr": err.strip()})
+                print(f"[permission] ctl {step['action']} {args.vm}: exit {proc.returncode} after "
+                      f"{(taken[-1]['return_ns'] - start) / 1e6:.0f} ms ({out.strip() or err.strip()})", file=sys.stderr)
+                pending = None
+        if pending is None and steps and not ended:
+            step = steps[0]
+            threshold = step["frames"] + (last_step_frames if step["relative"] else 0)
+            if frames >= threshold:
+                steps.pop(0)
+                step["frames_at_start"] = frames
+                last_step_frames = frames
+                start = now_ns()
+                proc = subprocess.Popen(args.ctl + [step["action"], args.vm], stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True)
+                pending = (step, proc, start)
+        time.sleep(0.005)
+
+    if pending is not None:  # the guest ended while a step was running: let it finish
+        step, proc, start = pending
+        out, err = proc.communicate(timeout=30)
+        taken.append({"action": step["action"], "start_ns": start, "return_ns": now_ns(), "exit": proc.returncode,
+                      "frames_at_start": step["frames_at_start"], "stdout": out.strip(), "stderr": err.strip()})
+
+    result = {"vm": args.vm, "schedule": args.schedule, "ended": ended, "steps_not_taken": [s["action"] for s in steps],
+              "markers": markers, "steps": taken}
+    with open(args.out, "w", encoding="utf-8") as f:
+        json.dump(result, f, indent=1)
+    ok = ended and not steps and all(s["exit"] == 0 for s in taken)
+    print(f"[permission] guest {'ended' if ended else 'did NOT end'}; {len(taken)} steps taken, "
+          f"{len(steps)} not taken; {len(markers)} markers", file=sys.stderr)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
