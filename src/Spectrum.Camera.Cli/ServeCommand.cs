@@ -3,6 +3,7 @@ using Spectrum.Camera.Media.Device;
 using Spectrum.Camera.Media.Frames;
 using Spectrum.Camera.Native;
 using Spectrum.Camera.Native.Diagnostics;
+using Spectrum.Camera.ServiceClient;
 using Spectrum.Camera.Sources;
 using Spectrum.Camera.VhostUser;
 
@@ -27,7 +28,13 @@ internal static class ServeCommand
         Options:
           --socket-path PATH   Unix socket to listen on (a stale socket file is replaced).
           --vm NAME            The VM's name, shown in every log line.
-          --source SOURCE      test-pattern (default) or black.
+          --source SOURCE      test-pattern (default), black, or camera-service (the default with
+                               --camera-service).
+          --camera-service PATH
+                               Take frames from the host camera service through its socket for this VM
+                               (RUNTIME_DIR/vms/NAME.sock; --vm must be the service's name for the VM). Black
+                               whenever the service is away or the VM has no camera permission; reconnects every
+                               second.
           --card NAME          Camera name the guest sees (1-31 bytes, default "Spectrum Camera").
           --menu SPEC          Formats, sizes and rates the guest sees, fixed for the VM's life, e.g.
                                "formats=YUYV,NV12,YU12;sizes=320x240,640x480,1280x720,1920x1080;fps=30,15" (the default).
@@ -39,7 +46,7 @@ internal static class ServeCommand
 
     public static int Run(string[] args)
     {
-        var cl = CommandLine.Parse(args, ["--socket-path", "--vm", "--source", "--card", "--menu", "--log-level"], []);
+        var cl = CommandLine.Parse(args, ["--socket-path", "--vm", "--source", "--camera-service", "--card", "--menu", "--log-level"], []);
         if (cl.HelpRequested)
         {
             Console.Out.WriteLine(Help);
@@ -55,12 +62,23 @@ internal static class ServeCommand
         var vm = cl.Require("--vm");
         Log.MinimumLevel = ParseLevel(cl.Get("--log-level") ?? "info");
         Log.Scope = vm;
-        var source = (cl.Get("--source") ?? "test-pattern") switch
+        var serviceSocket = cl.Get("--camera-service");
+        var sourceName = cl.Get("--source") ?? (serviceSocket is null ? "test-pattern" : "camera-service");
+        if (sourceName is not ("test-pattern" or "black" or "camera-service"))
         {
-            "test-pattern" => (IFrameSource)new TestPatternSource(),
-            "black" => new BlackFrameSource(),
-            var other => throw new UsageException($"--source must be test-pattern or black, not '{other}'"),
-        };
+            throw new UsageException($"--source must be test-pattern, black or camera-service, not '{sourceName}'");
+        }
+
+        if (sourceName == "camera-service" && serviceSocket is null)
+        {
+            throw new UsageException("--source camera-service needs --camera-service PATH (the camera service's socket for this VM)");
+        }
+
+        if (sourceName != "camera-service" && serviceSocket is not null)
+        {
+            throw new UsageException($"--camera-service goes with --source camera-service, not --source {sourceName}");
+        }
+
         StableMenu menu;
         try
         {
@@ -71,21 +89,39 @@ internal static class ServeCommand
             throw new UsageException($"--menu: {e.Message}");
         }
 
-        var options = new MediaDeviceOptions(cl.Get("--card") ?? MediaDeviceOptions.DefaultCard, menu, source);
+        // The loop comes first: the camera-service client lives on it from construction on.
+        using var loop = new DeviceLoop();
+        CameraServiceSource? serviceSource = null;
         try
         {
+            IFrameSource source = sourceName switch
+            {
+                "test-pattern" => new TestPatternSource(),
+                "black" => new BlackFrameSource(),
+                _ => serviceSource = new CameraServiceSource(loop, serviceSocket!, vm),
+            };
+            var options = new MediaDeviceOptions(cl.Get("--card") ?? MediaDeviceOptions.DefaultCard, menu, source);
             using var device = new VirtioMediaDevice(options);
-            return Serve(socketPath, device);
+            if (serviceSource is not null)
+            {
+                Log.Info("serve", $"frames from the camera service at {serviceSource.ServiceSocketPath} " +
+                                  "(black until it welcomes this VM with camera permission)");
+            }
+
+            return Serve(socketPath, device, loop);
         }
         catch (ArgumentException e)
         {
             throw new UsageException(e.Message);
         }
+        finally
+        {
+            serviceSource?.Dispose();
+        }
     }
 
-    private static int Serve(string socketPath, VirtioMediaDevice device)
+    private static int Serve(string socketPath, VirtioMediaDevice device, DeviceLoop loop)
     {
-        using var loop = new DeviceLoop();
         using var stopOnTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => Stop(c, loop, "SIGTERM"));
         using var stopOnInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => Stop(c, loop, "SIGINT"));
         UnixSocket listener;

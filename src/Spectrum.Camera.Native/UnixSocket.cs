@@ -73,12 +73,15 @@ public sealed unsafe class UnixSocket : IDisposable
         }
     }
 
-    /// <summary>Connects to a listening socket at <paramref name="path"/>.</summary>
-    public static UnixSocket Connect(string path, UnixSocketKind kind = UnixSocketKind.Stream)
+    /// <summary>
+    /// Connects to a listening socket at <paramref name="path"/>. With <paramref name="nonBlocking"/> the socket is
+    /// O_NONBLOCK, so a listener whose backlog is full (a hung peer) fails the connect with EAGAIN instead of blocking.
+    /// </summary>
+    public static UnixSocket Connect(string path, UnixSocketKind kind = UnixSocketKind.Stream, bool nonBlocking = false)
     {
         var addr = MakeAddress(path, out var addrLength);
-        var socket = new UnixSocket(FdHandle.FromResult(
-            Libc.Socket(LinuxConstants.AF_UNIX, TypeOf(kind) | LinuxConstants.SOCK_CLOEXEC, 0), "socket"));
+        var flags = TypeOf(kind) | LinuxConstants.SOCK_CLOEXEC | (nonBlocking ? LinuxConstants.SOCK_NONBLOCK : 0);
+        var socket = new UnixSocket(FdHandle.FromResult(Libc.Socket(LinuxConstants.AF_UNIX, flags, 0), "socket"));
         if (Libc.Connect(socket.Fd, &addr, addrLength) != 0)
         {
             var e = NativeException.Last($"connect({path})");
