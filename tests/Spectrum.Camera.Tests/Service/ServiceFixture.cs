@@ -1,0 +1,83 @@
+using Spectrum.Camera.Cli.Ctl;
+using Spectrum.Camera.Native;
+using Spectrum.Camera.Protocol.Operator;
+using Spectrum.Camera.Service;
+using Spectrum.Camera.Service.Feeds;
+using Spectrum.Camera.Service.Policy;
+
+namespace Spectrum.Camera.Tests.Service;
+
+/// <summary>
+/// A real camera service (test-pattern camera) on its own loop thread, with its sockets and state in a temp
+/// directory, and an operator connection for the test. <see cref="Restart"/> keeps the state directory.
+/// </summary>
+internal sealed class ServiceFixture : IDisposable
+{
+    private readonly IReadOnlyList<VmConfig> _vms;
+    private Thread? _thread;
+    private OperatorClient? _operator;
+
+    public ServiceFixture(params string[] vms)
+    {
+        Directory = System.IO.Directory.CreateTempSubdirectory("spectrum-service-").FullName;
+        // Others (the unprivileged peers some tests run) must be able to reach the sockets inside.
+        File.SetUnixFileMode(Directory, (UnixFileMode)0x1ED); // 0755
+        _vms = vms.Select(v => VmConfig.Parse(v, PosixFiles.EffectiveUid)).ToArray();
+        Options = new CameraServiceOptions(
+            Path.Combine(Directory, "run"), Path.Combine(Directory, "state"), "test-pattern", _vms, [], null);
+        Service = StartService();
+    }
+
+    public string Directory { get; }
+
+    public CameraServiceOptions Options { get; }
+
+    public CameraService Service { get; private set; }
+
+    public string VmSocket(string vm) => Options.VmSocketPath(vm);
+
+    /// <summary>The test's operator connection (opened on first use, again after a restart).</summary>
+    public OperatorClient Operator => _operator ??= OperatorClient.Connect(Options.OperatorSocketPath);
+
+    /// <summary>Sets a VM's permission through the operator API; returns once the service says it is effective.</summary>
+    public PermissionSet SetPermission(string vm, bool allowed) =>
+        Operator.Call(new OperatorRequest { SetPermission = new SetPermission { Vm = vm, Allowed = allowed } },
+            OperatorResponse.KindOneofCase.PermissionSet).PermissionSet;
+
+    public VmStatus Status(string vm) =>
+        Operator.Call(new OperatorRequest { GetStatus = new GetStatus { Vm = vm } }, OperatorResponse.KindOneofCase.StatusList).StatusList.Vms.Single();
+
+    public AuditChunk Audit(string vm) =>
+        Operator.Call(new OperatorRequest { ReadAudit = new ReadAudit { Vm = vm } }, OperatorResponse.KindOneofCase.AuditChunk).AuditChunk;
+
+    /// <summary>Stops the service (like a crash would, without a goodbye to anyone) and starts a new one on the same state.</summary>
+    public void Restart()
+    {
+        StopService();
+        Service = StartService();
+    }
+
+    public void Dispose()
+    {
+        StopService();
+        System.IO.Directory.Delete(Directory, recursive: true);
+    }
+
+    private CameraService StartService()
+    {
+        var service = new CameraService(Options, loop => CameraFeeds.Create(loop, Options.Camera));
+        service.Start();
+        _thread = new Thread(service.Run) { IsBackground = true, Name = "camera-service-loop" };
+        _thread.Start();
+        return service;
+    }
+
+    private void StopService()
+    {
+        _operator?.Dispose();
+        _operator = null;
+        Service.RequestStop();
+        _thread?.Join(TimeSpan.FromSeconds(10));
+        Service.Dispose();
+    }
+}
