@@ -13,8 +13,10 @@ usage() {
 Usage: tools/test.sh [--dotnet-only] [--help]
 
 Runs all tests: the .NET unit and component suites, then the end-to-end suite (patched QEMU, Debian guest
-kernels, guest driver, v4l2-compliance, ffmpeg, GStreamer). Expensive downloads and builds are cached in
-\$SPECTRUM_CACHE (default ~/.cache/spectrum-camera). Results: artifacts/test-results/ and artifacts/e2e/.
+kernels, guest driver, v4l2-compliance, ffmpeg, GStreamer), and the host-camera end-to-end test (vivid in a QEMU
+guest: HostCamera, the camera service, sidecars as unprivileged uids, the test frontend). Expensive downloads and
+builds are cached in \$SPECTRUM_CACHE (default ~/.cache/spectrum-camera). Results: artifacts/test-results/,
+artifacts/e2e/ and artifacts/e2e-host-camera/.
 
   --dotnet-only   skip the end-to-end suite (for quick local runs; CI runs everything)
 USAGE
@@ -40,7 +42,7 @@ if ! command -v dotnet >/dev/null; then
 fi
 
 RESULTS="$ROOT/artifacts/test-results"
-rm -rf "$RESULTS" "$ROOT/artifacts/e2e/results.json"
+rm -rf "$RESULTS" "$ROOT/artifacts/e2e/results.json" "$ROOT/artifacts/e2e-host-camera/results.json"
 mkdir -p "$RESULTS"
 
 step "building (Release, warnings are errors)"
@@ -57,12 +59,25 @@ if [ "$DOTNET_ONLY" = 0 ] && [ -x tests/e2e/run.sh ]; then
   tests/e2e/run.sh || true   # its checks land in artifacts/e2e/results.json and are counted below
 fi
 
+if [ "$DOTNET_ONLY" = 0 ] && [ -x tests/e2e/host-camera.sh ]; then
+  step "running the host-camera end-to-end test (vivid, camera service) in a QEMU guest"
+  tests/e2e/host-camera.sh || true   # its checks land in artifacts/e2e-host-camera/results.json, counted below
+fi
+
 step "results"
 shopt -s nullglob
 files=("$RESULTS"/*.trx)
 [ -f "$ROOT/artifacts/e2e/results.json" ] && files+=("$ROOT/artifacts/e2e/results.json")
+[ -f "$ROOT/artifacts/e2e-host-camera/results.json" ] && files+=("$ROOT/artifacts/e2e-host-camera/results.json")
+missing=""
 if [ "$DOTNET_ONLY" = 0 ] && [ -x tests/e2e/run.sh ] && [ ! -f "$ROOT/artifacts/e2e/results.json" ]; then
-  echo "tools/test.sh: the end-to-end suite wrote no results" >&2
+  missing="the end-to-end suite"
+fi
+if [ "$DOTNET_ONLY" = 0 ] && [ -x tests/e2e/host-camera.sh ] && [ ! -f "$ROOT/artifacts/e2e-host-camera/results.json" ]; then
+  missing="${missing:+$missing and }the host-camera end-to-end test"
+fi
+if [ -n "$missing" ]; then
+  echo "tools/test.sh: $missing wrote no results" >&2
   python3 tools/count-results.py "${files[@]}" >/dev/null || true
   exit 1
 fi

@@ -30,6 +30,14 @@ make_links() {
     ln -sf ../../video0 "$LINK_PATH"
 }
 
+# tests/e2e/host-camera.sh --service-only (a development aid) skips straight to the camera-service part.
+if grep -q spectrum.service_only /proc/cmdline; then
+    modprobe vivid n_devs=1 || say "modprobe vivid failed"
+    make_links
+    sh "$SPECTRUM_FILES/camera-service.sh"
+    exit 0
+fi
+
 say "binary: $(ls -l "$BIN")"
 "$BIN" --help > "$OUT/help.txt" 2>&1
 echo $? > "$OUT/help.rc"
@@ -149,4 +157,8 @@ wait "$probe"
 echo $? > "$OUT/replug.rc"
 say "replug: rc $(cat "$OUT/replug.rc")"
 echo done > "$OUT/finished"
+
+# 7. The camera service, two sidecars as unprivileged uids and the test frontend, on the vivid loaded now
+#    (tests/e2e/guest/camera-service.sh; results in $RESULTS/camera-service/).
+sh "$SPECTRUM_FILES/camera-service.sh"
 exit 0

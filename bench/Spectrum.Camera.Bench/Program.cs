@@ -1,0 +1,360 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Exporters;
+using BenchmarkDotNet.Loggers;
+using BenchmarkDotNet.Reports;
+using BenchmarkDotNet.Running;
+using Spectrum.Camera.Bench;
+using Spectrum.Camera.Bench.Cpu;
+using Spectrum.Camera.Bench.Device;
+using Spectrum.Camera.Bench.Imaging;
+using Spectrum.Camera.Bench.Native;
+using Spectrum.Camera.Bench.Reporting;
+using Metric = Spectrum.Camera.Bench.Reporting.Metric;
+
+// spectrum-camera-bench [--quick] [--only frames,alloc,convert,latency,cpu] [--out DIR] [--sidecar DLL]
+//                       [--cpu-sidecars N] [--cpu-seconds S]
+// Runs the suites of issue 7 and writes DIR/summary.json (default artifacts/bench). Exit 1 if any suite failed or
+// BenchmarkDotNet produced no results; bench/run.sh is the usual way in.
+var quick = args.Contains("--quick");
+string Option(string name, string fallback)
+{
+    var i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+}
+
+var suites = Option("--only", "frames,alloc,convert,latency,cpu").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
+var output = Path.GetFullPath(Option("--out", Path.Combine("artifacts", "bench")));
+var sidecar = Path.GetFullPath(Option("--sidecar", Path.Combine("artifacts", "build", "bin", "Spectrum.Camera.Cli", "release", "spectrum-camera.dll")));
+var cpuSidecars = int.Parse(Option("--cpu-sidecars", quick ? "1" : "2"), CultureInfo.InvariantCulture);
+var cpuSeconds = double.Parse(Option("--cpu-seconds", quick ? "3" : "30"), CultureInfo.InvariantCulture);
+var command = Environment.GetEnvironmentVariable("SPECTRUM_BENCH_COMMAND") ?? "spectrum-camera-bench " + string.Join(' ', args);
+
+BenchSettings.Quick = quick;
+BenchSettings.ArtifactsPath = Path.Combine(output, "bdn");
+Directory.CreateDirectory(output);
+var metrics = new List<Metric>();
+var failures = new List<string>();
+var machine = Machine.Describe();
+Console.WriteLine($"Spectrum Camera performance suite ({(quick ? "quick" : "full")}): {string.Join(", ", suites)}");
+Console.WriteLine($"{machine["cpu"]}, {machine["cores"]} cores, {machine["dotnet"]}, load {machine["load_at_start"]}");
+
+var memcpyNs = new Dictionary<string, double>();
+if (suites.Contains("frames"))
+{
+    Suite("frame delivery (item 1) and allocation per frame (item 2)", () =>
+    {
+        var timer = BenchNative.OneNanosecondTimerLatencyNs(quick ? 50 : 500);
+        metrics.Add(new("frame.timer_1ns_expiry_latency_ns", timer, "ns", null, null,
+            "diagnosis: a timerfd armed for 1 ns becomes readable this late (hypervisor timer path); the benchmarks " +
+            (BenchNative.CanSetTicks ? "fire the device's timer with TFD_IOC_SET_TICKS instead" : "cannot avoid it (no TFD_IOC_SET_TICKS)")));
+        var summary = Bdn.Run<FrameDeliveryBenchmarks>(BenchSettings.Frames(FrameDeliveryBenchmarks.FramesPerIteration));
+        foreach (var frameCase in FrameCase.All)
+        {
+            var key = frameCase.Key;
+            var memcpy = Bdn.Mean(summary, nameof(FrameDeliveryBenchmarks.Memcpy), frameCase);
+            memcpyNs[key] = memcpy;
+            var baseline = new Baseline($"memcpy of {frameCase.Format.SizeImage} B into memfd guest RAM", memcpy, "ns");
+            var frame = Bdn.Mean(summary, nameof(FrameDeliveryBenchmarks.Frame), frameCase);
+            var cycle = Bdn.Mean(summary, nameof(FrameDeliveryBenchmarks.StreamingCycle), frameCase);
+            var pattern = Bdn.Mean(summary, nameof(FrameDeliveryBenchmarks.FrameTestPattern), frameCase);
+            metrics.Add(new($"frame.{key}.memcpy_ns", memcpy, "ns", null, null, "the baseline: plain copy of the frame's bytes"));
+            metrics.Add(new($"frame.{key}.device_path_ns", frame, "ns", null, baseline, "timer tick -> guest pages -> EVT_DQBUF -> used ring -> call eventfd -> guest"));
+            var scattered = Bdn.Mean(summary, nameof(FrameDeliveryBenchmarks.MemcpyScattered), frameCase);
+            metrics.Add(new($"frame.{key}.ratio_vs_memcpy", frame / memcpy, "x", frameCase.HasTarget ? "<= 1.3" : null, baseline,
+                frameCase.HasTarget ? "BenchmarkDotNet means" : "diagnosis: a small frame shows the fixed cost of the path"));
+            var paired = Paired.Frames(frameCase, quick ? 60 : 600);
+            metrics.Add(new($"frame.{key}.ratio_vs_memcpy_paired", paired.Ratio, "x", frameCase.HasTarget ? "<= 1.3" : null,
+                new Baseline("memcpy, interleaved with the frame", paired.BaselineNs, "ns"),
+                $"median of {paired.Rounds} interleaved frame/memcpy pairs (frame median {paired.CandidateNs:F0} ns)"));
+            metrics.Add(new($"frame.{key}.memcpy_scattered_ratio_vs_memcpy", scattered / memcpy, "x", null, baseline,
+                "the same copy into the guest buffer's scattered pages, done by the benchmark thread"));
+            var nonTemporal = Bdn.Mean(summary, nameof(FrameDeliveryBenchmarks.MemcpyNonTemporal), frameCase);
+            var scatteredNonTemporal = Bdn.Mean(summary, nameof(FrameDeliveryBenchmarks.MemcpyScatteredNonTemporal), frameCase);
+            metrics.Add(new($"frame.{key}.memcpy_nontemporal_ratio_vs_memcpy", nonTemporal / memcpy, "x", null, baseline,
+                "diagnosis: the plain copy with streaming (non-temporal) stores"));
+            metrics.Add(new($"frame.{key}.memcpy_scattered_nontemporal_ratio_vs_memcpy", scatteredNonTemporal / memcpy, "x", null, baseline,
+                "diagnosis: the scattered copy with streaming stores (what the device could do)"));
+            var routine = Bdn.Mean(summary, nameof(FrameDeliveryBenchmarks.DeviceCopyRoutine), frameCase);
+            metrics.Add(new($"frame.{key}.device_copy_routine_ratio_vs_memcpy", routine / memcpy, "x", null, baseline,
+                "diagnosis: the device's GuestRangeWriter copying the frame, alone, on the benchmark thread"));
+            metrics.Add(new($"frame.{key}.ratio_vs_memcpy_scattered", frame / scattered, "x", null,
+                new Baseline("memcpy into the same scattered guest pages", scattered, "ns"), "what the device adds over copying into those pages"));
+            metrics.Add(new($"frame.{key}.streaming_cycle_ratio_vs_memcpy", cycle / memcpy, "x", null, baseline, "frame + the guest's QBUF of the buffer"));
+            metrics.Add(new($"frame.{key}.test_pattern_ratio_vs_memcpy", pattern / memcpy, "x", null, baseline, "test pattern rendered in the tick"));
+            var black = Bdn.Mean(summary, nameof(FrameDeliveryBenchmarks.FrameBlack), frameCase);
+            var fill = Bdn.Mean(summary, nameof(FrameDeliveryBenchmarks.FillScatteredBlack), frameCase);
+            metrics.Add(new($"frame.{key}.black_ns", black, "ns", null, baseline, "black source: the frame path"));
+            metrics.Add(new($"frame.{key}.black_fill_scattered_ns", fill, "ns", null, new Baseline("black source frame path", black, "ns"),
+                "diagnosis: the black frame written with Span.Fill into the same pages, on the benchmark thread"));
+            metrics.Add(new($"alloc.{key}.bytes_per_frame", Bdn.AllocatedPerOperation(summary, nameof(FrameDeliveryBenchmarks.Frame), frameCase), "B", "<= 0", null, "MemoryDiagnoser, frame path, whole process"));
+            metrics.Add(new($"alloc.{key}.bytes_per_streaming_cycle", Bdn.AllocatedPerOperation(summary, nameof(FrameDeliveryBenchmarks.StreamingCycle), frameCase), "B", "<= 0", null, "MemoryDiagnoser, frame + QBUF, whole process"));
+        }
+    });
+}
+
+if (suites.Contains("alloc"))
+{
+    Suite("steady-state allocation and device-thread CPU per frame (item 2)", () =>
+    {
+        foreach (var frameCase in FrameCase.All)
+        {
+            var r = SteadyStateProbe.Measure(frameCase, quick ? 100 : 300, quick ? 300 : 3000);
+            var key = frameCase.Key;
+            metrics.Add(new($"alloc.{key}.device_thread_bytes_per_frame", r.DeviceThreadBytesPerFrame, "B", "<= 0", null, $"GC.GetAllocatedBytesForCurrentThread on the device loop over {r.Frames} frame+QBUF cycles"));
+            metrics.Add(new($"alloc.{key}.process_bytes_per_frame", r.ProcessBytesPerFrame, "B", "<= 0", null, $"GC.GetTotalAllocatedBytes over the same {r.Frames} cycles"));
+            var baseline = memcpyNs.TryGetValue(key, out var m) ? new Baseline("memcpy (frames suite)", m, "ns") : null;
+            metrics.Add(new($"frame.{key}.device_thread_cpu_ns", r.DeviceThreadCpuNsPerFrame, "ns", null, baseline, "device loop thread CPU per frame (schedstat)"));
+            metrics.Add(new($"frame.{key}.device_thread_cpu_per_cycle_ns", r.DeviceThreadCpuNsPerCycle, "ns", null, baseline, "device loop thread CPU per frame + QBUF cycle"));
+            if (baseline is not null)
+            {
+                metrics.Add(new($"frame.{key}.device_thread_cpu_ratio_vs_memcpy", r.DeviceThreadCpuNsPerFrame / baseline.Value, "x", null, baseline, "device thread CPU per frame / memcpy"));
+            }
+        }
+    });
+}
+
+if (suites.Contains("convert"))
+{
+    Suite("conversions and scaling against libswscale (item 3)", () =>
+    {
+        var summary = Bdn.Run<ConversionBenchmarks>(BenchSettings.Throughput());
+        foreach (var c in ConversionCase.All)
+        {
+            var ours = Bdn.Mean(summary, nameof(ConversionBenchmarks.Spectrum), c);
+            var theirs = Bdn.Mean(summary, nameof(ConversionBenchmarks.Libswscale), c);
+            var baseline = new Baseline("libswscale " + Swscale.VersionString() + " (SWS_AREA), same frame, same process", theirs, "ns");
+            var difference = ConversionBenchmarks.MaxDifference.GetValueOrDefault(c.Key, -1);
+            metrics.Add(new($"convert.{c.Key}.spectrum_ns", ours, "ns", null, baseline, $"max |ours - swscale| = {difference}"));
+            metrics.Add(new($"convert.{c.Key}.speedup_vs_swscale", theirs / ours, "x", c.RawTarget ? ">= 1.5" : null, baseline, "BenchmarkDotNet means"));
+            var paired = Paired.Conversion(c, quick ? 40 : 300);
+            metrics.Add(new($"convert.{c.Key}.speedup_vs_swscale_paired", 1 / paired.Ratio, "x", c.RawTarget ? ">= 1.5" : null,
+                new Baseline("libswscale, interleaved", paired.BaselineNs, "ns"),
+                $"median of {paired.Rounds} interleaved swscale/ours pairs (ours median {paired.CandidateNs:F0} ns)"));
+            var floor = new Baseline("memcpy of the destination's bytes", Bdn.Mean(summary, nameof(ConversionBenchmarks.CopyFloor), c), "ns");
+            metrics.Add(new($"convert.{c.Key}.spectrum_ratio_vs_copy_floor", ours / floor.Value, "x", null, floor));
+            metrics.Add(new($"convert.{c.Key}.swscale_ratio_vs_copy_floor", theirs / floor.Value, "x", null, floor));
+        }
+
+        var mjpeg = Bdn.Run<MjpegBenchmarks>(BenchSettings.Throughput());
+        foreach (var subsampling in MjpegBenchmarks.SubsamplingValues)
+        {
+            var key = $"mjpeg_{subsampling[4..]}_to_nv12_1080p";
+            var ours = Bdn.Mean(mjpeg, nameof(MjpegBenchmarks.Spectrum), subsampling);
+            var pipeline = Bdn.Mean(mjpeg, nameof(MjpegBenchmarks.TurboJpegThenSwscale), subsampling);
+            var decode = Bdn.Mean(mjpeg, nameof(MjpegBenchmarks.TurboJpegDecodeOnly), subsampling);
+            var difference = MjpegBenchmarks.MaxDifference.GetValueOrDefault(key, -1);
+            var pipelineBaseline = new Baseline("tjDecompressToYUV2 + sws_scale to nv12", pipeline, "ns");
+            metrics.Add(new($"convert.{key}.spectrum_ns", ours, "ns", null, pipelineBaseline, $"max |ours - libjpeg-turbo+swscale| = {difference}"));
+            metrics.Add(new($"convert.{key}.speedup_vs_turbojpeg_swscale", pipeline / ours, "x", null, pipelineBaseline, "BenchmarkDotNet means"));
+            var (vsPipeline, vsDecode) = Paired.Mjpeg(subsampling, quick ? 20 : 150);
+            metrics.Add(new($"convert.{key}.speedup_vs_turbojpeg_swscale_paired", 1 / vsPipeline.Ratio, "x", null,
+                new Baseline("tjDecompressToYUV2 + sws_scale, interleaved", vsPipeline.BaselineNs, "ns"), $"median of {vsPipeline.Rounds} interleaved pairs"));
+            metrics.Add(new($"convert.{key}.ratio_vs_turbojpeg_decode_only_paired", vsDecode.Ratio, "x", null,
+                new Baseline("tjDecompressToYUV2 alone, interleaved", vsDecode.BaselineNs, "ns"), $"median of {vsDecode.Rounds} interleaved pairs"));
+            metrics.Add(new($"convert.{key}.ratio_vs_turbojpeg_decode_only", ours / decode, "x", null, new Baseline("tjDecompressToYUV2 alone", decode, "ns"), "our whole path / libjpeg-turbo's decode alone"));
+        }
+    });
+}
+
+if (suites.Contains("latency"))
+{
+    Suite("command latency (item 4)", () =>
+    {
+        var summary = Bdn.Run<CommandLatencyBenchmarks>(BenchSettings.Latency());
+        foreach (var (method, key) in new[] { (nameof(CommandLatencyBenchmarks.GFmt), "g_fmt"), (nameof(CommandLatencyBenchmarks.QbufNv12At1080p), "qbuf_nv12_1080p") })
+        {
+            var stats = Bdn.Statistics(summary, method, null);
+            metrics.Add(new($"latency.{key}.median_ns", stats.Median, "ns", null, null, $"{stats.N} single round trips through the test frontend"));
+            metrics.Add(new($"latency.{key}.p99_ns", stats.Percentiles.Percentile(99), "ns", null, null));
+        }
+    });
+}
+
+if (suites.Contains("cpu"))
+{
+    Suite("CPU per sidecar (item 5)", () =>
+    {
+        if (!File.Exists(sidecar))
+        {
+            throw new FileNotFoundException($"the sidecar is not built: {sidecar} (bench/run.sh builds it)");
+        }
+
+        foreach (var scenario in SidecarCpu.Scenarios)
+        {
+            var r = SidecarCpu.Measure(sidecar, scenario, cpuSidecars, TimeSpan.FromSeconds(quick ? 1.5 : 5), TimeSpan.FromSeconds(cpuSeconds));
+            var each = string.Join(", ", r.PercentPerSidecar.Select(p => p.ToString("F2", CultureInfo.InvariantCulture)));
+            var fps = string.Join(", ", r.FramesPerSecond.Select(f => f.ToString("F1", CultureInfo.InvariantCulture)));
+            var sched = string.Join(", ", r.SchedstatPercentPerSidecar.Select(p => p.ToString("F2", CultureInfo.InvariantCulture)));
+            Console.WriteLine($"  {scenario.Key}: {r.Sidecars} sidecars, {r.WindowSeconds:F1} s: % of a core each {each} (schedstat {sched}); fps {fps}");
+            var target = scenario.TargetPercent is { } t ? "<= " + t.ToString(CultureInfo.InvariantCulture) : null;
+            metrics.Add(new($"cpu.{scenario.Key}.percent_of_core", r.MeanPercent, "%", target, null,
+                $"mean of {r.Sidecars} sidecars ({each}) over {r.WindowSeconds:F0} s at {fps} fps; /proc/PID/stat utime+stime"));
+            metrics.Add(new($"cpu.{scenario.Key}.percent_of_core_schedstat", r.SchedstatPercentPerSidecar.Average(), "%", null, null,
+                $"the same window from /proc/PID/task/*/schedstat (ns resolution): {sched}"));
+        }
+    });
+}
+
+machine["load_at_end"] = File.ReadAllText("/proc/loadavg").Trim();
+var summaryPath = Path.Combine(output, "summary.json");
+SummaryWriter.Write(summaryPath, machine, command, quick, metrics);
+Console.WriteLine();
+Console.WriteLine(SummaryWriter.Table(metrics));
+Console.WriteLine($"wrote {summaryPath} ({metrics.Count} metrics); BenchmarkDotNet tables in {BenchSettings.ArtifactsPath}/results");
+foreach (var failure in failures)
+{
+    Console.Error.WriteLine($"FAILED: {failure}");
+}
+
+return failures.Count == 0 && metrics.Count > 0 ? 0 : 1;
+
+void Suite(string name, Action run)
+{
+    Console.WriteLine();
+    Console.WriteLine($"== {name}");
+    var clock = Stopwatch.StartNew();
+    try
+    {
+        run();
+    }
+#pragma warning disable CA1031 // One suite's failure is reported and the others still run.
+    catch (Exception e)
+#pragma warning restore CA1031
+    {
+        failures.Add($"{name}: {e.Message}");
+        Console.Error.WriteLine(e);
+    }
+
+    Console.WriteLine($"   ({clock.Elapsed.TotalSeconds:F0} s)");
+}
+
+/// <summary>Running a BenchmarkDotNet suite and reading its results; a suite with no results is an error.</summary>
+internal static class Bdn
+{
+    public static Summary Run<T>(IConfig config)
+    {
+        var summary = BenchmarkRunner.Run<T>(config);
+        MarkdownExporter.Console.ExportToLog(summary, ConsoleLogger.Default);
+        var missing = summary.Reports.Where(r => r.ResultStatistics is null).Select(r => r.BenchmarkCase.DisplayInfo).ToList();
+        if (summary.HasCriticalValidationErrors || summary.Reports.Length == 0 || missing.Count > 0 || summary.BenchmarksCases.Length != summary.Reports.Length)
+        {
+            var errors = string.Join("; ", summary.ValidationErrors.Select(e => e.Message));
+            throw new InvalidOperationException($"BenchmarkDotNet produced no results for {typeof(T).Name} " +
+                $"({summary.Reports.Length} reports, missing: {string.Join(", ", missing)}; {errors}); see {summary.LogFilePath}");
+        }
+
+        return summary;
+    }
+
+    public static BenchmarkDotNet.Mathematics.Statistics Statistics(Summary summary, string method, object? parameter)
+    {
+        var report = summary.Reports.Single(r => r.BenchmarkCase.Descriptor.WorkloadMethod.Name == method &&
+            (parameter is null || r.BenchmarkCase.Parameters.Items.Any(p => Equals(p.Value, parameter))));
+        return report.ResultStatistics!;
+    }
+
+    public static double Mean(Summary summary, string method, object? parameter) => Statistics(summary, method, parameter).Mean;
+
+    public static double AllocatedPerOperation(Summary summary, string method, object? parameter)
+    {
+        var report = summary.Reports.Single(r => r.BenchmarkCase.Descriptor.WorkloadMethod.Name == method &&
+            (parameter is null || r.BenchmarkCase.Parameters.Items.Any(p => Equals(p.Value, parameter))));
+        return Convert.ToDouble(report.GcStats.GetBytesAllocatedPerOperation(report.BenchmarkCase), CultureInfo.InvariantCulture);
+    }
+}
+
+/// <summary>The interleaved cross-checks, run on the benchmark classes' own setups outside BenchmarkDotNet.</summary>
+internal static class Paired
+{
+    public static PairedRatio.Result Frames(FrameCase frameCase, int rounds)
+    {
+        var b = new FrameDeliveryBenchmarks { Case = frameCase };
+        b.SetUpPrepared();
+        try
+        {
+            return b.PairedFrameVersusMemcpy(rounds);
+        }
+        finally
+        {
+            b.CleanUp();
+        }
+    }
+
+    /// <summary>Ratio ours / swscale.</summary>
+    public static PairedRatio.Result Conversion(ConversionCase c, int rounds)
+    {
+        var b = new ConversionBenchmarks { Case = c };
+        b.SetUp();
+        try
+        {
+            return PairedRatio.Measure(() => b.Libswscale(), () => b.Spectrum(), rounds);
+        }
+        finally
+        {
+            b.CleanUp();
+        }
+    }
+
+    /// <summary>Ratios ours / (libjpeg-turbo + swscale) and ours / libjpeg-turbo's decode alone.</summary>
+    public static (PairedRatio.Result VersusPipeline, PairedRatio.Result VersusDecode) Mjpeg(string subsampling, int rounds)
+    {
+        var b = new MjpegBenchmarks { Subsampling = subsampling };
+        b.SetUp();
+        try
+        {
+            return (PairedRatio.Measure(() => b.TurboJpegThenSwscale(), () => b.Spectrum(), rounds),
+                PairedRatio.Measure(b.TurboJpegDecodeOnly, () => b.Spectrum(), rounds));
+        }
+        finally
+        {
+            b.CleanUp();
+        }
+    }
+}
+
+/// <summary>The machine and libraries the figures come from, for summary.json.</summary>
+internal static class Machine
+{
+    public static Dictionary<string, string> Describe()
+    {
+        var cpuinfo = File.ReadAllLines("/proc/cpuinfo");
+        var model = cpuinfo.FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown";
+        var memory = File.ReadAllLines("/proc/meminfo").First(l => l.StartsWith("MemTotal", StringComparison.Ordinal)).Split(':', 2)[1].Trim();
+        var os = File.ReadAllLines("/etc/os-release").FirstOrDefault(l => l.StartsWith("PRETTY_NAME=", StringComparison.Ordinal))?[12..].Trim('"') ?? "unknown";
+        return new Dictionary<string, string>
+        {
+            ["cpu"] = model,
+            ["cores"] = Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture),
+            ["memory"] = memory,
+            ["os"] = os,
+            ["kernel"] = File.ReadAllText("/proc/sys/kernel/osrelease").Trim(),
+            ["hypervisor"] = cpuinfo.Any(l => l.StartsWith("flags", StringComparison.Ordinal) && l.Contains(" hypervisor", StringComparison.Ordinal)) ? "yes (virtual machine)" : "no",
+            ["dotnet"] = RuntimeInformation.FrameworkDescription,
+            ["simd"] = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? "AVX-512" : System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? "AVX2" : "SSE",
+            ["libswscale"] = Swscale.VersionString(),
+            ["libjpeg_turbo"] = PackageVersion("libturbojpeg0"),
+            ["ffmpeg"] = PackageVersion("ffmpeg"),
+            ["load_at_start"] = File.ReadAllText("/proc/loadavg").Trim(),
+            ["nice"] = File.ReadAllText("/proc/self/stat").Split(')')[1].Split(' ', StringSplitOptions.RemoveEmptyEntries)[16],
+        };
+    }
+
+    private static string PackageVersion(string package)
+    {
+        try
+        {
+            var info = new ProcessStartInfo("dpkg-query", ["-W", "-f=${Version}", package]) { RedirectStandardOutput = true, RedirectStandardError = true };
+            using var p = Process.Start(info)!;
+            var version = p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            return p.ExitCode == 0 ? version : "unknown";
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return "unknown";
+        }
+    }
+}
