@@ -1,0 +1,360 @@
+using System.Buffers.Binary;
+using Spectrum.Camera.Media.Device;
+using Spectrum.Camera.Media.Frames;
+using Spectrum.Camera.Media.Protocol;
+using Spectrum.Camera.Native;
+using Spectrum.Camera.Sources;
+using Spectrum.Camera.VhostUser;
+using Spectrum.Camera.Virtio;
+
+namespace Spectrum.Camera.Fuzz.Targets;
+
+/// <summary>
+/// virtio-media commands with every ioctl payload: the input is a list of commands that the target lays out as
+/// command-queue chains in memfd guest RAM, as a guest driver would, for a fresh <see cref="VirtioMediaDevice"/>. The
+/// device gets its queues the way <see cref="VhostUserBackend"/> hands them over (QueueStarted with a DeviceQueue over
+/// a validated SplitQueue, then QueueNotified) and runs on its own <see cref="DeviceLoop"/>, so commands take the
+/// production path: chain copy, command dispatch, session table, ioctl allowlist, every ioctl handler, SG-list
+/// parsing and the response writer. Checks: completions fit the writable part (SplitQueue throws otherwise), the
+/// device never writes to a command's readable bytes, and the session table stays within its limit.
+/// </summary>
+/// <remarks>
+/// Command: u8 ctl (1 split the readable part in two descriptors, 2 behind one INDIRECT descriptor, 8 split the
+/// writable part), u32 readable length, u16 writable length, then the readable bytes (the virtio-media command:
+/// header, session, ioctl code, payload, SG entries). Guest RAM: 8 MiB in two regions around QEMU's 640K-768K hole;
+/// a 1024-entry command queue, commands at 0x10000, indirect tables at 0x90000, responses at 0xC0000, capture buffers (SG targets) from 0x100000.
+/// </remarks>
+public sealed unsafe class MediaTarget : IFuzzTarget, IDisposable
+{
+    public const ulong RamSize = 8UL << 20;
+    public const ulong HoleStart = 0xA0000, HoleEnd = 0xC0000;
+    public const ulong CommandArea = 0x10000, CommandAreaEnd = 0x90000;
+    public const ulong ResponseArea = 0xC0000, ResponseAreaEnd = 0x100000;
+    public const ulong IndirectArea = 0x90000, IndirectAreaEnd = 0xA0000;
+    public const ulong EventBuffers = 0xA000;
+    public const ulong BufferArea = 0x100000;
+    public const ulong UserBase = 0x7f00_0000_0000;
+    private const int MaxCommands = 600;
+    private const int EventBufferCount = 16;
+
+    private readonly FdHandle _fd;
+    private readonly MappedMemory _ram;
+    private readonly GuestMemory _memory;
+    private readonly GuestRing _commands;
+    private readonly GuestRing _events;
+    private readonly IFrameSource _source = new BlackFrameSource();
+    private readonly List<(ulong Gpa, int Offset, int Length)> _placed = [];
+    private ulong _dirtyCommands = CommandArea, _dirtyResponses = ResponseArea, _dirtyIndirect = IndirectArea;
+
+    public MediaTarget()
+    {
+        _fd = MemFd.Create("fuzz-media-ram", RamSize);
+        _ram = MappedMemory.MapShared(_fd, RamSize);
+        _memory = new GuestMemory(
+        [
+            GuestMemoryRegion.Map(0, HoleStart, UserBase, 0, _fd),
+            GuestMemoryRegion.Map(HoleEnd, RamSize - HoleEnd, UserBase + HoleEnd, HoleEnd, _fd),
+        ]);
+        _commands = new GuestRing(_ram.BaseAddress, 0x1000, 0x5000, 0x6000, 1024);
+        _events = new GuestRing(_ram.BaseAddress, 0x9000, 0x9400, 0x9800, 64);
+    }
+
+    public string Name => "media";
+
+    public void Run(ReadOnlySpan<byte> input)
+    {
+        var ram = _ram.BaseAddress;
+        new Span<byte>(ram + CommandArea, (int)(_dirtyCommands - CommandArea)).Clear();
+        new Span<byte>(ram + ResponseArea, (int)(_dirtyResponses - ResponseArea)).Clear();
+        new Span<byte>(ram + IndirectArea, (int)(_dirtyIndirect - IndirectArea)).Clear();
+        _commands.Reset();
+        _events.Reset();
+        for (var i = 0; i < EventBufferCount; i++)
+        {
+            _events.AddChain([(EventBuffers + (ulong)(i * 1024), 1024, true)]);
+        }
+
+        LayOut(input);
+
+        using var loop = new DeviceLoop();
+        using var device = new VirtioMediaDevice(new MediaDeviceOptions(MediaDeviceOptions.DefaultCard, StableMenu.Default, _source));
+        device.Attach(loop);
+        var commandq = Start(_commands);
+        var eventq = Start(_events);
+        device.QueueStarted(VirtioMediaDevice.CommandQueue, commandq);
+        device.QueueStarted(VirtioMediaDevice.EventQueue, eventq);
+        device.QueueNotified(VirtioMediaDevice.EventQueue);
+        device.QueueNotified(VirtioMediaDevice.CommandQueue);
+        // The device yields after 64 commands and continues from a posted callback: run the loop until that is done.
+        loop.Post(loop.RequestStop);
+        loop.Run();
+
+        if (device.SessionCount > device.Options.SessionLimit)
+        {
+            throw new InvariantViolationException($"{device.SessionCount} sessions open, limit {device.Options.SessionLimit}");
+        }
+
+        if (device.Counters.Delivered + device.Counters.Failed == 0)
+        {
+            // No frame was rendered (a frame may target any guest page): command bytes must be untouched.
+            foreach (var (gpa, offset, length) in _placed)
+            {
+                if (!new ReadOnlySpan<byte>(ram + gpa, length).SequenceEqual(input.Slice(offset, length)))
+                {
+                    throw new InvariantViolationException($"the device wrote into a command's readable bytes at gpa 0x{gpa:x}");
+                }
+            }
+        }
+
+        device.QueueStopped(VirtioMediaDevice.EventQueue);
+        device.QueueStopped(VirtioMediaDevice.CommandQueue);
+    }
+
+    private DeviceQueue Start(GuestRing ring)
+    {
+        var split = SplitQueue.TryCreate(_memory, ring.Size, new VirtqueueAddresses(UserBase + ring.Desc, UserBase + ring.Avail, UserBase + ring.Used),
+            0, eventIdx: true, indirect: true, out var error) ?? throw new InvalidOperationException(error);
+        return new DeviceQueue(ring == _commands ? 0 : 1, split, new VringState());
+    }
+
+    private void LayOut(ReadOnlySpan<byte> input)
+    {
+        var ram = _ram.BaseAddress;
+        var r = new ByteReader(input);
+        ulong readCursor = CommandArea, writeCursor = ResponseArea, indirectCursor = IndirectArea;
+        _placed.Clear();
+        Span<(ulong, uint, bool)> segments = stackalloc (ulong, uint, bool)[4];
+        for (var n = 0; n < MaxCommands && !r.IsEmpty; n++)
+        {
+            var ctl = r.U8();
+            var readLength = r.U32();
+            var writeLength = (uint)r.U16();
+            var offset = input.Length - r.Remaining;
+            var data = r.Bytes((int)Math.Min(readLength, CommandAreaEnd - readCursor));
+            writeLength = (uint)Math.Min(writeLength, ResponseAreaEnd - writeCursor);
+
+            var count = 0;
+            if (!data.IsEmpty)
+            {
+                data.CopyTo(new Span<byte>(ram + readCursor, data.Length));
+                _placed.Add((readCursor, offset, data.Length));
+                var first = (ctl & 1) != 0 && data.Length >= 2 ? (uint)data.Length / 2 : (uint)data.Length;
+                segments[count++] = (readCursor, first, false);
+                if (first < (uint)data.Length)
+                {
+                    segments[count++] = (readCursor + first, (uint)data.Length - first, false);
+                }
+
+                readCursor = (readCursor + (ulong)data.Length + 15) & ~15UL;
+            }
+
+            if (writeLength > 0)
+            {
+                var first = (ctl & 8) != 0 && writeLength >= 2 ? writeLength / 2 : writeLength;
+                segments[count++] = (writeCursor, first, true);
+                if (first < writeLength)
+                {
+                    segments[count++] = (writeCursor + first, writeLength - first, true);
+                }
+
+                writeCursor = (writeCursor + writeLength + 15) & ~15UL;
+            }
+
+            if (count == 0)
+            {
+                continue;
+            }
+
+            if ((ctl & 2) != 0 && indirectCursor + 64 <= IndirectAreaEnd)
+            {
+                for (var i = 0; i < count; i++)
+                {
+                    var (gpa, length, writable) = segments[i];
+                    GuestRing.Descriptor(ram, indirectCursor, i, gpa, length, (ushort)((i < count - 1 ? 1 : 0) | (writable ? 2 : 0)), (ushort)(i + 1));
+                }
+
+                if (_commands.AddIndirect(indirectCursor, count) < 0)
+                {
+                    break;
+                }
+
+                indirectCursor += 64;
+            }
+            else if (_commands.AddChain(segments[..count]) < 0)
+            {
+                break;
+            }
+        }
+
+        _dirtyCommands = readCursor;
+        _dirtyResponses = writeCursor;
+        _dirtyIndirect = indirectCursor;
+    }
+
+    public IEnumerable<(string Name, byte[] Data)> Seeds() => MediaSeeds.All();
+
+    public void Dispose()
+    {
+        _memory.Dispose();
+        _ram.Dispose();
+        _fd.Dispose();
+    }
+}
+
+/// <summary>Valid command sequences for every command and every allowlisted ioctl.</summary>
+internal static class MediaSeeds
+{
+    private const uint Capture = V4l2.BufTypeVideoCapture;
+
+    public static IEnumerable<(string Name, byte[] Data)> All()
+    {
+        var format = StableMenu.Default.DefaultFormat;
+        yield return ("open-close", new Program().Open().Close(1).Build());
+        yield return ("open-limit", Repeat(new Program(), 258, p => p.Open()).Close(7).Open().Build());
+        yield return ("mmap-munmap", new Program().Open().Raw(0, Header(VirtioMediaWire.CmdMmap, 1, 0, 16), 16)
+            .Raw(0, Header(VirtioMediaWire.CmdMunmap, 1, 0, 8), 8).Build());
+        yield return ("unknown-ioctl", new Program().Open().Ioctl(1, 0 /* QUERYCAP: not allowlisted */, new byte[104], 104).Build());
+
+        foreach (var (number, payload, output) in IoctlPayloads(format))
+        {
+            var p = new Program().Open();
+            if (number is V4l2IoctlNumber.QueryBuf or V4l2IoctlNumber.QBuf or V4l2IoctlNumber.PrepareBuf or V4l2IoctlNumber.StreamOn)
+            {
+                p.Ioctl(1, V4l2IoctlNumber.ReqBufs, RequestBuffers(2), 20);
+            }
+
+            p.Ioctl(1, number, payload, output);
+            yield return ($"ioctl-{number}".ToLowerInvariant(), p.Build());
+        }
+
+        // A whole capture session: format, buffers (two SG entries each), stream on and off, free, close.
+        var stream = new Program().Open()
+            .Ioctl(1, V4l2IoctlNumber.SFmt, Format(format.Width, format.Height, format.PixelFormat), 208)
+            .Ioctl(1, V4l2IoctlNumber.ReqBufs, RequestBuffers(4), 20);
+        for (var i = 0u; i < 4; i++)
+        {
+            stream.Ioctl(1, V4l2IoctlNumber.QBuf, Buffer(i, format.SizeImage, MediaTarget.BufferArea + (i * 0x100000), split: true), 88);
+        }
+
+        stream.Ioctl(1, V4l2IoctlNumber.QueryBuf, BufferHeader(0, 0, 0), 88)
+            .Ioctl(1, V4l2IoctlNumber.StreamOn, U32(Capture), 0)
+            .Ioctl(1, V4l2IoctlNumber.StreamOff, U32(Capture), 0)
+            .Ioctl(1, V4l2IoctlNumber.ReqBufs, RequestBuffers(0), 20)
+            .Close(1);
+        yield return ("capture-session", stream.Build());
+
+        // Split and indirect descriptors, and a second session refused the queue (EBUSY).
+        yield return ("split-indirect-busy", new Program().Open(ctl: 2).Open(ctl: 1 | 8)
+            .Ioctl(1, V4l2IoctlNumber.ReqBufs, RequestBuffers(2), 20, ctl: 1)
+            .Ioctl(2, V4l2IoctlNumber.ReqBufs, RequestBuffers(2), 20, ctl: 2 | 8)
+            .Ioctl(2, V4l2IoctlNumber.GFmt, U32(Capture, 208), 208, ctl: 2).Build());
+    }
+
+    private static IEnumerable<(V4l2IoctlNumber, byte[], int)> IoctlPayloads(FrameFormat f)
+    {
+        yield return (V4l2IoctlNumber.EnumFmt, Struct(64, (0, 0), (4, Capture)), 64);
+        yield return (V4l2IoctlNumber.GFmt, U32(Capture, 208), 208);
+        yield return (V4l2IoctlNumber.SFmt, Format(1280, 720, PixelFormats.Nv12), 208);
+        yield return (V4l2IoctlNumber.TryFmt, Format(f.Width, f.Height, f.PixelFormat), 208);
+        yield return (V4l2IoctlNumber.EnumFrameSizes, Struct(44, (0, 1), (4, PixelFormats.Yuyv)), 44);
+        yield return (V4l2IoctlNumber.EnumFrameIntervals, Struct(52, (0, 0), (4, PixelFormats.Yuyv), (8, 640), (12, 480)), 52);
+        yield return (V4l2IoctlNumber.GParm, U32(Capture, 204), 204);
+        yield return (V4l2IoctlNumber.SParm, Struct(204, (0, Capture), (12, 1), (16, 15)), 204);
+        yield return (V4l2IoctlNumber.EnumInput, new byte[80], 80);
+        yield return (V4l2IoctlNumber.GInput, new byte[4], 4);
+        yield return (V4l2IoctlNumber.SInput, new byte[4], 4);
+        yield return (V4l2IoctlNumber.ReqBufs, RequestBuffers(4), 20);
+        yield return (V4l2IoctlNumber.CreateBufs, Struct(256, (4, 2), (8, V4l2.MemoryUserPtr), (16, Capture)), 256);
+        yield return (V4l2IoctlNumber.QueryBuf, BufferHeader(1, 0, 0), 88);
+        yield return (V4l2IoctlNumber.PrepareBuf, Buffer(0, f.SizeImage, MediaTarget.BufferArea, split: false), 88);
+        yield return (V4l2IoctlNumber.QBuf, Buffer(1, f.SizeImage, MediaTarget.BufferArea + 0x200000, split: true), 88);
+        yield return (V4l2IoctlNumber.StreamOn, U32(Capture), 0);
+        yield return (V4l2IoctlNumber.StreamOff, U32(Capture), 0);
+    }
+
+    private static byte[] RequestBuffers(uint count) => Struct(20, (0, count), (4, Capture), (8, V4l2.MemoryUserPtr));
+
+    private static byte[] Format(uint width, uint height, uint pixelFormat) =>
+        Struct(208, (0, Capture), (8, width), (12, height), (16, pixelFormat));
+
+    private static byte[] BufferHeader(uint index, uint length, ulong userPtr)
+    {
+        var b = Struct(88, (0, index), (4, Capture), (60, V4l2.MemoryUserPtr), (72, length));
+        BinaryPrimitives.WriteUInt64LittleEndian(b.AsSpan(64), userPtr);
+        return b;
+    }
+
+    /// <summary>A USERPTR v4l2_buffer followed by its SG list (one or two entries) covering [gpa, +length).</summary>
+    private static byte[] Buffer(uint index, uint length, ulong gpa, bool split)
+    {
+        var w = new ByteWriter().Bytes(BufferHeader(index, length, 0x7fff_0000_0000 + gpa));
+        if (split)
+        {
+            var first = length / 2 & ~0xFFFu;
+            w.U64(gpa).U32(first).U32(0).U64(gpa + first + 0x1000).U32(length - first).U32(0);
+        }
+        else
+        {
+            w.U64(gpa).U32(length).U32(0);
+        }
+
+        return w.ToArray();
+    }
+
+    private static byte[] U32(uint value, int size = 4) => Struct(size, (0, value));
+
+    private static byte[] Struct(int size, params (int Offset, uint Value)[] fields)
+    {
+        var b = new byte[size];
+        foreach (var (offset, value) in fields)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(offset), value);
+        }
+
+        return b;
+    }
+
+    private static byte[] Header(uint command, uint session, uint code, int size)
+    {
+        var b = new byte[size];
+        BinaryPrimitives.WriteUInt32LittleEndian(b, command);
+        if (size >= 16)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(8), session);
+            BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(12), code);
+        }
+
+        return b;
+    }
+
+    private static Program Repeat(Program p, int times, Func<Program, Program> step)
+    {
+        for (var i = 0; i < times; i++)
+        {
+            p = step(p);
+        }
+
+        return p;
+    }
+
+    /// <summary>The target's input format: ctl, u32 readable length, u16 writable length, readable bytes.</summary>
+    private sealed class Program
+    {
+        private readonly ByteWriter _w = new();
+
+        public Program Raw(int ctl, byte[] readable, int writable)
+        {
+            _w.U8(ctl).U32((uint)readable.Length).U16(writable).Bytes(readable);
+            return this;
+        }
+
+        public Program Open(int ctl = 0) => Raw(ctl, Header(VirtioMediaWire.CmdOpen, 0, 0, 8), 16);
+
+        public Program Close(uint session) => Raw(0, Header(VirtioMediaWire.CmdClose, session, 0, 16), 0);
+
+        public Program Ioctl(uint session, V4l2IoctlNumber number, byte[] payload, int output, int ctl = 0) =>
+            Raw(ctl, [.. Header(VirtioMediaWire.CmdIoctl, session, (uint)number, 16), .. payload], 8 + output);
+
+        public byte[] Build() => _w.ToArray();
+    }
+}
