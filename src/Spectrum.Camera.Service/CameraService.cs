@@ -163,10 +163,17 @@ public sealed partial class CameraService : IDisposable
             return;
         }
 
-        if (vm.Session is { IsClosed: false })
+        if (vm.Session is { IsClosed: false } previous)
         {
-            session.Refuse($"a sidecar (pid {vm.Session.PeerPid}) is already connected for VM {vm.Name}");
-            return;
+            if (previous.PeerPid != pid)
+            {
+                session.Refuse($"a sidecar (pid {previous.PeerPid}) is already connected for VM {vm.Name}");
+                return;
+            }
+
+            // The same sidecar gave up on a connection we had not yet seen close (a slow Hello under load): the newer
+            // connection wins, the old one is closed as if it had gone.
+            previous.Close("replaced by a newer connection from the same sidecar");
         }
 
         vm.Session = session;

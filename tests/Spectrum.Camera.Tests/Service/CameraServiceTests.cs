@@ -2,7 +2,9 @@ using System.Diagnostics;
 using Spectrum.Camera.Cli.Ctl;
 using Spectrum.Camera.Media.Frames;
 using Spectrum.Camera.Native;
+using Spectrum.Camera.Protocol;
 using Spectrum.Camera.Protocol.Operator;
+using Spectrum.Camera.Protocol.Service;
 using Spectrum.Camera.ServiceClient;
 using Spectrum.Camera.Sources;
 using Spectrum.Camera.Tests.Media;
@@ -253,27 +255,58 @@ public sealed class CameraServiceTests
         Assert.That(service.Status("vm-a").SidecarConnected, Is.False);
     }
 
+    [Test]
+    public void A_second_sidecar_for_a_vm_is_refused_but_the_same_sidecar_may_replace_its_stale_connection()
+    {
+        using var service = new ServiceFixture("vm-a");
+        using var first = RawSidecar.Connect(service.VmSocket("vm-a"));
+        Assert.That(first.Hello("vm-a").KindCase, Is.EqualTo(ServiceMessage.KindOneofCase.Welcome));
+
+        // Another process (another pid) for the same VM is refused while the first is connected.
+        Assert.That(RunAsRoot(service.VmSocket("vm-a"), "vm-a"), Does.Contain("already connected"));
+
+        // The same process reconnecting (it gave up on a slow Hello) replaces its old connection.
+        using var second = RawSidecar.Connect(service.VmSocket("vm-a"));
+        Assert.That(second.Hello("vm-a").KindCase, Is.EqualTo(ServiceMessage.KindOneofCase.Welcome));
+        Assert.That(first.WaitClosed(), Is.True, "the stale connection was closed");
+        Assert.That(service.Status("vm-a").SidecarConnected, Is.True);
+    }
+
+    private static string RunAsRoot(string socket, string helloVm) => RunPython(socket, helloVm, asNobody: false);
+
     /// <summary>
     /// Connects to <paramref name="socket"/> as uid 65534 (setpriv) with a few lines of Python, optionally sends a
     /// Hello for <paramref name="helloVm"/> (hand-encoded protobuf), and returns what the service answered as text.
     /// </summary>
-    private static string RunAsNobody(string socket, string? helloVm)
+    private static string RunAsNobody(string socket, string? helloVm) => RunPython(socket, helloVm, asNobody: true);
+
+    private static string RunPython(string socket, string? helloVm, bool asNobody)
     {
         var hello = helloVm is null ? "b''" : $"bytes([0x0a, {4 + helloVm.Length}, 0x08, 0x01, 0x12, {helloVm.Length}]) + b'{helloVm}'";
         var script = $"""
             import socket, sys
             s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-            s.settimeout(5)
             s.connect('{socket}')
-            h = {hello}
-            if h: s.send(h)
-            sys.stdout.write(s.recv(4096).decode('utf-8', 'replace'))
+            # A refusal at accept comes unasked: read it before saying anything, so our Hello cannot race its close.
+            s.settimeout(1)
+            try:
+                answer = s.recv(4096)
+            except socket.timeout:
+                s.settimeout(5)
+                h = {hello}
+                if h: s.send(h)
+                answer = s.recv(4096)
+            sys.stdout.write(answer.decode('utf-8', 'replace'))
             """;
-        var info = new ProcessStartInfo("setpriv") { RedirectStandardOutput = true, RedirectStandardError = true };
-        info.ArgumentList.Add("--reuid=65534");
-        info.ArgumentList.Add("--regid=65534");
-        info.ArgumentList.Add("--clear-groups");
-        info.ArgumentList.Add("/usr/bin/python3"); // Debian's, reachable by any uid (tools/install-deps.sh installs it).
+        var info = new ProcessStartInfo(asNobody ? "setpriv" : "/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
+        if (asNobody)
+        {
+            info.ArgumentList.Add("--reuid=65534");
+            info.ArgumentList.Add("--regid=65534");
+            info.ArgumentList.Add("--clear-groups");
+            info.ArgumentList.Add("/usr/bin/python3"); // Debian's, reachable by any uid (tools/install-deps.sh installs it).
+        }
+ // Debian's, reachable by any uid (tools/install-deps.sh installs it).
         info.ArgumentList.Add("-c");
         info.ArgumentList.Add(script);
 
@@ -291,4 +324,61 @@ public sealed class CameraServiceTests
     }
 
     private sealed record Frame(uint Sequence, long TimestampNs, FrameKind Kind);
+
+    /// <summary>A bare sidecar connection speaking the protocol directly (no device), for identity tests.</summary>
+    private sealed class RawSidecar : IDisposable
+    {
+        private readonly MessageChannel<ServiceMessage, SidecarMessage> _channel;
+        private readonly List<FdHandle> _fds = [];
+
+        private RawSidecar(UnixSocket socket) => _channel = new MessageChannel<ServiceMessage, SidecarMessage>(socket, 4096);
+
+        public static RawSidecar Connect(string path) => new(UnixSocket.Connect(path, UnixSocketKind.SeqPacket));
+
+        public ServiceMessage Hello(string vm)
+        {
+            Assert.That(_channel.TrySend(new SidecarMessage { Hello = new Hello { ProtocolVersion = 1, Vm = vm } }), Is.True);
+            var deadline = Stopwatch.StartNew();
+            while (deadline.Elapsed < TimeSpan.FromSeconds(10))
+            {
+                var status = _channel.TryReceive(out var message, _fds, maxFds: 1);
+                if (status == ReceiveStatus.Message)
+                {
+                    return message!;
+                }
+
+                Assert.That(status, Is.Not.EqualTo(ReceiveStatus.Closed), "the service closed the connection");
+                Thread.Sleep(5);
+            }
+
+            throw new TimeoutException("no answer to Hello");
+        }
+
+        /// <summary>Whether the service closes this connection within a few seconds (messages before that are skipped).</summary>
+        public bool WaitClosed()
+        {
+            var deadline = Stopwatch.StartNew();
+            while (deadline.Elapsed < TimeSpan.FromSeconds(10))
+            {
+                if (_channel.TryReceive(out _, _fds, maxFds: 1) == ReceiveStatus.Closed)
+                {
+                    return true;
+                }
+
+                Thread.Sleep(5);
+            }
+
+            return false;
+        }
+
+        public void Dispose()
+        {
+            foreach (var fd in _fds)
+            {
+                fd.Dispose();
+            }
+
+            _channel.Dispose();
+        }
+    }
 }
