@@ -39,6 +39,7 @@ internal static class Program
                 "camera-service" => CameraServiceCommand.Run(rest),
                 "ctl" => CtlCommand.Run(rest),
                 "camera-probe" => CameraProbeCommand.Run(rest), // Hidden: the host-camera end-to-end tests' diagnostic.
+                "sandbox-selftest" => SandboxSelftestCommand.Run(rest), // Hidden: checks the sidecar's seccomp filter (tests).
                 _ => throw new UsageException($"unknown command '{args[0]}'"),
             };
         }

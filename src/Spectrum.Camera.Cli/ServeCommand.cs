@@ -3,6 +3,7 @@ using Spectrum.Camera.Media.Device;
 using Spectrum.Camera.Media.Frames;
 using Spectrum.Camera.Native;
 using Spectrum.Camera.Native.Diagnostics;
+using Spectrum.Camera.Native.Sandbox;
 using Spectrum.Camera.ServiceClient;
 using Spectrum.Camera.Sources;
 using Spectrum.Camera.VhostUser;
@@ -39,6 +40,10 @@ internal static class ServeCommand
           --menu SPEC          Formats, sizes and rates the guest sees, fixed for the VM's life, e.g.
                                "formats=YUYV,NV12,YU12;sizes=320x240,640x480,1280x720,1920x1080;fps=30,15" (the default).
           --log-level LEVEL    debug, info (default), warning or error.
+          --no-sandbox         Do not sandbox the sidecar. By default, once the socket listens, it sets
+                               no_new_privs and installs a seccomp allowlist of the system calls it needs on
+                               every thread (no network, no exec, no ioctl, no new files; docs/sandboxing.md).
+          --require-sandbox    Exit 1 instead of warning when the kernel has no seccomp filtering.
           --help               Show this help.
 
         Exit status: 0 when QEMU disconnects or on SIGTERM/SIGINT, 1 on a runtime or protocol error, 2 on bad usage.
@@ -46,7 +51,7 @@ internal static class ServeCommand
 
     public static int Run(string[] args)
     {
-        var cl = CommandLine.Parse(args, ["--socket-path", "--vm", "--source", "--camera-service", "--card", "--menu", "--log-level"], []);
+        var cl = CommandLine.Parse(args, ["--socket-path", "--vm", "--source", "--camera-service", "--card", "--menu", "--log-level"], ["--no-sandbox", "--require-sandbox"]);
         if (cl.HelpRequested)
         {
             Console.Out.WriteLine(Help);
@@ -108,7 +113,12 @@ internal static class ServeCommand
                                   "(black until it welcomes this VM with camera permission)");
             }
 
-            return Serve(socketPath, device, loop);
+            if (cl.Has("--no-sandbox") && cl.Has("--require-sandbox"))
+            {
+                throw new UsageException("--no-sandbox and --require-sandbox contradict each other");
+            }
+
+            return Serve(socketPath, device, loop, sandbox: !cl.Has("--no-sandbox"), requireSandbox: cl.Has("--require-sandbox"));
         }
         catch (ArgumentException e)
         {
@@ -120,7 +130,7 @@ internal static class ServeCommand
         }
     }
 
-    private static int Serve(string socketPath, VirtioMediaDevice device, DeviceLoop loop)
+    private static int Serve(string socketPath, VirtioMediaDevice device, DeviceLoop loop, bool sandbox, bool requireSandbox)
     {
         using var stopOnTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => Stop(c, loop, "SIGTERM"));
         using var stopOnInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => Stop(c, loop, "SIGINT"));
@@ -142,6 +152,18 @@ internal static class ServeCommand
         var exitCode = 0;
         try
         {
+            // Sandbox once everything that needs more than the allowlist is done (listening, device built, signal
+            // handlers registered) and before the VMM, the one untrusted peer, can connect.
+            if (sandbox && !SidecarSandbox.Apply(requireSandbox))
+            {
+                return 1;
+            }
+
+            if (!sandbox)
+            {
+                Log.Warning("sandbox", "--no-sandbox: running without no_new_privs and the seccomp allowlist");
+            }
+
             loop.Watch(listener.Fd, () =>
             {
                 var connection = listener.Accept();

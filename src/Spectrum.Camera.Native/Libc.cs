@@ -119,4 +119,15 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Lib, EntryPoint = "strerror")]
     internal static partial byte* StrError(int errno);
+
+    // ---- sandbox (Sandbox/) ----
+    [LibraryImport(Lib, EntryPoint = "prctl", SetLastError = true)]
+    internal static partial int Prctl(int option, nuint arg2, nuint arg3, nuint arg4, nuint arg5);
+
+    /// <summary>syscall(2) for calls glibc 2.36 does not wrap (seccomp) and for the sandbox self-test's raw probes.</summary>
+    [LibraryImport(Lib, EntryPoint = "syscall", SetLastError = true)]
+    internal static partial nint Syscall(nint number, nint arg1, nint arg2, nint arg3, nint arg4, nint arg5, nint arg6);
+
+    [LibraryImport(Lib, EntryPoint = "getpid")]
+    internal static partial int GetPid();
 }

@@ -81,4 +81,44 @@ internal static class LinuxConstants
     public const int ENOTCONN = 107;
     public const int ECONNREFUSED = 111;
     public const int ENOTTY = 25;
+
+    // ---- sandbox (Sandbox/): prctl, seccomp, classic BPF, and the values the sidecar's filter checks ----
+    public const int PR_SET_NO_NEW_PRIVS = 38;
+    public const int PR_GET_NO_NEW_PRIVS = 39;
+    public const int SECCOMP_SET_MODE_FILTER = 1;
+    public const int SECCOMP_GET_ACTION_AVAIL = 2;
+    public const uint SECCOMP_FILTER_FLAG_TSYNC = 1;
+    public const uint SECCOMP_FILTER_FLAG_LOG = 2;
+    public const uint SECCOMP_RET_KILL_PROCESS = 0x80000000;
+    public const uint SECCOMP_RET_ERRNO = 0x00050000;
+    public const uint SECCOMP_RET_ALLOW = 0x7fff0000;
+    public const uint SECCOMP_RET_DATA = 0x0000ffff;
+    public const uint AUDIT_ARCH_X86_64 = 0xc000003e;
+    public const int __X32_SYSCALL_BIT = 0x40000000;
+    public const ushort BPF_LD = 0x00;
+    public const ushort BPF_W = 0x00;
+    public const ushort BPF_ABS = 0x20;
+    public const ushort BPF_JMP = 0x05;
+    public const ushort BPF_JEQ = 0x10;
+    public const ushort BPF_JGE = 0x30;
+    public const ushort BPF_JSET = 0x40;
+    public const ushort BPF_K = 0x00;
+    public const ushort BPF_RET = 0x06;
+    public const int BPF_MAXINSNS = 4096;
+    public const int AF_INET = 2;
+    public const int AF_INET6 = 10;
+    public const int AF_NETLINK = 16;
+    public const int O_WRONLY = 1;
+    public const int O_CREAT = 0x40;
+    public const int O_TRUNC = 0x200;
+    public const int O_APPEND = 0x400;
+    public const int CLONE_VM = 0x100;
+    public const int CLONE_SIGHAND = 0x800;
+    public const int CLONE_THREAD = 0x10000;
+    public const int ENOSYS = 38;
+    public const int ENOMEM = 12;
+    public const int EOPNOTSUPP = 95;
+    public const int ESRCH = 3;
+    public const int SIGSYS = 31;
+    public const int TCGETS = 0x5401;
 }

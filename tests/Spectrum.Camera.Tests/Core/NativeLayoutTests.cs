@@ -6,6 +6,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Spectrum.Camera.Host.V4l2;
 using Spectrum.Camera.Native;
+using Spectrum.Camera.Native.Sandbox;
 
 namespace Spectrum.Camera.Tests.Core;
 
@@ -31,6 +32,12 @@ public sealed class NativeLayoutTests
         (typeof(SockAddrUn), "struct sockaddr_un", [("Family", "sun_family"), ("Path", "sun_path")]),
         (typeof(StatBuffer), "struct stat", [("Mode", "st_mode"), ("Size", "st_size")]),
         (typeof(PollFd), "struct pollfd", [("Fd", "fd"), ("Events", "events"), ("ReturnedEvents", "revents")]),
+
+        // The sandbox's seccomp program and what it reads (Spectrum.Camera.Native/Sandbox/SeccompStructs.cs).
+        (typeof(SockFilter), "struct sock_filter", [("Code", "code"), ("JumpTrue", "jt"), ("JumpFalse", "jf"), ("K", "k")]),
+        (typeof(SockFprog), "struct sock_fprog", [("Length", "len"), ("Filter", "filter")]),
+        (typeof(SeccompData), "struct seccomp_data", [("Nr", "nr"), ("Arch", "arch"),
+            ("InstructionPointer", "instruction_pointer"), ("Args", "args")]),
 
         // The host camera's V4L2 structs (Spectrum.Camera.HostCamera/V4l2/V4l2Structs.cs), native 64-bit layouts.
         (typeof(V4l2Capability), "struct v4l2_capability", [("Driver", "driver"), ("Card", "card"), ("BusInfo", "bus_info"),
@@ -152,6 +159,20 @@ public sealed class NativeLayoutTests
     }
 
     [Test]
+    public void Every_x86_64_system_call_number_the_sandbox_uses_has_its_header_value()
+    {
+        var numbers = SyscallNumberFields();
+        Assert.That(numbers, Has.Length.GreaterThan(50), "SyscallNumbers was read");
+        Assert.Multiple(() =>
+        {
+            foreach (var field in numbers)
+            {
+                Assert.That((long)(int)field.GetRawConstantValue()!, Is.EqualTo(_c[$"const {field.Name}"]), field.Name);
+            }
+        });
+    }
+
+    [Test]
     public void Every_libc_entry_point_the_bindings_import_exists()
     {
         var libc = NativeLibrary.Load("libc.so.6");
@@ -180,6 +201,9 @@ public sealed class NativeLayoutTests
     private static FieldInfo[] LinuxConstantFields() =>
         typeof(LinuxConstants).GetFields(BindingFlags.Public | BindingFlags.Static).Where(f => f.IsLiteral).ToArray();
 
+    private static FieldInfo[] SyscallNumberFields() =>
+        typeof(SyscallNumbers).GetFields(BindingFlags.Public | BindingFlags.Static).Where(f => f.IsLiteral).ToArray();
+
     private static long FieldSize(Type type, string name)
     {
         var field = type.GetField(name, BindingFlags.Public | BindingFlags.Instance)!;
@@ -205,6 +229,14 @@ public sealed class NativeLayoutTests
             #include <sys/uio.h>
             #include <sys/un.h>
             #include <linux/videodev2.h>
+            #include <sched.h>
+            #include <signal.h>
+            #include <sys/ioctl.h>
+            #include <sys/prctl.h>
+            #include <sys/syscall.h>
+            #include <linux/audit.h>
+            #include <linux/filter.h>
+            #include <linux/seccomp.h>
             #define SIZE(t) printf("size %s %zu\n", #t, sizeof(t))
             #define MEMBER(t, m) printf("offset %s.%s %zu\nfieldsize %s.%s %zu\n", #t, #m, offsetof(t, m), #t, #m, sizeof(((t *)0)->m))
             #define CONST(n) printf("const %s %lld\n", #n, (long long)(n))
@@ -229,6 +261,11 @@ public sealed class NativeLayoutTests
         }
 
         foreach (var field in LinuxConstantFields())
+        {
+            c.Append(CultureInfo.InvariantCulture, $"    CONST({field.Name});\n");
+        }
+
+        foreach (var field in SyscallNumberFields())
         {
             c.Append(CultureInfo.InvariantCulture, $"    CONST({field.Name});\n");
         }
