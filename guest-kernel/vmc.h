@@ -157,6 +157,8 @@ struct vmc_device {
 	u32 q_sid;
 	u32 q_count;			/* buffers the device granted */
 	bool q_started;			/* start_streaming() completed */
+	bool q_seq_valid;		/* q_last_seq holds this stream's last */
+	u32 q_last_seq;			/* sequence of the last EVT_DQBUF taken */
 	struct vmc_buffer *queued[VMC_MAX_BUFFERS];	/* owned by device */
 	struct list_head pending;	/* given by vb2 before start_streaming */
 	struct list_head early;		/* completed before start finished */

@@ -462,6 +462,7 @@ void vmc_queue_dqbuf_event(struct vmc_device *dev,
 	struct vmc_buffer *buf;
 	const char *bad = NULL;
 	LIST_HEAD(release);
+	u32 seq;
 
 	if (le32_to_cpu(b->type) != V4L2_BUF_TYPE_VIDEO_CAPTURE ||
 	    le32_to_cpu(b->memory) != V4L2_MEMORY_USERPTR) {
@@ -491,6 +492,21 @@ void vmc_queue_dqbuf_event(struct vmc_device *dev,
 			 index);
 		return;
 	}
+	/*
+	 * The device numbers the frames of a stream in increasing order. An
+	 * event that does not move forward is a stale duplicate: taking it
+	 * would hand the application a buffer the device still owns (and will
+	 * write), and make the device refuse it when it is queued again.
+	 */
+	seq = le32_to_cpu(b->sequence);
+	if (dev->q_seq_valid && (s32)(seq - dev->q_last_seq) <= 0) {
+		spin_unlock(&dev->qlock);
+		vmc_err(dev, "EVT_DQBUF for buffer %u with stale sequence %u (last %u) dropped\n",
+			index, seq, dev->q_last_seq);
+		return;
+	}
+	dev->q_seq_valid = true;
+	dev->q_last_seq = seq;
 
 	if (bytesused > ref->mem->length)
 		bad = "bytesused exceeds the buffer";
@@ -510,7 +526,7 @@ void vmc_queue_dqbuf_event(struct vmc_device *dev,
 	buf->devref = NULL;
 	list_add_tail(&ref->node, &release);
 
-	buf->e_sequence = le32_to_cpu(b->sequence);
+	buf->e_sequence = seq;
 	/*
 	 * The device stamps frames with the host's CLOCK_MONOTONIC, a clock the
 	 * guest cannot relate to its own. V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC
@@ -767,6 +783,7 @@ static int vmc_start_streaming(struct vb2_queue *q, unsigned int count)
 
 	spin_lock(&dev->qlock);
 	list_splice_init(&dev->pending, &todo);
+	dev->q_seq_valid = false;	/* the device numbers a new stream from 0 */
 	spin_unlock(&dev->qlock);
 
 	if (!s || vmc_session_dead(s))
@@ -839,6 +856,7 @@ static void vmc_stop_streaming(struct vb2_queue *q)
 
 	spin_lock(&dev->qlock);
 	dev->q_started = false;
+	dev->q_seq_valid = false;
 	vmc_return_all_locked(dev, VB2_BUF_STATE_ERROR, &release, !forgot);
 	spin_unlock(&dev->qlock);
 	vmc_devrefs_free(&release);
