@@ -186,7 +186,14 @@ public sealed unsafe class SplitQueue
     }
 
     /// <summary>Returns a chain to the driver through the used ring with <paramref name="written"/> bytes written.</summary>
-    public void Complete(DescriptorChain chain, uint written)
+    public void Complete(DescriptorChain chain, uint written) => Complete(chain, written, checkLength: true);
+
+    /// <summary>
+    /// <see cref="Complete(DescriptorChain, uint)"/>; <paramref name="checkLength"/> false lets the test-only hostile
+    /// device (tests/Spectrum.Camera.HostileDevice) publish a used length beyond the writable part, as a broken device
+    /// could. Production code always checks.
+    /// </summary>
+    internal void Complete(DescriptorChain chain, uint written, bool checkLength)
     {
         ArgumentNullException.ThrowIfNull(chain);
         if (!chain.InFlight || _chains[chain.Head] != chain)
@@ -194,7 +201,7 @@ public sealed unsafe class SplitQueue
             throw new InvalidOperationException($"chain {chain.Head} is not in flight on this queue");
         }
 
-        if (written > chain.WritableLength)
+        if (checkLength && written > chain.WritableLength)
         {
             throw new InvalidOperationException($"used length {written} exceeds the writable {chain.WritableLength} bytes");
         }
