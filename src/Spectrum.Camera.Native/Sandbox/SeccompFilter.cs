@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using static Spectrum.Camera.Native.LinuxConstants;
 
 namespace Spectrum.Camera.Native.Sandbox;
@@ -57,9 +56,9 @@ public sealed record SeccompRule(string Name, int Number, SeccompRuleKind Kind, 
 /// </summary>
 public sealed class SeccompFilter
 {
-    private static readonly uint NrOffset = (uint)Marshal.OffsetOf<SeccompData>(nameof(SeccompData.Nr));
-    private static readonly uint ArchOffset = (uint)Marshal.OffsetOf<SeccompData>(nameof(SeccompData.Arch));
-    private static readonly uint ArgsOffset = (uint)Marshal.OffsetOf<SeccompData>(nameof(SeccompData.Args));
+    private static readonly uint NrOffset = SeccompData.NrOffset;
+    private static readonly uint ArchOffset = SeccompData.ArchOffset;
+    private static readonly uint ArgsOffset = SeccompData.ArgsOffset;
 
     private SeccompFilter(IReadOnlyList<SeccompRule> rules, int defaultErrno, SockFilter[] program)
     {

@@ -33,4 +33,32 @@ internal unsafe struct SeccompData
     public uint Arch;
     public ulong InstructionPointer;
     public fixed ulong Args[6];
+
+    // Offsets for the filter's loads, taken from the struct itself (no reflection, so trimming cannot affect them).
+    public static uint NrOffset
+    {
+        get
+        {
+            SeccompData d = default;
+            return (uint)((byte*)&d.Nr - (byte*)&d);
+        }
+    }
+
+    public static uint ArchOffset
+    {
+        get
+        {
+            SeccompData d = default;
+            return (uint)((byte*)&d.Arch - (byte*)&d);
+        }
+    }
+
+    public static uint ArgsOffset
+    {
+        get
+        {
+            SeccompData d = default;
+            return (uint)((byte*)d.Args - (byte*)&d);
+        }
+    }
 }
