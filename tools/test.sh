@@ -43,6 +43,7 @@ fi
 
 RESULTS="$ROOT/artifacts/test-results"
 rm -rf "$RESULTS" "$ROOT/artifacts/e2e/results.json" "$ROOT/artifacts/e2e-host-camera/results.json"
+rm -f "$ROOT/artifacts/e2e-hostile/results.json" "$ROOT/artifacts/e2e-faults/results.json"
 mkdir -p "$RESULTS"
 
 step "building (Release, warnings are errors)"
@@ -64,6 +65,17 @@ if [ "$DOTNET_ONLY" = 0 ] && [ -x tests/e2e/host-camera.sh ]; then
   tests/e2e/host-camera.sh || true   # its checks land in artifacts/e2e-host-camera/results.json, counted below
 fi
 
+# Issue 8: the guest driver against a hostile device, and fault injection end to end (docs/e2e-infrastructure.md).
+if [ "$DOTNET_ONLY" = 0 ] && [ -x tests/e2e/hostile.sh ]; then
+  step "running the hostile-device end-to-end test (malformed answers and events) in a QEMU guest"
+  tests/e2e/hostile.sh || true   # checks in artifacts/e2e-hostile/results.json, counted below
+fi
+
+if [ "$DOTNET_ONLY" = 0 ] && [ -x tests/e2e/faults.sh ]; then
+  step "running the fault-injection end-to-end test (service kill -9, reboots, reloads, stop/cont, VMM exit)"
+  tests/e2e/faults.sh || true    # checks in artifacts/e2e-faults/results.json, counted below
+fi
+
 step "results"
 shopt -s nullglob
 files=("$RESULTS"/*.trx)
@@ -76,6 +88,13 @@ fi
 if [ "$DOTNET_ONLY" = 0 ] && [ -x tests/e2e/host-camera.sh ] && [ ! -f "$ROOT/artifacts/e2e-host-camera/results.json" ]; then
   missing="${missing:+$missing and }the host-camera end-to-end test"
 fi
+for phase in hostile faults; do
+  if [ -f "$ROOT/artifacts/e2e-$phase/results.json" ]; then
+    files+=("$ROOT/artifacts/e2e-$phase/results.json")
+  elif [ "$DOTNET_ONLY" = 0 ] && [ -x "tests/e2e/$phase.sh" ]; then
+    missing="${missing:+$missing and }the $phase end-to-end test"
+  fi
+done
 if [ -n "$missing" ]; then
   echo "tools/test.sh: $missing wrote no results" >&2
   python3 tools/count-results.py "${files[@]}" >/dev/null || true
