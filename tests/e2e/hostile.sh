@@ -98,10 +98,10 @@ fi
 echo "$(( $(date +%s) - START ))" > "$OUT/wall-seconds"
 log "guest exit $(cat "$OUT/run-guest.exit" 2>/dev/null || echo none), $(cat "$OUT/wall-seconds") s; judging"
 
-python3 - "$OUT" "$SIDECAR_DLL" <<'PY'
+python3 - "$OUT" "$SIDECAR_DLL" "$KERNEL" <<'PY'
 import json, os, re, subprocess, sys
 
-out, sidecar = sys.argv[1], sys.argv[2]
+out, sidecar, kernel = sys.argv[1], sys.argv[2], sys.argv[3]
 res = os.path.join(out, "guest", "results")
 checks = []
 # Any of these in the guest's kernel log fails the fault's check.
@@ -140,6 +140,19 @@ def read(path, default=""):
             return f.read()
     except OSError:
         return default
+
+
+SKEW_FAIL = "fmtdesc.description mismatch: was 'Y/UV 4:2:0', expected 'Y/CbCr 4:2:0'"
+
+
+def compliance_clean(d):
+    """v4l2-compliance -s passed but for the documented v4l-utils 1.22 NV12 description skew (tests/e2e/evaluate.py).
+    On 6.12 the old tool fails some tests whatever the driver does (docs): informational there."""
+    text = read(os.path.join(d, "compliance.log"))
+    m = re.search(r"Total for .*?: (\d+), Succeeded: (\d+), Failed: (\d+)", text)
+    fails = [l.strip() for l in text.splitlines() if l.strip().startswith("fail:")]
+    clean = bool(m) and all(l.endswith(SKEW_FAIL) for l in fails) and int(m.group(3)) == len(fails) <= 1
+    return clean or (kernel != "6.1" and bool(m)), (f"compliance {m.group(2)}/{m.group(1)}" if m else "no compliance summary")
 
 
 def clients(d):
@@ -188,14 +201,16 @@ for line in read(os.path.join(out, "hostile-faults.txt")).splitlines():
             vr = json.loads(v.stdout.strip().splitlines()[-1])
         except (ValueError, IndexError):
             vr = {"frames": 0, "ok": False}
+        comp, ctext = compliance_clean(d)
         ok = all(codes.get(k) == 0 for k in ("all", "capture-mmap", "capture-user")) and vr.get("ok") and vr.get("frames") == 30
-        check(pre + "honest device: clients succeed, 30 frames verified against the test pattern", ok,
-              f"exits {codes}, {vr.get('frames', 0)} frames, {vr.get('verified', 0)} verified")
+        check(pre + "honest device: clients succeed, 30 frames verified, v4l2-compliance -s clean but for the NV12 skew",
+              ok and comp, f"exits {codes}, {vr.get('frames', 0)} frames, {vr.get('verified', 0)} verified, {ctext}")
     elif fault == "config-card":
         nbytes = read(os.path.join(d, "sysfs-name-bytes")).strip()
-        ok = nbytes == "32" and all(codes.get(k) == 0 for k in ("all", "capture-mmap", "capture-user"))
-        check(pre + "a 32-byte card with no NUL is cut to 31 bytes; the node works", ok,
-              f"sysfs name {nbytes} bytes with newline; exits {codes}")
+        comp, ctext = compliance_clean(d)
+        ok = nbytes == "32" and all(codes.get(k) == 0 for k in ("all", "capture-mmap", "capture-user")) and comp
+        check(pre + "a 32-byte card with no NUL is cut to 31 bytes; the node works (clients, v4l2-compliance -s)", ok,
+              f"sysfs name {nbytes} bytes with newline; exits {codes}, {ctext}")
     else:
         missing = [p for p in EXPECT.get(fault, []) if not re.search(p, dmesg)]
         logs = {k: read(os.path.join(d, f"{k}.log")) for k in c if k != "compliance"}
