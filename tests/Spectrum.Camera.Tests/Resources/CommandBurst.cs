@@ -61,12 +61,29 @@ internal sealed class CommandBurst
         var answers = new byte[requests.Count][];
         for (var done = 0; done < requests.Count; done++)
         {
+            // Re-arm before each wait, as Linux's virtqueue_enable_cb does: the device answers in batches of 64 and
+            // interrupts only when the used index passes used_event.
+            q.SetUsedEvent(q.UsedIndex);
             var (head, length) = q.WaitUsed(MediaHarness.Timeout);
             var slot = slotOfHead[head];
             answers[slot] = _h.Ram.Span(_responses[slot], (int)length).ToArray();
         }
 
         return answers;
+    }
+
+    /// <summary>Writes every slot once, so that guest pages touched by later bursts are resident before a baseline.</summary>
+    public void Touch()
+    {
+        foreach (var gpa in _requests)
+        {
+            _h.Ram.Span(gpa, _requestSize).Clear();
+        }
+
+        foreach (var gpa in _responses)
+        {
+            _h.Ram.Span(gpa, Math.Max(_responseSize, 1)).Clear();
+        }
     }
 
     public static byte[] Open() => MediaGuestDriver.Header(MediaGuestDriver.CmdOpen);
