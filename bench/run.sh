@@ -13,8 +13,8 @@ usage() {
 Usage: bench/run.sh [--quick] [--only SUITES] [--help] [-- BENCH-ARGS...]
 
 Runs the performance suite and writes artifacts/bench/summary.json (one metric per line), BenchmarkDotNet's tables
-in artifacts/bench/bdn/results/, and prints a table. About 15 minutes in full; --quick (about 2 minutes, what CI
-runs) uses short BenchmarkDotNet jobs and one sidecar for 3 s, to prove the suite runs, not for figures.
+in artifacts/bench/bdn/results/, and prints a table. 7-12 minutes in full; --quick (1.5-3 minutes, what CI should
+run) uses short BenchmarkDotNet jobs and one sidecar for 3 s, to prove the suite runs, not for figures.
 
   --quick         short jobs
   --only SUITES   comma-separated subset of frames,alloc,convert,latency,cpu (alloc uses frames' memcpy figure)
@@ -40,8 +40,7 @@ step() { printf '\n==> %s\n' "$*" >&2; }
 step "installing packages (ffmpeg for test frames and libswscale, libturbojpeg0)"
 tools/install-deps.sh
 
-step "building the sidecar and the benchmarks (Release)"
-dotnet build src/Spectrum.Camera.Cli/Spectrum.Camera.Cli.csproj -c Release -warnaserror -nologo -v quiet
+step "building the benchmarks and the sidecar (Release)"
 dotnet build bench/Spectrum.Camera.Bench/Spectrum.Camera.Bench.csproj -c Release -warnaserror -nologo -v quiet
 
 OUT="$ROOT/artifacts/bench"
@@ -56,7 +55,9 @@ if [ "$(id -u)" = 0 ]; then PRIORITY=(nice -n -15); fi
 
 step "running: $SUITES"
 set +e
-SPECTRUM_BENCH_COMMAND="bench/run.sh ${ARGS[*]:-} --only $SUITES" \
+COMMAND="bench/run.sh${ARGS[*]:+ ${ARGS[*]}}"
+[ "$SUITES" = "frames,alloc,convert,latency,cpu" ] || COMMAND+=" --only $SUITES"
+SPECTRUM_BENCH_COMMAND="$COMMAND" \
   "${PRIORITY[@]}" dotnet artifacts/build/bin/Spectrum.Camera.Bench/release/spectrum-camera-bench.dll \
   --only "$SUITES" --out "$OUT" \
   --sidecar "$ROOT/artifacts/build/bin/Spectrum.Camera.Cli/release/spectrum-camera.dll" "${ARGS[@]}"

@@ -39,23 +39,29 @@ public static class BenchSettings
 
     /// <summary>
     /// Command latency: one round trip per measurement, so the statistics are over single commands (median and p99),
-    /// with no outlier removal and no forced GC between them.
+    /// with no outlier removal and no forced GC between them. No MemoryDiagnoser: over a single command it would
+    /// charge whatever another thread (tiered JIT) allocated in that instant to the command; the device's
+    /// allocations per QBUF are measured by the steady-state probe (frame + QBUF cycles) instead.
     /// </summary>
     public static IConfig Latency() => Config(
         Job.Default.WithInvocationCount(1).WithUnrollFactor(1).WithWarmupCount(Quick ? 20 : 200)
-            .WithIterationCount(Quick ? 300 : 3000).WithOutlierMode(OutlierMode.DontRemove).WithGcForce(false))
+            .WithIterationCount(Quick ? 300 : 3000).WithOutlierMode(OutlierMode.DontRemove).WithGcForce(false), memory: false)
         .AddColumn(StatisticColumn.P95, new PercentileColumn(99));
 
-    private static ManualConfig Config(Job job) =>
-        ManualConfig.CreateEmpty()
+    private static ManualConfig Config(Job job, bool memory = true)
+    {
+        var config = ManualConfig.CreateEmpty()
             .AddJob(job.WithToolchain(InProcessEmitToolchain.Instance).WithId(Quick ? "Quick" : "Full"))
             .AddColumnProvider(DefaultColumnProviders.Instance)
             .AddColumn(StatisticColumn.Median)
-            .AddDiagnoser(MemoryDiagnoser.Default)
+            // In process, BenchmarkDotNet would measure a Debug build and only warn; refuse instead (no results, exit 1).
+            .AddValidator(BenchmarkDotNet.Validators.JitOptimizationsValidator.FailOnError)
             .AddExporter(MarkdownExporter.GitHub, CsvExporter.Default)
             .AddLogger(NullLogger.Instance)
             .WithArtifactsPath(ArtifactsPath)
             .WithOption(ConfigOptions.JoinSummary, false);
+        return memory ? config.AddDiagnoser(MemoryDiagnoser.Default) : config;
+    }
 }
 
 /// <summary>A p-th percentile column (BenchmarkDotNet's built-in ones stop at P95).</summary>

@@ -173,21 +173,12 @@ public class FrameDeliveryBenchmarks
     }
 
     /// <summary>
-    /// The frame path against the memcpy baseline, interleaved (<see cref="Reporting.PairedRatio"/>), on this
-    /// benchmark's own setup: call after <see cref="SetUpPrepared"/>, then <see cref="CleanUp"/>.
+    /// The frame path against the memcpy baseline, interleaved in blocks of <see cref="FramesPerIteration"/>
+    /// (<see cref="Reporting.PairedRatio"/>), on this benchmark's own setup: call after <see cref="SetUpPrepared"/>,
+    /// then <see cref="CleanUp"/>. Buffers are re-queued between rounds.
     /// </summary>
-    public Reporting.PairedRatio.Result PairedFrameVersusMemcpy(int rounds)
-    {
-        var sinceRequeue = 0;
-        return Reporting.PairedRatio.Measure(Memcpy, () => Frame(), rounds, () =>
-        {
-            if (++sinceRequeue == FramesPerIteration)
-            {
-                RequeueDelivered();
-                sinceRequeue = 0;
-            }
-        });
-    }
+    public Reporting.PairedRatio.Result PairedFrameVersusMemcpy(int rounds) =>
+        Reporting.PairedRatio.Measure(Memcpy, () => Frame(), rounds, block: FramesPerIteration, between: RequeueDelivered);
 
     // The frame into the next guest buffer's pages, one copy per SG entry, as the device's GuestRangeWriter does.
     private void CopyScattered(bool nonTemporal)

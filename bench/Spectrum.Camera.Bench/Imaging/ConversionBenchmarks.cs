@@ -75,18 +75,18 @@ public class ConversionBenchmarks
 }
 
 /// <summary>A raw conversion: camera format and size to guest format and size (all 4:2:x, BT.601 limited range).</summary>
-public sealed record ConversionCase(string Key, uint SourceFourcc, string SourceName, int SourceAv, uint DestinationFourcc, int DestinationAv, int Width, int Height, bool RawTarget)
+public sealed record ConversionCase(string Key, string Label, uint SourceFourcc, string SourceName, int SourceAv, uint DestinationFourcc, int DestinationAv, int Width, int Height, bool RawTarget)
 {
     public const int SourceWidth = 1920, SourceHeight = 1080;
 
     /// <summary>The five cases: three unscaled conversions (the ≥1.5× target), and 1080p to 720p scaling.</summary>
     public static IReadOnlyList<ConversionCase> All { get; } =
     [
-        new("yuyv_to_nv12_1080p", HostPixelFormats.Yuyv, "yuyv422", Swscale.AvPixFmtYuyv422, HostPixelFormats.Nv12, Swscale.AvPixFmtNv12, 1920, 1080, true),
-        new("yuyv_to_i420_1080p", HostPixelFormats.Yuyv, "yuyv422", Swscale.AvPixFmtYuyv422, HostPixelFormats.Yu12, Swscale.AvPixFmtYuv420P, 1920, 1080, true),
-        new("nv12_to_i420_1080p", HostPixelFormats.Nv12, "nv12", Swscale.AvPixFmtNv12, HostPixelFormats.Yu12, Swscale.AvPixFmtYuv420P, 1920, 1080, true),
-        new("nv12_scale_1080p_to_720p", HostPixelFormats.Nv12, "nv12", Swscale.AvPixFmtNv12, HostPixelFormats.Nv12, Swscale.AvPixFmtNv12, 1280, 720, false),
-        new("yuyv_1080p_to_nv12_720p", HostPixelFormats.Yuyv, "yuyv422", Swscale.AvPixFmtYuyv422, HostPixelFormats.Nv12, Swscale.AvPixFmtNv12, 1280, 720, false),
+        new("yuyv_to_nv12_1080p", "YUYV>NV12 1080p", HostPixelFormats.Yuyv, "yuyv422", Swscale.AvPixFmtYuyv422, HostPixelFormats.Nv12, Swscale.AvPixFmtNv12, 1920, 1080, true),
+        new("yuyv_to_i420_1080p", "YUYV>I420 1080p", HostPixelFormats.Yuyv, "yuyv422", Swscale.AvPixFmtYuyv422, HostPixelFormats.Yu12, Swscale.AvPixFmtYuv420P, 1920, 1080, true),
+        new("nv12_to_i420_1080p", "NV12>I420 1080p", HostPixelFormats.Nv12, "nv12", Swscale.AvPixFmtNv12, HostPixelFormats.Yu12, Swscale.AvPixFmtYuv420P, 1920, 1080, true),
+        new("nv12_scale_1080p_to_720p", "NV12 1080p>720p", HostPixelFormats.Nv12, "nv12", Swscale.AvPixFmtNv12, HostPixelFormats.Nv12, Swscale.AvPixFmtNv12, 1280, 720, false),
+        new("yuyv_1080p_to_nv12_720p", "YUYV 1080p>NV12 720p", HostPixelFormats.Yuyv, "yuyv422", Swscale.AvPixFmtYuyv422, HostPixelFormats.Nv12, Swscale.AvPixFmtNv12, 1280, 720, false),
     ];
 
     /// <summary>docs/imaging.md's measured agreement with swscale: identical unscaled, within 1 when shrinking.</summary>
@@ -96,7 +96,8 @@ public sealed record ConversionCase(string Key, uint SourceFourcc, string Source
 
     internal PlanarImage NewDestination() => new(DestinationFourcc, Width, Height, Swscale.PixelFormat(AvName(DestinationFourcc), DestinationAv));
 
-    public override string ToString() => Key;
+    /// <summary>Short enough for BenchmarkDotNet's parameter column (it abbreviates past 20 characters).</summary>
+    public override string ToString() => Label;
 
     private static string AvName(uint fourcc) => fourcc switch
     {
