@@ -12,7 +12,7 @@ namespace Spectrum.Camera.ServiceClient;
 /// <summary>
 /// The sidecar's side of the camera-service protocol (docs/camera-service.md, protocol/camera_service.proto): a frame
 /// source that copies the service's newest frame out of a shared ring into guest pages, and renders black whenever it
-/// has no fresh frame it may show (no service, denied, camera opening or unplugged, frame older than 500 ms).
+/// has no fresh frame it may show (no service, denied, camera opening or unplugged, frame older than 2 s).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -40,8 +40,13 @@ public sealed class CameraServiceSource : IFrameSource, IDisposable
     /// <summary>Largest packet either side sends.</summary>
     public const int MaxPacketBytes = 4096;
 
-    /// <summary>A frame that arrived longer ago than this is stale and not shown.</summary>
-    public const long FreshnessNanoseconds = 500_000_000;
+    /// <summary>
+    /// A frame that arrived longer ago than this is stale and not shown. Unplug, deny and a lost service are
+    /// announced (CameraState, Permission, the socket closing) and turn the stream black at once; this limit only
+    /// covers a camera that silently stalls. 2 s rides out a camera (or a starved service) that stutters, where
+    /// 500 ms flashed single black frames into a stream under load.
+    /// </summary>
+    public const long FreshnessNanoseconds = 2_000_000_000;
 
     /// <summary>Reconnect attempts, handshake checks and counter reports happen on this period.</summary>
     public const long TickNanoseconds = 1_000_000_000;

@@ -138,7 +138,17 @@ FA=$!
     --max-seconds 400 > "$OUT/b.jsonl" 2> "$OUT/b.err" &
 FB=$!
 exec 4> /tmp/ctl-a 5> /tmp/ctl-b
-mark() { echo "mark $1" >&4; echo "mark $1" >&5; echo "$1 $(uptime_s)" >> "$OUT/marks.txt"; }
+# A mark is recorded by each frontend between two frames; wait until both have recorded it before acting, so a frame
+# that shows the next step's effect can never be counted in the window before its mark.
+mark() {
+  echo "mark $1" >&4; echo "mark $1" >&5; echo "$1 $(uptime_s)" >> "$OUT/marks.txt"
+  local i
+  for i in $(seq 100); do
+    grep -q "\"label\":\"$1\"" "$OUT/a.jsonl" && grep -q "\"label\":\"$1\"" "$OUT/b.jsonl" && return 0
+    sleep 0.1
+  done
+  echo "mark $1: not recorded by both frontends within 10 s" >> "$OUT/wait-timeouts.txt"
+}
 wait_class "$OUT/a.jsonl" "" image 90
 wait_class "$OUT/b.jsonl" "" image 60
 sleep 1
