@@ -65,7 +65,7 @@ internal static class ServeCommand
 
         var socketPath = cl.Require("--socket-path");
         var vm = cl.Require("--vm");
-        Log.MinimumLevel = ParseLevel(cl.Get("--log-level") ?? "info");
+        Log.MinimumLevel = CommandLine.ParseLogLevel(cl.Get("--log-level") ?? "info");
         Log.Scope = vm;
         var serviceSocket = cl.Get("--camera-service");
         var sourceName = cl.Get("--source") ?? (serviceSocket is null ? "test-pattern" : "camera-service");
@@ -212,13 +212,4 @@ internal static class ServeCommand
         {
         }
     }
-
-    private static LogLevel ParseLevel(string value) => value switch
-    {
-        "debug" => LogLevel.Debug,
-        "info" => LogLevel.Info,
-        "warning" => LogLevel.Warning,
-        "error" => LogLevel.Error,
-        _ => throw new UsageException($"--log-level must be debug, info, warning or error, not '{value}'"),
-    };
 }
