@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Spectrum.Camera.Host;
-using Spectrum.Camera.Media.Frames;
+using Spectrum.Camera.Frames;
 
 namespace Spectrum.Camera.Cli;
 

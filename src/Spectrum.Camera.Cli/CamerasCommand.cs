@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Spectrum.Camera.Host;
-using Spectrum.Camera.Media.Frames;
+using Spectrum.Camera.Frames;
 
 namespace Spectrum.Camera.Cli;
 

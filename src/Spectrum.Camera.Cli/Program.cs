@@ -54,5 +54,12 @@ internal static class Program
             Log.Error("main", e.Message);
             return 1;
         }
+#pragma warning disable CA1031 // The last line of defence: one log line and exit 1, never an unhandled exception.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            Log.Error("main", $"{args[0]} stopped by an internal error: {e.GetType().Name}: {e.Message}. This is a bug; please report it.");
+            return 1;
+        }
     }
 }

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
+using Spectrum.Camera.Threading;
 using Spectrum.Camera.Media.Device;
-using Spectrum.Camera.Media.Frames;
+using Spectrum.Camera.Frames;
 using Spectrum.Camera.Native;
 using Spectrum.Camera.Native.Diagnostics;
 using Spectrum.Camera.Native.Sandbox;
@@ -84,6 +85,11 @@ internal static class ServeCommand
             throw new UsageException($"--camera-service goes with --source camera-service, not --source {sourceName}");
         }
 
+        if (serviceSocket is not null && CameraServiceSource.ConfigurationProblem(serviceSocket, vm) is { } serviceProblem)
+        {
+            throw new UsageException(serviceProblem);
+        }
+
         StableMenu menu;
         try
         {
@@ -94,8 +100,42 @@ internal static class ServeCommand
             throw new UsageException($"--menu: {e.Message}");
         }
 
+        if (cl.Has("--no-sandbox") && cl.Has("--require-sandbox"))
+        {
+            throw new UsageException("--no-sandbox and --require-sandbox contradict each other");
+        }
+
+        var card = cl.Get("--card") ?? MediaDeviceOptions.DefaultCard;
+        if (VirtioMediaDevice.CardNameProblem(card) is { } cardProblem)
+        {
+            throw new UsageException($"--card: {cardProblem}");
+        }
+
+        // Everything below is the VM's life: a failure now is a runtime failure (exit 1 with one log line), never
+        // "bad usage".
+        try
+        {
+            return Serve(socketPath, vm, sourceName, serviceSocket, card, menu, sandbox: !cl.Has("--no-sandbox"),
+                requireSandbox: cl.Has("--require-sandbox"));
+        }
+#pragma warning disable CA1031 // The command's last line of defence: one log line and exit 1, never an unhandled exception.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            Log.Error("serve", $"stopped by an internal error: {e.GetType().Name}: {e.Message}. " +
+                               "This is a bug; please report it with the log above.");
+            Log.Debug("serve", e.ToString());
+            return 1;
+        }
+    }
+
+    private static int Serve(string socketPath, string vm, string sourceName, string? serviceSocket, string card,
+        StableMenu menu, bool sandbox, bool requireSandbox)
+    {
         // The loop comes first: the camera-service client lives on it from construction on.
-        using var loop = new DeviceLoop();
+        using var loop = new EventLoop();
+        using var stopOnTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => Stop(c, loop, "SIGTERM"));
+        using var stopOnInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => Stop(c, loop, "SIGINT"));
         CameraServiceSource? serviceSource = null;
         try
         {
@@ -105,24 +145,55 @@ internal static class ServeCommand
                 "black" => new BlackFrameSource(),
                 _ => serviceSource = new CameraServiceSource(loop, serviceSocket!, vm),
             };
-            var options = new MediaDeviceOptions(cl.Get("--card") ?? MediaDeviceOptions.DefaultCard, menu, source);
-            using var device = new VirtioMediaDevice(options);
+            using var device = new VirtioMediaDevice(new MediaDeviceOptions(card, menu, source));
             if (serviceSource is not null)
             {
                 Log.Info("serve", $"frames from the camera service at {serviceSource.ServiceSocketPath} " +
                                   "(black until it welcomes this VM with camera permission)");
             }
 
-            if (cl.Has("--no-sandbox") && cl.Has("--require-sandbox"))
+            VhostUserServer server;
+            try
             {
-                throw new UsageException("--no-sandbox and --require-sandbox contradict each other");
+                server = VhostUserServer.Listen(socketPath, device, loop);
+            }
+            catch (NativeException e)
+            {
+                Log.Error("serve", $"cannot listen on {socketPath}: {e.Message}. Check the directory exists and is writable, " +
+                                   "and that no other sidecar serves this path.");
+                return 1;
             }
 
-            return Serve(socketPath, device, loop, sandbox: !cl.Has("--no-sandbox"), requireSandbox: cl.Has("--require-sandbox"));
-        }
-        catch (ArgumentException e)
-        {
-            throw new UsageException(e.Message);
+            using (server)
+            {
+                Log.Info("serve", $"listening on {socketPath} for the VMM (card \"{card}\", source {source.Name}, menu {menu})");
+
+                // Sandbox once everything that needs more than the allowlist is done (listening, device built, signal
+                // handlers registered) and before the VMM, the one untrusted peer, can connect.
+                if (sandbox && !SidecarSandbox.Apply(requireSandbox))
+                {
+                    return 1;
+                }
+
+                if (!sandbox)
+                {
+                    Log.Warning("sandbox", "--no-sandbox: running without no_new_privs and the seccomp allowlist");
+                }
+
+                var exitCode = 0;
+                server.Disconnected += reason =>
+                {
+                    exitCode = reason == VhostUserBackend.DisconnectReason.EndOfStream ? 0 : 1;
+                    loop.RequestStop();
+                };
+                server.Start();
+                loop.Run();
+
+                var c = device.Counters;
+                Log.Info("serve", $"exiting: {c.Delivered} frames delivered ({c.TestPattern} test pattern, {c.Black} black, {c.Camera} camera), " +
+                                  $"{c.Dropped} dropped, {c.Failed} failed");
+                return exitCode;
+            }
         }
         finally
         {
@@ -130,86 +201,10 @@ internal static class ServeCommand
         }
     }
 
-    private static int Serve(string socketPath, VirtioMediaDevice device, DeviceLoop loop, bool sandbox, bool requireSandbox)
-    {
-        using var stopOnTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => Stop(c, loop, "SIGTERM"));
-        using var stopOnInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => Stop(c, loop, "SIGINT"));
-        UnixSocket listener;
-        try
-        {
-            listener = UnixSocket.Listen(socketPath);
-        }
-        catch (NativeException e)
-        {
-            Log.Error("serve", $"cannot listen on {socketPath}: {e.Message}. Check the directory exists and is writable, " +
-                               "and that no other sidecar serves this path.");
-            return 1;
-        }
-
-        Log.Info("serve", $"listening on {socketPath} for the VMM (card \"{device.Options.Card}\", source {device.Options.Source.Name}, " +
-                          $"menu {device.Options.Menu})");
-        VhostUserBackend? backend = null;
-        var exitCode = 0;
-        try
-        {
-            // Sandbox once everything that needs more than the allowlist is done (listening, device built, signal
-            // handlers registered) and before the VMM, the one untrusted peer, can connect.
-            if (sandbox && !SidecarSandbox.Apply(requireSandbox))
-            {
-                return 1;
-            }
-
-            if (!sandbox)
-            {
-                Log.Warning("sandbox", "--no-sandbox: running without no_new_privs and the seccomp allowlist");
-            }
-
-            loop.Watch(listener.Fd, () =>
-            {
-                var connection = listener.Accept();
-                loop.Unwatch(listener.Fd);
-                Log.Info("serve", "VMM connected");
-                backend = new VhostUserBackend(device, loop, connection);
-                backend.Disconnected += reason =>
-                {
-                    exitCode = reason == VhostUserBackend.DisconnectReason.EndOfStream ? 0 : 1;
-                    loop.RequestStop();
-                };
-                backend.Start();
-            });
-            loop.Run();
-        }
-        finally
-        {
-            backend?.Dispose();
-            listener.Dispose();
-            TryRemove(socketPath);
-        }
-
-        var c = device.Counters;
-        Log.Info("serve", $"exiting: {c.Delivered} frames delivered ({c.TestPattern} test pattern, {c.Black} black, {c.Camera} camera), " +
-                          $"{c.Dropped} dropped, {c.Failed} failed");
-        return exitCode;
-    }
-
-    private static void Stop(PosixSignalContext context, DeviceLoop loop, string signal)
+    private static void Stop(PosixSignalContext context, EventLoop loop, string signal)
     {
         context.Cancel = true;
         Log.Info("serve", $"{signal} received: shutting down");
         loop.RequestStop();
-    }
-
-    private static void TryRemove(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
     }
 }

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using Spectrum.Camera.Media.Frames;
+using Spectrum.Camera.Frames;
 using Spectrum.Camera.Sources;
 
 namespace Spectrum.Camera.Cli;

@@ -1,6 +1,6 @@
 using System.Globalization;
 using Spectrum.Camera.Host.V4l2;
-using Spectrum.Camera.Media.Frames;
+using Spectrum.Camera.Frames;
 using Spectrum.Camera.Native;
 
 namespace Spectrum.Camera.Host;

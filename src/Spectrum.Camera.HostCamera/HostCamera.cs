@@ -1,5 +1,5 @@
 using Spectrum.Camera.Host.V4l2;
-using Spectrum.Camera.Media.Frames;
+using Spectrum.Camera.Frames;
 using Spectrum.Camera.Native;
 using Spectrum.Camera.Native.Diagnostics;
 

@@ -58,10 +58,10 @@ public enum HostCameraState
 }
 
 /// <summary>What the driver agreed to: the S_FMT and S_PARM answers.</summary>
-public sealed record NegotiatedFormat(uint PixelFormat, uint Width, uint Height, uint BytesPerLine, uint SizeImage, Media.Frames.FrameRate Interval)
+public sealed record NegotiatedFormat(uint PixelFormat, uint Width, uint Height, uint BytesPerLine, uint SizeImage, Frames.FrameRate Interval)
 {
     public override string ToString() =>
-        $"{Media.Frames.PixelFormats.ToFourccString(PixelFormat)} {Width}x{Height}@{FrameRates.Describe(Interval)} "
+        $"{Frames.PixelFormats.ToFourccString(PixelFormat)} {Width}x{Height}@{FrameRates.Describe(Interval)} "
         + $"(bytesperline {BytesPerLine}, sizeimage {SizeImage})";
 }
 

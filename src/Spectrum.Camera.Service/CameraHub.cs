@@ -1,5 +1,5 @@
 using Spectrum.Camera.Imaging;
-using Spectrum.Camera.Media.Frames;
+using Spectrum.Camera.Frames;
 using Spectrum.Camera.Native.Diagnostics;
 using Spectrum.Camera.Protocol.Service;
 using Spectrum.Camera.Service.Feeds;

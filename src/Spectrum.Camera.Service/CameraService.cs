@@ -1,10 +1,10 @@
+using Spectrum.Camera.Threading;
 using Spectrum.Camera.Native;
 using Spectrum.Camera.Native.Diagnostics;
 using Spectrum.Camera.Protocol.Operator;
 using Spectrum.Camera.Protocol.Service;
 using Spectrum.Camera.Service.Feeds;
 using Spectrum.Camera.Service.Policy;
-using Spectrum.Camera.VhostUser;
 
 namespace Spectrum.Camera.Service;
 
@@ -16,7 +16,7 @@ namespace Spectrum.Camera.Service;
 public sealed partial class CameraService : IDisposable
 {
     private readonly CameraServiceOptions _options;
-    private readonly DeviceLoop _loop = new();
+    private readonly EventLoop _loop = new();
     private readonly PolicyStore _policy;
     private readonly AuditLog _audit;
     private readonly OperatorAuthorizer _authorizer;
@@ -30,7 +30,7 @@ public sealed partial class CameraService : IDisposable
 
     /// <param name="options">Sockets, state, VMs and operators.</param>
     /// <param name="feedOnLoop">Creates the camera feed on the service's loop (CameraFeeds.Create for a spec).</param>
-    public CameraService(CameraServiceOptions options, Func<DeviceLoop, ICameraFeed> feedOnLoop)
+    public CameraService(CameraServiceOptions options, Func<EventLoop, ICameraFeed> feedOnLoop)
     {
         ArgumentNullException.ThrowIfNull(feedOnLoop);
         ArgumentNullException.ThrowIfNull(options);
@@ -55,7 +55,7 @@ public sealed partial class CameraService : IDisposable
     }
 
     /// <summary>The loop thread's dispatcher (tests post onto it).</summary>
-    public DeviceLoop Loop => _loop;
+    public EventLoop Loop => _loop;
 
     /// <summary>Creates the runtime directory and the sockets (VM sockets owned by their VM's uid, mode 0600).</summary>
     public void Start()

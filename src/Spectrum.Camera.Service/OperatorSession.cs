@@ -1,8 +1,8 @@
+using Spectrum.Camera.Threading;
 using Spectrum.Camera.Native;
 using Spectrum.Camera.Native.Diagnostics;
 using Spectrum.Camera.Protocol;
 using Spectrum.Camera.Protocol.Operator;
-using Spectrum.Camera.VhostUser;
 
 namespace Spectrum.Camera.Service;
 
@@ -15,14 +15,14 @@ internal sealed class OperatorSession : IDisposable
     public const int MaxPacketBytes = 65536;
 
     private readonly MessageChannel<OperatorRequest, OperatorResponse> _channel;
-    private readonly DeviceLoop _loop;
+    private readonly EventLoop _loop;
     private readonly List<FdHandle> _fds = [];
     private readonly Action<OperatorSession, OperatorRequest> _onRequest;
     private readonly Action<OperatorSession> _onClosed;
     private bool _closed;
 
     public OperatorSession(
-        UnixSocket socket, int peerPid, uint peerUid, DeviceLoop loop,
+        UnixSocket socket, int peerPid, uint peerUid, EventLoop loop,
         Action<OperatorSession, OperatorRequest> onRequest, Action<OperatorSession> onClosed)
     {
         PeerPid = peerPid;

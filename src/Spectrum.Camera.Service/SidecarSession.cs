@@ -1,9 +1,9 @@
+using Spectrum.Camera.Threading;
 using Spectrum.Camera.Native;
 using Spectrum.Camera.Native.Diagnostics;
 using Spectrum.Camera.Protocol;
 using Spectrum.Camera.Protocol.Service;
 using Spectrum.Camera.Service.Feeds;
-using Spectrum.Camera.VhostUser;
 
 namespace Spectrum.Camera.Service;
 
@@ -18,14 +18,14 @@ internal sealed class SidecarSession : IDisposable
     public const int MaxPacketBytes = 4096;
 
     private readonly MessageChannel<SidecarMessage, ServiceMessage> _channel;
-    private readonly DeviceLoop _loop;
+    private readonly EventLoop _loop;
     private readonly List<FdHandle> _fds = [];
     private readonly Action<SidecarSession, SidecarMessage> _onMessage;
     private readonly Action<SidecarSession, string> _onClosed;
     private bool _closed;
 
     public SidecarSession(
-        VmRecord vm, UnixSocket socket, int peerPid, uint peerUid, DeviceLoop loop,
+        VmRecord vm, UnixSocket socket, int peerPid, uint peerUid, EventLoop loop,
         Action<SidecarSession, SidecarMessage> onMessage, Action<SidecarSession, string> onClosed)
     {
         Vm = vm;

@@ -1,11 +1,11 @@
 using System.Text;
-using Spectrum.Camera.Media.Frames;
+using Spectrum.Camera.Frames;
+using Spectrum.Camera.Threading;
 using Spectrum.Camera.Native;
 using Spectrum.Camera.Native.Diagnostics;
 using Spectrum.Camera.Protocol;
 using Spectrum.Camera.Protocol.Service;
 using Spectrum.Camera.Sources;
-using Spectrum.Camera.VhostUser;
 
 namespace Spectrum.Camera.ServiceClient;
 
@@ -17,7 +17,7 @@ namespace Spectrum.Camera.ServiceClient;
 /// <remarks>
 /// <para>
 /// Everything runs on the device loop thread: the service socket and a 1 s timerfd are watched on the
-/// <see cref="DeviceLoop"/>, and <see cref="Render"/>, <see cref="StreamStarted"/> and <see cref="StreamStopped"/> are
+/// <see cref="EventLoop"/>, and <see cref="Render"/>, <see cref="StreamStarted"/> and <see cref="StreamStopped"/> are
 /// called there by the device. So there are no locks and no threads, and nothing here ever blocks: the socket is
 /// nonblocking (connect included), a full send queue counts as a broken connection, and a misbehaving service is
 /// logged and dropped (black frames, reconnect a second later) instead of throwing into the loop.
@@ -59,7 +59,7 @@ public sealed class CameraServiceSource : IFrameSource, IDisposable
     private const int SocketPathCapacity = 108;
     private const string Component = "camera-service";
 
-    private readonly DeviceLoop _loop;
+    private readonly EventLoop _loop;
     private readonly BlackFrameSource _black = new();
     private readonly List<FdHandle> _receivedFds = [];
     private readonly TimerFd _timer;
@@ -92,28 +92,36 @@ public sealed class CameraServiceSource : IFrameSource, IDisposable
     private ulong _reportedBlack;
 
     /// <summary>
-    /// A client for the camera service listening at <paramref name="serviceSocketPath"/>, for VM <paramref name="vm"/>
-    /// (the name the service knows the VM by). Connecting starts once <paramref name="loop"/> runs.
+    /// Why a client for <paramref name="vm"/> cannot use <paramref name="serviceSocketPath"/>, or null when it can.
     /// </summary>
-    /// <exception cref="ArgumentException">The path cannot be a Unix socket address or the VM name is not valid.</exception>
-    public CameraServiceSource(DeviceLoop loop, string serviceSocketPath, string vm)
+    public static string? ConfigurationProblem(string serviceSocketPath, string vm)
     {
-        ArgumentNullException.ThrowIfNull(loop);
         ArgumentNullException.ThrowIfNull(serviceSocketPath);
         ArgumentNullException.ThrowIfNull(vm);
         var pathBytes = Encoding.UTF8.GetByteCount(serviceSocketPath);
         if (pathBytes is 0 or >= SocketPathCapacity)
         {
-            throw new ArgumentException(
-                $"camera service socket path must be 1..{SocketPathCapacity - 1} bytes, got {pathBytes}: {serviceSocketPath}",
-                nameof(serviceSocketPath));
+            return $"camera service socket path must be 1..{SocketPathCapacity - 1} bytes, got {pathBytes}: {serviceSocketPath}";
         }
 
-        if (!IsValidVmName(vm))
+        return IsValidVmName(vm)
+            ? null
+            : $"VM name '{vm}' cannot be used with the camera service: it must match [A-Za-z0-9][A-Za-z0-9._-]{{0,63}}";
+    }
+
+    /// <summary>
+    /// A client for the camera service listening at <paramref name="serviceSocketPath"/>, for VM <paramref name="vm"/>
+    /// (the name the service knows the VM by). Connecting starts once <paramref name="loop"/> runs.
+    /// </summary>
+    /// <exception cref="ArgumentException">The path cannot be a Unix socket address or the VM name is not valid.</exception>
+    public CameraServiceSource(EventLoop loop, string serviceSocketPath, string vm)
+    {
+        ArgumentNullException.ThrowIfNull(loop);
+        ArgumentNullException.ThrowIfNull(serviceSocketPath);
+        ArgumentNullException.ThrowIfNull(vm);
+        if (ConfigurationProblem(serviceSocketPath, vm) is { } problem)
         {
-            throw new ArgumentException(
-                $"VM name '{vm}' cannot be used with the camera service: it must match [A-Za-z0-9][A-Za-z0-9._-]{{0,63}}",
-                nameof(vm));
+            throw new ArgumentException(problem);
         }
 
         _loop = loop;

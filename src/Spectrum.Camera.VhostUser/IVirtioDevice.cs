@@ -1,3 +1,5 @@
+using Spectrum.Camera.Threading;
+
 namespace Spectrum.Camera.VhostUser;
 
 /// <summary>
@@ -16,7 +18,7 @@ public interface IVirtioDevice
     ReadOnlySpan<byte> ConfigSpace { get; }
 
     /// <summary>Called once before anything else, with the loop the device may register timers on.</summary>
-    void Attach(DeviceLoop deviceLoop);
+    void Attach(EventLoop deviceLoop);
 
     /// <summary>A new driver instance is starting (guest reboot, driver reload): drop all guest-visible state.</summary>
     void Reset();

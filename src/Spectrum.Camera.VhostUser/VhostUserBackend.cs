@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Spectrum.Camera.Threading;
 using Spectrum.Camera.Native;
 using Spectrum.Camera.Native.Diagnostics;
 using Spectrum.Camera.Virtio;
@@ -8,7 +9,7 @@ namespace Spectrum.Camera.VhostUser;
 /// <summary>
 /// The vhost-user backend for one connection (one VM lifetime: QEMU 10.0 cannot reconnect). It owns negotiation, the
 /// guest memory map and the ring lifecycle, and drives one <see cref="IVirtioDevice"/>. All of it runs on the
-/// <see cref="DeviceLoop"/> thread. Per error it decides between a NACK (bad values in a well-formed message: the
+/// <see cref="EventLoop"/> thread. Per error it decides between a NACK (bad values in a well-formed message: the
 /// connection lives on) and a disconnect (a broken byte stream that cannot be resynchronised).
 /// </summary>
 public sealed partial class VhostUserBackend : IDisposable
@@ -17,7 +18,7 @@ public sealed partial class VhostUserBackend : IDisposable
     private const ulong VringNoFd = 0x100;
 
     private readonly IVirtioDevice _device;
-    private readonly DeviceLoop _loop;
+    private readonly EventLoop _loop;
     private readonly UnixSocket _socket;
     private readonly VhostUserMessageReader _reader;
     private readonly VringState[] _vrings;
@@ -29,7 +30,7 @@ public sealed partial class VhostUserBackend : IDisposable
     private bool _closed;
 
     /// <summary>Takes ownership of <paramref name="connection"/>; it is closed on dispose.</summary>
-    public VhostUserBackend(IVirtioDevice device, DeviceLoop loop, UnixSocket connection)
+    public VhostUserBackend(IVirtioDevice device, EventLoop loop, UnixSocket connection)
     {
         ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(loop);

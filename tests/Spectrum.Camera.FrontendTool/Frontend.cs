@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using Spectrum.Camera.Media.Frames;
+using Spectrum.Camera.Frames;
 using Spectrum.Camera.TestFrontend;
 
 namespace Spectrum.Camera.FrontendTool;

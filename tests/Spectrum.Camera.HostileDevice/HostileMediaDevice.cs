@@ -1,8 +1,10 @@
 using System.Buffers.Binary;
+using Spectrum.Camera.Threading;
 using Spectrum.Camera.Media.Device;
 using Spectrum.Camera.Media.Protocol;
 using Spectrum.Camera.Native;
 using Spectrum.Camera.Native.Diagnostics;
+using Spectrum.Camera.Uapi;
 using Spectrum.Camera.VhostUser;
 using Spectrum.Camera.Virtio;
 
@@ -96,7 +98,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
         }
     }
 
-    public void Attach(DeviceLoop deviceLoop)
+    public void Attach(EventLoop deviceLoop)
     {
         ArgumentNullException.ThrowIfNull(deviceLoop);
         _inner.Attach(deviceLoop);

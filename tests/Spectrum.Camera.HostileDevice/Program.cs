@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Spectrum.Camera.HostileDevice;
+using Spectrum.Camera.Threading;
 using Spectrum.Camera.Media.Device;
-using Spectrum.Camera.Media.Frames;
-using Spectrum.Camera.Native;
+using Spectrum.Camera.Frames;
 using Spectrum.Camera.Native.Diagnostics;
 using Spectrum.Camera.Sources;
 using Spectrum.Camera.VhostUser;
@@ -61,38 +61,21 @@ if (socketPath is null || !Faults.TryParse(faultName!, out var initial))
 }
 
 Log.Scope = vm!;
-using var loop = new DeviceLoop();
+using var loop = new EventLoop();
 using var inner = new VirtioMediaDevice(new MediaDeviceOptions(MediaDeviceOptions.DefaultCard, StableMenu.Default, new TestPatternSource()));
 using var device = new HostileMediaDevice(inner, initial, seed);
 using var stopOnTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; loop.RequestStop(); });
 using var stopOnInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; loop.RequestStop(); });
-var listener = UnixSocket.Listen(socketPath);
+using var server = VhostUserServer.Listen(socketPath, device, loop);
 Log.Warning("hostile", $"TEST-ONLY hostile device listening on {socketPath}, first fault {initial.Name()}");
-VhostUserBackend? backend = null;
 var exitCode = 0;
-try
+server.Disconnected += reason =>
 {
-    loop.Watch(listener.Fd, () =>
-    {
-        var connection = listener.Accept();
-        loop.Unwatch(listener.Fd);
-        Log.Info("hostile", "VMM connected");
-        backend = new VhostUserBackend(device, loop, connection);
-        backend.Disconnected += reason =>
-        {
-            exitCode = reason == VhostUserBackend.DisconnectReason.EndOfStream ? 0 : 1;
-            loop.RequestStop();
-        };
-        backend.Start();
-    });
-    loop.Run();
-}
-finally
-{
-    backend?.Dispose();
-    listener.Dispose();
-    File.Delete(socketPath);
-}
+    exitCode = reason == VhostUserBackend.DisconnectReason.EndOfStream ? 0 : 1;
+    loop.RequestStop();
+};
+server.Start();
+loop.Run();
 
 Log.Info("hostile", $"exiting: {device.Summary()}");
 return exitCode;

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Spectrum.Camera.Bench.Device;
 using Spectrum.Camera.Bench.Native;
-using Spectrum.Camera.Media.Frames;
+using Spectrum.Camera.Frames;
 using Spectrum.Camera.TestFrontend;
 
 namespace Spectrum.Camera.Bench.Cpu;

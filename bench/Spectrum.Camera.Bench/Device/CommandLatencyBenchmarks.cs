@@ -1,5 +1,5 @@
 using BenchmarkDotNet.Attributes;
-using Spectrum.Camera.Media.Frames;
+using Spectrum.Camera.Frames;
 using Spectrum.Camera.Sources;
 
 namespace Spectrum.Camera.Bench.Device;

@@ -155,7 +155,7 @@ public class FrameDeliveryBenchmarks
         {
             var (gpa, length) = ranges[i];
             var page = ram.Span(gpa, (int)length);
-            if (Case.PixelFormat == Spectrum.Camera.Media.Frames.PixelFormats.Yuyv)
+            if (Case.PixelFormat == Spectrum.Camera.Frames.PixelFormats.Yuyv)
             {
                 System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(page).Fill((ushort)(BlackFrameSource.BlackLuma | (BlackFrameSource.NeutralChroma << 8)));
             }
@@ -205,7 +205,7 @@ public class FrameDeliveryBenchmarks
         _nextTarget = (_nextTarget + 1) % _copyTargets.Length;
     }
 
-    private void Start(Spectrum.Camera.Media.Frames.IFrameSource source)
+    private void Start(Spectrum.Camera.Frames.IFrameSource source)
     {
         _device = new ServedDevice(source, Case.RamFor(Buffers));
         _rig = new FrameRig(_device, Case.Format, Buffers);

@@ -1,4 +1,4 @@
-using Spectrum.Camera.Media.Frames;
+using Spectrum.Camera.Frames;
 using Spectrum.Camera.TestFrontend;
 
 namespace Spectrum.Camera.Bench.Device;

@@ -1,6 +1,7 @@
 using Spectrum.Camera.Bench.Native;
+using Spectrum.Camera.Threading;
 using Spectrum.Camera.Media.Device;
-using Spectrum.Camera.Media.Frames;
+using Spectrum.Camera.Frames;
 using Spectrum.Camera.Native;
 using Spectrum.Camera.Native.Diagnostics;
 using Spectrum.Camera.TestFrontend;
@@ -10,7 +11,7 @@ namespace Spectrum.Camera.Bench.Device;
 
 /// <summary>
 /// One capture device served for real, as the component tests' MediaHarness does it: a <see cref="VirtioMediaDevice"/>
-/// behind a <see cref="VhostUserBackend"/> on its own <see cref="DeviceLoop"/> thread, listening on a Unix socket, with
+/// behind a <see cref="VhostUserBackend"/> on its own <see cref="EventLoop"/> thread, listening on a Unix socket, with
 /// the test frontend's <see cref="TestVmm"/> connected (memfd guest RAM, eventfds, QEMU's message sequences) and its
 /// <see cref="MediaGuestDriver"/> as the guest driver.
 /// </summary>
@@ -26,11 +27,8 @@ public sealed class ServedDevice : IDisposable
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
 
     private readonly string _directory;
-    private readonly DeviceLoop _loop = new();
-    private readonly UnixSocket _listener;
-    private readonly Thread _thread;
-    private VhostUserBackend? _backend;
-    private Exception? _loopFailure;
+    private readonly LoopThread _loop = new("bench-device-loop", Timeout);
+    private readonly VhostUserServer _server;
     private bool _disposed;
 
     public ServedDevice(IFrameSource source, ulong ramSize)
@@ -40,10 +38,8 @@ public sealed class ServedDevice : IDisposable
         _directory = Directory.CreateTempSubdirectory("spectrum-bench-").FullName;
         Device = new VirtioMediaDevice(new MediaDeviceOptions(MediaDeviceOptions.DefaultCard, StableMenu.Default, source));
         var socketPath = Path.Combine(_directory, "camera.sock");
-        _listener = UnixSocket.Listen(socketPath);
-        _loop.Watch(_listener.Fd, Accept);
-        _thread = new Thread(RunLoop) { IsBackground = true, Name = "bench-device-loop" };
-        _thread.Start();
+        _server = VhostUserServer.Listen(socketPath, Device, _loop.Loop);
+        _loop.Invoke(_server.Start);
         Vmm = new TestVmm(socketPath, [256, 256], ramSize);
         Vmm.Client.ReplyTimeout = Timeout;
         Vmm.Initialize();
@@ -79,36 +75,7 @@ public sealed class ServedDevice : IDisposable
     public void DisarmFrameTimer() => BenchNative.Disarm(FrameTimerFd);
 
     /// <summary>Runs <paramref name="read"/> on the device loop (after everything queued before it) and returns its result.</summary>
-    public T OnLoop<T>(Func<T> read)
-    {
-        ArgumentNullException.ThrowIfNull(read);
-        using var done = new ManualResetEventSlim();
-        T result = default!;
-        Exception? failure = null;
-        _loop.Post(() =>
-        {
-            try
-            {
-                result = read();
-            }
-#pragma warning disable CA1031 // Handed to the calling thread: nothing may escape into the loop.
-            catch (Exception e)
-#pragma warning restore CA1031
-            {
-                failure = e;
-            }
-            finally
-            {
-                done.Set();
-            }
-        });
-        if (!done.Wait(Timeout))
-        {
-            throw new TimeoutException("the device loop did not answer", _loopFailure);
-        }
-
-        return failure is null ? result : throw new InvalidOperationException("the loop callback failed", failure);
-    }
+    public T OnLoop<T>(Func<T> read) => _loop.Invoke(read);
 
     /// <summary>
     /// Re-arms interrupts on both rings (EVENT_IDX used_event = what was consumed), as the Linux driver does before it
@@ -143,34 +110,10 @@ public sealed class ServedDevice : IDisposable
 
         _disposed = true;
         Vmm.Dispose();
-        _loop.RequestStop();
-        _thread.Join(Timeout);
-        _backend?.Dispose();
-        _listener.Dispose();
+        _loop.Stop();
+        _server.Dispose();
         Device.Dispose();
         _loop.Dispose();
         Directory.Delete(_directory, recursive: true);
-    }
-
-    private void Accept()
-    {
-        var connection = _listener.Accept();
-        _loop.Unwatch(_listener.Fd);
-        _backend = new VhostUserBackend(Device, _loop, connection);
-        _backend.Start();
-    }
-
-    private void RunLoop()
-    {
-        try
-        {
-            _loop.Run();
-        }
-#pragma warning disable CA1031 // Reported through OnLoop's timeout.
-        catch (Exception e)
-#pragma warning restore CA1031
-        {
-            _loopFailure = e;
-        }
     }
 }

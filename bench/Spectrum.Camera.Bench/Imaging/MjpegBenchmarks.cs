@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using BenchmarkDotNet.Attributes;
 using Spectrum.Camera.Imaging;
-using Spectrum.Camera.Media.Frames;
+using Spectrum.Camera.Frames;
 
 namespace Spectrum.Camera.Bench.Imaging;
 

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 using Spectrum.Camera.Imaging;
-using Spectrum.Camera.Media.Frames;
+using Spectrum.Camera.Frames;
 
 namespace Spectrum.Camera.Bench.Imaging;
 

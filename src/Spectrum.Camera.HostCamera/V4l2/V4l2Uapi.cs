@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
-using Spectrum.Camera.Media.Protocol;
-using MediaV4l2 = Spectrum.Camera.Media.Protocol.V4l2;
+using MediaV4l2 = Spectrum.Camera.Uapi.V4l2;
+using Spectrum.Camera.Uapi;
 
 namespace Spectrum.Camera.Host.V4l2;
 

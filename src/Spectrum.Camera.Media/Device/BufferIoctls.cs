@@ -1,5 +1,6 @@
 using Spectrum.Camera.Media.Protocol;
 using Spectrum.Camera.Native.Diagnostics;
+using Spectrum.Camera.Uapi;
 
 namespace Spectrum.Camera.Media.Device;
 

@@ -1,6 +1,7 @@
 using System.Text;
-using Spectrum.Camera.Media.Frames;
+using Spectrum.Camera.Frames;
 using Spectrum.Camera.Media.Protocol;
+using Spectrum.Camera.Uapi;
 
 namespace Spectrum.Camera.Media.Device;
 

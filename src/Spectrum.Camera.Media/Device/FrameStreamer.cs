@@ -1,6 +1,8 @@
-using Spectrum.Camera.Media.Frames;
+using Spectrum.Camera.Frames;
+using Spectrum.Camera.Threading;
 using Spectrum.Camera.Media.Protocol;
 using Spectrum.Camera.Native;
+using Spectrum.Camera.Uapi;
 using Spectrum.Camera.VhostUser;
 
 namespace Spectrum.Camera.Media.Device;
@@ -37,7 +39,7 @@ internal sealed class FrameStreamer : IDisposable
 
     public bool IsStreaming => _streaming;
 
-    public void Attach(DeviceLoop loop)
+    public void Attach(EventLoop loop)
     {
         ArgumentNullException.ThrowIfNull(loop);
         _timer = TimerFd.Create();

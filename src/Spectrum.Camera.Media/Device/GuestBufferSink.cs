@@ -1,4 +1,4 @@
-using Spectrum.Camera.Media.Frames;
+using Spectrum.Camera.Frames;
 using Spectrum.Camera.Virtio;
 
 namespace Spectrum.Camera.Media.Device;

@@ -1,4 +1,5 @@
 using Spectrum.Camera.Media.Protocol;
+using Spectrum.Camera.Uapi;
 
 namespace Spectrum.Camera.Media.Device;
 

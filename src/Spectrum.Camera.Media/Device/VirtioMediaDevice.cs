@@ -1,7 +1,9 @@
 using System.Text;
-using Spectrum.Camera.Media.Frames;
+using Spectrum.Camera.Frames;
+using Spectrum.Camera.Threading;
 using Spectrum.Camera.Media.Protocol;
 using Spectrum.Camera.Native.Diagnostics;
+using Spectrum.Camera.Uapi;
 using Spectrum.Camera.VhostUser;
 using Spectrum.Camera.Virtio;
 
@@ -34,7 +36,7 @@ public sealed class VirtioMediaDevice : IVirtioDevice, IDisposable
     private readonly EventQueueWriter _events = new();
     private readonly FrameStreamer _streamer;
     private readonly BufferIoctls _buffers;
-    private DeviceLoop? _loop;
+    private EventLoop? _loop;
     private DeviceQueue? _commandq;
     private DeviceQueue? _eventq;
     private bool _continuationPosted;
@@ -42,11 +44,12 @@ public sealed class VirtioMediaDevice : IVirtioDevice, IDisposable
     public VirtioMediaDevice(MediaDeviceOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var card = Encoding.UTF8.GetBytes(options.Card);
-        if (card.Length is 0 or >= VirtioMediaWire.CardCapacity)
+        if (CardNameProblem(options.Card) is { } problem)
         {
-            throw new ArgumentException($"card name must be 1..{VirtioMediaWire.CardCapacity - 1} bytes of UTF-8", nameof(options));
+            throw new ArgumentException(problem, nameof(options));
         }
+
+        var card = Encoding.UTF8.GetBytes(options.Card);
 
         Le.Put(_config, 0, V4l2.CapVideoCapture | V4l2.CapStreaming | V4l2.CapExtPixFormat);
         Le.Put(_config, 4, 0); // VFL_TYPE_VIDEO
@@ -63,6 +66,16 @@ public sealed class VirtioMediaDevice : IVirtioDevice, IDisposable
     }
 
     public MediaDeviceOptions Options { get; }
+
+    /// <summary>Why <paramref name="card"/> cannot be the card name the guest sees, or null when it can.</summary>
+    public static string? CardNameProblem(string card)
+    {
+        ArgumentNullException.ThrowIfNull(card);
+        var length = Encoding.UTF8.GetByteCount(card);
+        return length is 0 or >= VirtioMediaWire.CardCapacity
+            ? $"the card name must be 1..{VirtioMediaWire.CardCapacity - 1} bytes of UTF-8, not {length}"
+            : null;
+    }
 
     /// <summary>The allowlisted ioctls (for documentation and tests).</summary>
     public IReadOnlyCollection<V4l2IoctlNumber> SupportedIoctls => _ioctls.Keys;
@@ -81,7 +94,7 @@ public sealed class VirtioMediaDevice : IVirtioDevice, IDisposable
 
     public ReadOnlySpan<byte> ConfigSpace => _config;
 
-    public void Attach(DeviceLoop deviceLoop)
+    public void Attach(EventLoop deviceLoop)
     {
         _loop = deviceLoop;
         _streamer.Attach(deviceLoop);

@@ -1,4 +1,4 @@
-using Spectrum.Camera.VhostUser;
+using Spectrum.Camera.Threading;
 
 namespace Spectrum.Camera.Service.Feeds;
 
@@ -11,7 +11,7 @@ public static class CameraFeeds
     /// <see cref="V4l2CameraFeed"/>. The device need not exist yet: the feed retries until it appears.
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="spec"/> is empty or not an absolute path.</exception>
-    public static ICameraFeed Create(DeviceLoop loop, string spec)
+    public static ICameraFeed Create(EventLoop loop, string spec)
     {
         ArgumentNullException.ThrowIfNull(loop);
         if (string.IsNullOrWhiteSpace(spec))

@@ -1,5 +1,5 @@
 using Spectrum.Camera.Imaging;
-using Spectrum.Camera.Media.Frames;
+using Spectrum.Camera.Frames;
 
 namespace Spectrum.Camera.Service.Feeds;
 

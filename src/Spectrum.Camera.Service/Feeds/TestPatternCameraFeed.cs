@@ -1,6 +1,6 @@
+using Spectrum.Camera.Threading;
 using Spectrum.Camera.Native;
 using Spectrum.Camera.Sources;
-using Spectrum.Camera.VhostUser;
 
 namespace Spectrum.Camera.Service.Feeds;
 
@@ -10,20 +10,20 @@ namespace Spectrum.Camera.Service.Feeds;
 /// from 0 at each start), stamped with CLOCK_MONOTONIC, rendering <see cref="TestPatternSource"/>'s moving,
 /// numbered pattern. Ticks the loop was too late for are not made up (one frame per wake-up), as a camera drops them.
 /// </summary>
-/// <remarks>Loop thread only, like the <see cref="DeviceLoop"/> it is given. Holds no fd while stopped.</remarks>
+/// <remarks>Loop thread only, like the <see cref="EventLoop"/> it is given. Holds no fd while stopped.</remarks>
 public sealed class TestPatternCameraFeed : CameraFeedBase
 {
     /// <summary>The feed's <see cref="ICameraFeed.Name"/>, and the <c>--camera</c> value that selects it.</summary>
     public const string FeedName = "test-pattern";
 
-    private readonly DeviceLoop _loop;
+    private readonly EventLoop _loop;
     private readonly TestPatternCameraFrame _frame = new();
     private readonly Action _onTick;
     private LoopTimer? _timer;
     private StreamRequest _plan;
     private ulong _sequence;
 
-    public TestPatternCameraFeed(DeviceLoop loop)
+    public TestPatternCameraFeed(EventLoop loop)
         : base(FeedName)
     {
         ArgumentNullException.ThrowIfNull(loop);
@@ -32,7 +32,7 @@ public sealed class TestPatternCameraFeed : CameraFeedBase
     }
 
     /// <summary>The rate frames are made at now (the fastest requested), or null while stopped.</summary>
-    public Media.Frames.FrameRate? Rate => _timer is null ? null : _plan.Rate;
+    public Frames.FrameRate? Rate => _timer is null ? null : _plan.Rate;
 
     protected override string ModeDescription => _timer is null ? "" : $" {_plan}";
 

@@ -1,8 +1,8 @@
 using Spectrum.Camera.Host;
 using Spectrum.Camera.Imaging;
+using Spectrum.Camera.Threading;
 using Spectrum.Camera.Native;
 using Spectrum.Camera.Native.Diagnostics;
-using Spectrum.Camera.VhostUser;
 
 namespace Spectrum.Camera.Service.Feeds;
 
@@ -18,14 +18,14 @@ namespace Spectrum.Camera.Service.Feeds;
 /// second until it works or <see cref="StopStreaming"/>. A fresh open rather than <see cref="HostCamera.TryReopen"/>:
 /// the camera that comes back on the path (a by-path link, another model) may offer other modes.</para>
 /// <para>Frames the driver flags as corrupt (V4L2_BUF_FLAG_ERROR) are never raised; they count as dropped.</para>
-/// <para>Loop thread only, like the <see cref="DeviceLoop"/> it is given.</para>
+/// <para>Loop thread only, like the <see cref="EventLoop"/> it is given.</para>
 /// </remarks>
 public sealed class V4l2CameraFeed : CameraFeedBase
 {
     /// <summary>How often an unavailable camera is tried again.</summary>
     public static readonly TimeSpan RetryPeriod = TimeSpan.FromSeconds(1);
 
-    private readonly DeviceLoop _loop;
+    private readonly EventLoop _loop;
     private readonly FrameConverterCache _converters = new();
     private readonly V4l2CameraFrame _frame;
     private readonly Action _onCameraReadable;
@@ -37,7 +37,7 @@ public sealed class V4l2CameraFeed : CameraFeedBase
     private LoopTimer? _retryTimer;
 
     /// <summary>A feed from <paramref name="devicePath"/> (a node or a /dev/v4l/by-id or by-path link), driven by <paramref name="loop"/>.</summary>
-    public V4l2CameraFeed(DeviceLoop loop, string devicePath)
+    public V4l2CameraFeed(EventLoop loop, string devicePath)
         : base(devicePath)
     {
         ArgumentNullException.ThrowIfNull(loop);

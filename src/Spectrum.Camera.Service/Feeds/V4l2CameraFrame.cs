@@ -1,6 +1,6 @@
 using Spectrum.Camera.Host;
 using Spectrum.Camera.Imaging;
-using Spectrum.Camera.Media.Frames;
+using Spectrum.Camera.Frames;
 
 namespace Spectrum.Camera.Service.Feeds;
 

@@ -1,9 +1,11 @@
 using System.Buffers.Binary;
+using Spectrum.Camera.Threading;
 using Spectrum.Camera.Media.Device;
-using Spectrum.Camera.Media.Frames;
+using Spectrum.Camera.Frames;
 using Spectrum.Camera.Media.Protocol;
 using Spectrum.Camera.Native;
 using Spectrum.Camera.Sources;
+using Spectrum.Camera.Uapi;
 using Spectrum.Camera.VhostUser;
 using Spectrum.Camera.Virtio;
 
@@ -13,7 +15,7 @@ namespace Spectrum.Camera.Fuzz.Targets;
 /// virtio-media commands with every ioctl payload: the input is a list of commands that the target lays out as
 /// command-queue chains in memfd guest RAM, as a guest driver would, for a fresh <see cref="VirtioMediaDevice"/>. The
 /// device gets its queues the way <see cref="VhostUserBackend"/> hands them over (QueueStarted with a DeviceQueue over
-/// a validated SplitQueue, then QueueNotified) and runs on its own <see cref="DeviceLoop"/>, so commands take the
+/// a validated SplitQueue, then QueueNotified) and runs on its own <see cref="EventLoop"/>, so commands take the
 /// production path: chain copy, command dispatch, session table, ioctl allowlist, every ioctl handler, SG-list
 /// parsing and the response writer. Checks: completions fit the writable part (SplitQueue throws otherwise), the
 /// device never writes to a command's readable bytes, and the session table stays within its limit.
@@ -76,7 +78,7 @@ public sealed unsafe class MediaTarget : IFuzzTarget, IDisposable
 
         LayOut(input);
 
-        using var loop = new DeviceLoop();
+        using var loop = new EventLoop();
         using var device = new VirtioMediaDevice(new MediaDeviceOptions(MediaDeviceOptions.DefaultCard, StableMenu.Default, _source));
         device.Attach(loop);
         var commandq = Start(_commands);

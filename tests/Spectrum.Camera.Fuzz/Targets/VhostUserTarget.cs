@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
+using Spectrum.Camera.Threading;
 using Spectrum.Camera.Media.Device;
-using Spectrum.Camera.Media.Frames;
+using Spectrum.Camera.Frames;
 using Spectrum.Camera.Native;
 using Spectrum.Camera.Sources;
 using Spectrum.Camera.VhostUser;
@@ -11,7 +12,7 @@ namespace Spectrum.Camera.Fuzz.Targets;
 /// vhost-user messages: the input is a byte stream cut into socket writes, each optionally carrying fds (eventfds or a
 /// guest-RAM memfd). It goes over a real socketpair to a real <see cref="VhostUserBackend"/> (VhostUserMessageReader
 /// framing, every request handler, memory table, ring lifecycle) driving a real <see cref="VirtioMediaDevice"/>, on a
-/// <see cref="DeviceLoop"/> run on this thread until the backend sees the end of the stream (or closes it on a framing
+/// <see cref="EventLoop"/> run on this thread until the backend sees the end of the stream (or closes it on a framing
 /// error). Replies are drained on the same loop. A NACK, a refused value or a closed connection is the expected
 /// outcome of bad input; an exception out of the loop is a finding.
 /// </summary>
@@ -37,7 +38,7 @@ public sealed class VhostUserTarget : IFuzzTarget
         var (front, back) = UnixSocket.CreatePair();
         Afl.Native.EnlargeSocketBuffers(front.Fd, 4 << 20);
         Afl.Native.EnlargeSocketBuffers(back.Fd, 4 << 20);
-        using var loop = new DeviceLoop();
+        using var loop = new EventLoop();
         using var device = new VirtioMediaDevice(new MediaDeviceOptions(MediaDeviceOptions.DefaultCard, StableMenu.Default, _source));
         using var backend = new VhostUserBackend(device, loop, back);
         FdHandle? ram = null;
@@ -100,7 +101,7 @@ public sealed class VhostUserTarget : IFuzzTarget
         }
     }
 
-    private void Drain(UnixSocket front, DeviceLoop loop)
+    private void Drain(UnixSocket front, EventLoop loop)
     {
         while (true)
         {

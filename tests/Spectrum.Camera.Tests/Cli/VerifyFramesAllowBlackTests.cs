@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Spectrum.Camera.Media.Frames;
+using Spectrum.Camera.Frames;
 using Spectrum.Camera.Sources;
 
 namespace Spectrum.Camera.Tests.Cli;

@@ -1,3 +1,4 @@
+using Spectrum.Camera.Threading;
 using Spectrum.Camera.Native;
 using Spectrum.Camera.VhostUser;
 
@@ -5,7 +6,7 @@ namespace Spectrum.Camera.Tests.Core;
 
 /// <summary>
 /// Runs the real backend the way the executable does: a listening Unix socket in a temp directory, one
-/// <see cref="DeviceLoop"/> on a dedicated thread, and a <see cref="VhostUserBackend"/> with an
+/// <see cref="EventLoop"/> on a dedicated thread, and a <see cref="VhostUserBackend"/> with an
 /// <see cref="EchoEventDevice"/> for the one connection it accepts. Exposes the connection's outcome, any exception
 /// that escaped the loop, and the captured log.
 /// </summary>
@@ -13,7 +14,7 @@ internal sealed class BackendHarness : IDisposable
 {
     private readonly DirectoryInfo _directory;
     private readonly UnixSocket _listener;
-    private readonly DeviceLoop _loop = new();
+    private readonly EventLoop _loop = new();
     private readonly Thread _thread;
     private readonly ManualResetEventSlim _disconnected = new();
     private readonly ManualResetEventSlim _loopEnded = new();

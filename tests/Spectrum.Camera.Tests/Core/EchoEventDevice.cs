@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using Spectrum.Camera.Threading;
 using Spectrum.Camera.VhostUser;
 using Spectrum.Camera.Virtio;
 
@@ -36,7 +37,7 @@ internal sealed class EchoEventDevice : IVirtioDevice
 
     public ReadOnlySpan<byte> ConfigSpace => Config;
 
-    public DeviceLoop? Loop { get; private set; }
+    public EventLoop? Loop { get; private set; }
 
     public int ResetCount { get; private set; }
 
@@ -50,7 +51,7 @@ internal sealed class EchoEventDevice : IVirtioDevice
 
     public DeviceQueue? Queue(int index) => _queues[index];
 
-    public void Attach(DeviceLoop deviceLoop) => Loop = deviceLoop;
+    public void Attach(EventLoop deviceLoop) => Loop = deviceLoop;
 
     public void Reset()
     {

@@ -1,4 +1,4 @@
-using Spectrum.Camera.Media.Frames;
+using Spectrum.Camera.Frames;
 
 namespace Spectrum.Camera.Tests.Frames;
 

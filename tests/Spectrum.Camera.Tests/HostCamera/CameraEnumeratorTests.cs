@@ -1,6 +1,6 @@
 using Spectrum.Camera.Host;
 using Spectrum.Camera.Host.V4l2;
-using Spectrum.Camera.Media.Frames;
+using Spectrum.Camera.Frames;
 
 namespace Spectrum.Camera.Tests.Host;
 

@@ -2,7 +2,7 @@ using System.Text.Json;
 using Spectrum.Camera.Cli;
 using Spectrum.Camera.Host;
 using Spectrum.Camera.Host.V4l2;
-using Spectrum.Camera.Media.Frames;
+using Spectrum.Camera.Frames;
 using Spectrum.Camera.Native;
 
 namespace Spectrum.Camera.Tests.Host;

@@ -1,5 +1,5 @@
 using Spectrum.Camera.Host;
-using Spectrum.Camera.Media.Frames;
+using Spectrum.Camera.Frames;
 
 namespace Spectrum.Camera.Tests.Host;
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Spectrum.Camera.Imaging;
-using Spectrum.Camera.Media.Frames;
+using Spectrum.Camera.Frames;
 
 namespace Spectrum.Camera.Tests.Imaging;
 

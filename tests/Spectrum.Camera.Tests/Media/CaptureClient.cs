@@ -1,4 +1,4 @@
-using Spectrum.Camera.Media.Frames;
+using Spectrum.Camera.Frames;
 using Spectrum.Camera.TestFrontend;
 using static Spectrum.Camera.Tests.Media.V4l2Wire;
 

@@ -1,5 +1,6 @@
+using Spectrum.Camera.Threading;
 using Spectrum.Camera.Media.Device;
-using Spectrum.Camera.Media.Frames;
+using Spectrum.Camera.Frames;
 using Spectrum.Camera.Native;
 using Spectrum.Camera.Sources;
 using Spectrum.Camera.Tests.Core;
@@ -10,7 +11,7 @@ namespace Spectrum.Camera.Tests.Media;
 
 /// <summary>
 /// One capture device served for real: a <see cref="VirtioMediaDevice"/> behind a <see cref="VhostUserBackend"/> on
-/// its own <see cref="DeviceLoop"/> thread, listening on a temporary Unix socket, with a <see cref="TestVmm"/>
+/// its own <see cref="EventLoop"/> thread, listening on a temporary Unix socket, with a <see cref="TestVmm"/>
 /// connected to it (memfd guest RAM, eventfds, QEMU's message sequences) and a <see cref="MediaGuestDriver"/> playing
 /// the guest driver. Device state is read on the loop thread only (<see cref="OnLoop{T}"/>).
 /// </summary>
@@ -26,22 +27,18 @@ public sealed class MediaHarness : IDisposable
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
 
     private readonly string _directory;
-    private readonly DeviceLoop _loop = new();
-    private readonly UnixSocket _listener;
-    private readonly Thread _thread;
+    private readonly LoopThread _loop = new("media-device-loop", Timeout);
+    private readonly VhostUserServer _server;
     private readonly LogCapture _log = new();
-    private VhostUserBackend? _backend;
     private bool _disposed;
 
-    private MediaHarness(Func<DeviceLoop, MediaDeviceOptions> options, ulong ramSize, int eventBuffers)
+    private MediaHarness(Func<EventLoop, MediaDeviceOptions> options, ulong ramSize, int eventBuffers)
     {
         _directory = Directory.CreateTempSubdirectory("spectrum-media-").FullName;
-        Device = new VirtioMediaDevice(options(_loop));
+        Device = new VirtioMediaDevice(options(_loop.Loop));
         var socketPath = Path.Combine(_directory, "camera.sock");
-        _listener = UnixSocket.Listen(socketPath);
-        _loop.Watch(_listener.Fd, Accept);
-        _thread = new Thread(RunLoop) { IsBackground = true, Name = "media-device-loop" };
-        _thread.Start();
+        _server = VhostUserServer.Listen(socketPath, Device, _loop.Loop);
+        _loop.Invoke(_server.Start);
         Vmm = new TestVmm(socketPath, QueueSizes, ramSize);
         Vmm.Client.ReplyTimeout = Timeout;
         Vmm.Initialize();
@@ -59,7 +56,7 @@ public sealed class MediaHarness : IDisposable
     public GuestRam Ram => Vmm.Ram;
 
     /// <summary>What escaped the device loop, if anything did (the loop is dead then).</summary>
-    public Exception? LoopFailure { get; private set; }
+    public Exception? LoopFailure => _loop.Failure;
 
     /// <summary>Everything the device logged so far.</summary>
     public string LogText => _log.Text;
@@ -73,39 +70,14 @@ public sealed class MediaHarness : IDisposable
         new(_ => new MediaDeviceOptions(card, menu ?? StableMenu.Default, source ?? new TestPatternSource()), ramSize, eventBuffers);
 
     /// <summary>Starts a device whose source lives on the device loop (the camera-service client needs the loop).</summary>
-    public static MediaHarness Start(Func<DeviceLoop, IFrameSource> sourceOnLoop, StableMenu? menu = null, ulong ramSize = 64UL << 20) =>
+    public static MediaHarness Start(Func<EventLoop, IFrameSource> sourceOnLoop, StableMenu? menu = null, ulong ramSize = 64UL << 20) =>
         new(loop => new MediaDeviceOptions(MediaDeviceOptions.DefaultCard, menu ?? StableMenu.Default, sourceOnLoop(loop)), ramSize, 16);
 
     /// <summary>Runs <paramref name="read"/> on the device loop and returns its result.</summary>
     public T OnLoop<T>(Func<VirtioMediaDevice, T> read)
     {
         ArgumentNullException.ThrowIfNull(read);
-        using var done = new ManualResetEventSlim();
-        T result = default!;
-        Exception? failure = null;
-        _loop.Post(() =>
-        {
-            try
-            {
-                result = read(Device);
-            }
-#pragma warning disable CA1031 // Handed to the test thread: nothing may escape into the loop.
-            catch (Exception e)
-#pragma warning restore CA1031
-            {
-                failure = e;
-            }
-            finally
-            {
-                done.Set();
-            }
-        });
-        if (!done.Wait(Timeout))
-        {
-            throw new TimeoutException("the device loop did not answer", LoopFailure);
-        }
-
-        return failure is null ? result : throw new InvalidOperationException("reading device state failed", failure);
+        return _loop.Invoke(() => read(Device));
     }
 
     /// <summary>Frame counters as the loop sees them now.</summary>
@@ -272,10 +244,8 @@ public sealed class MediaHarness : IDisposable
         try
         {
             Vmm.Dispose();
-            _loop.RequestStop();
-            _thread.Join(Timeout);
-            _backend?.Dispose();
-            _listener.Dispose();
+            _loop.Stop();
+            _server.Dispose();
             Device.Dispose();
             (Device.Options.Source as IDisposable)?.Dispose();
             _loop.Dispose();
@@ -288,26 +258,4 @@ public sealed class MediaHarness : IDisposable
     }
 
     private MediaGuestDriver NewDriver() => new(Vmm) { Timeout = Timeout };
-
-    private void Accept()
-    {
-        var connection = _listener.Accept();
-        _loop.Unwatch(_listener.Fd);
-        _backend = new VhostUserBackend(Device, _loop, connection);
-        _backend.Start();
-    }
-
-    private void RunLoop()
-    {
-        try
-        {
-            _loop.Run();
-        }
-#pragma warning disable CA1031 // The test thread reports whatever killed the loop.
-        catch (Exception e)
-#pragma warning restore CA1031
-        {
-            LoopFailure = e;
-        }
-    }
 }

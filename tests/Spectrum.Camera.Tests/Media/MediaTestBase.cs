@@ -1,5 +1,5 @@
 using NUnit.Framework.Interfaces;
-using Spectrum.Camera.Media.Frames;
+using Spectrum.Camera.Frames;
 
 namespace Spectrum.Camera.Tests.Media;
 

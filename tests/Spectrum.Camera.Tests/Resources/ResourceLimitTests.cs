@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Spectrum.Camera.Media.Frames;
+using Spectrum.Camera.Frames;
 using Spectrum.Camera.Tests.Core;
 using Spectrum.Camera.Tests.Media;
 using Spectrum.Camera.TestFrontend;

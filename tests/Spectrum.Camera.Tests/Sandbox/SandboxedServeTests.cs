@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Spectrum.Camera.Media.Frames;
+using Spectrum.Camera.Frames;
 using Spectrum.Camera.Native;
 using Spectrum.Camera.Sources;
 using Spectrum.Camera.TestFrontend;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Spectrum.Camera.Cli.Ctl;
-using Spectrum.Camera.Media.Frames;
+using Spectrum.Camera.Frames;
 using Spectrum.Camera.Native;
 using Spectrum.Camera.Protocol;
 using Spectrum.Camera.Protocol.Operator;

@@ -1,11 +1,11 @@
-using Spectrum.Camera.Media.Frames;
+using Spectrum.Camera.Frames;
+using Spectrum.Camera.Threading;
 using Spectrum.Camera.Native;
 using Spectrum.Camera.Protocol;
 using Spectrum.Camera.Protocol.Service;
 using Spectrum.Camera.ServiceClient;
 using Spectrum.Camera.Sources;
 using Spectrum.Camera.Tests.Core;
-using Spectrum.Camera.VhostUser;
 using Kind = Spectrum.Camera.Protocol.Service.SidecarMessage.KindOneofCase;
 
 namespace Spectrum.Camera.Tests.ServiceClient;
@@ -479,7 +479,7 @@ public sealed class CameraServiceSourceTests : CoreFixture
     [Test]
     public void Bad_construction_arguments_are_refused()
     {
-        using var loop = new DeviceLoop();
+        using var loop = new EventLoop();
         Assert.Multiple(() =>
         {
             Assert.That(() => new CameraServiceSource(loop, "/tmp/x.sock", "bad name"),

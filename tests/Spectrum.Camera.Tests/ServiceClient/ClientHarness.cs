@@ -1,13 +1,13 @@
-using Spectrum.Camera.Media.Frames;
+using Spectrum.Camera.Frames;
+using Spectrum.Camera.Threading;
 using Spectrum.Camera.ServiceClient;
 using Spectrum.Camera.Sources;
 using Spectrum.Camera.Tests.Core;
-using Spectrum.Camera.VhostUser;
 
 namespace Spectrum.Camera.Tests.ServiceClient;
 
 /// <summary>
-/// A <see cref="CameraServiceSource"/> on a real <see cref="DeviceLoop"/> thread, connected (or trying to connect) to a
+/// A <see cref="CameraServiceSource"/> on a real <see cref="EventLoop"/> thread, connected (or trying to connect) to a
 /// <see cref="ScriptedService"/> in a temporary directory. Everything the test does to the source is posted onto the
 /// loop (<see cref="OnLoop{T}"/>), as the device does; the log is captured.
 /// </summary>
@@ -17,7 +17,7 @@ internal sealed class ClientHarness : IDisposable
     public const int PacketBytes = 4096;
 
     private readonly string _directory;
-    private readonly Thread _thread;
+    private readonly LoopThread _loop = new("client-device-loop", TestWait.Bound);
     private bool _disposed;
 
     public ClientHarness(bool listen = true, string vm = VmName)
@@ -25,53 +25,22 @@ internal sealed class ClientHarness : IDisposable
         Log = new LogCapture();
         _directory = Directory.CreateTempSubdirectory("spectrum-client-").FullName;
         Service = new ScriptedService(Path.Combine(_directory, "vm.sock"), listen);
-        Loop = new DeviceLoop();
         Source = new CameraServiceSource(Loop, Service.Path, vm);
-        _thread = new Thread(RunLoop) { IsBackground = true, Name = "client-device-loop" };
-        _thread.Start();
     }
 
     public ScriptedService Service { get; }
 
-    public DeviceLoop Loop { get; }
+    public EventLoop Loop => _loop.Loop;
 
     public CameraServiceSource Source { get; }
 
     public LogCapture Log { get; }
 
     /// <summary>What escaped the device loop, if anything did (the loop is dead then).</summary>
-    public Exception? LoopFailure { get; private set; }
+    public Exception? LoopFailure => _loop.Failure;
 
     /// <summary>Runs <paramref name="action"/> on the loop thread and returns its result.</summary>
-    public T OnLoop<T>(Func<CameraServiceSource, T> action)
-    {
-        using var done = new ManualResetEventSlim();
-        T result = default!;
-        Exception? failure = null;
-        Loop.Post(() =>
-        {
-            try
-            {
-                result = action(Source);
-            }
-#pragma warning disable CA1031 // Handed to the test thread: nothing may escape into the loop.
-            catch (Exception e)
-#pragma warning restore CA1031
-            {
-                failure = e;
-            }
-            finally
-            {
-                done.Set();
-            }
-        });
-        if (!done.Wait(TestWait.Bound))
-        {
-            throw new TimeoutException("the device loop did not answer", LoopFailure);
-        }
-
-        return failure is null ? result : throw new InvalidOperationException("the action on the loop failed", failure);
-    }
+    public T OnLoop<T>(Func<CameraServiceSource, T> action) => _loop.Invoke(() => action(Source));
 
     public void StreamStarted(FrameFormat format, FrameRate rate) => OnLoop(s =>
     {
@@ -119,38 +88,18 @@ internal sealed class ClientHarness : IDisposable
         }
 
         _disposed = true;
-        if (_thread.IsAlive)
+        if (_loop.Failure is null)
         {
-            _ = OnLoop(s =>
-            {
-                s.Dispose();
-                return 0;
-            });
-            Loop.RequestStop();
-            _thread.Join();
+            _loop.Invoke(Source.Dispose);
         }
         else
         {
             Source.Dispose();
         }
 
-        Loop.Dispose();
+        _loop.Dispose();
         Service.Dispose();
         Log.Dispose();
         Directory.Delete(_directory, recursive: true);
-    }
-
-    private void RunLoop()
-    {
-        try
-        {
-            Loop.Run();
-        }
-#pragma warning disable CA1031 // Reported to the test, which asserts there was none.
-        catch (Exception e)
-#pragma warning restore CA1031
-        {
-            LoopFailure = e;
-        }
     }
 }

@@ -1,5 +1,5 @@
+using Spectrum.Camera.Threading;
 using Spectrum.Camera.Service.Feeds;
-using Spectrum.Camera.VhostUser;
 
 namespace Spectrum.Camera.Tests.Service.Feeds;
 
@@ -11,7 +11,7 @@ public sealed class CameraFeedsTests
     [Test]
     public void Test_pattern_is_the_synthetic_camera()
     {
-        using var loop = new DeviceLoop();
+        using var loop = new EventLoop();
         using var feed = CameraFeeds.Create(loop, "test-pattern");
         Assert.That(feed, Is.TypeOf<TestPatternCameraFeed>());
         Assert.That(feed.Name, Is.EqualTo("test-pattern"));
@@ -22,7 +22,7 @@ public sealed class CameraFeedsTests
     [TestCase("/dev/v4l/by-id/usb-046d_HD_Pro_Webcam_C920-video-index0")]
     public void A_device_path_is_a_v4l2_camera_that_need_not_exist_yet(string path)
     {
-        using var loop = new DeviceLoop();
+        using var loop = new EventLoop();
         using var feed = CameraFeeds.Create(loop, path);
         Assert.That(feed, Is.TypeOf<V4l2CameraFeed>());
         Assert.That(feed.Name, Is.EqualTo(path));
@@ -35,7 +35,7 @@ public sealed class CameraFeedsTests
     [TestCase("test_pattern")]
     public void Anything_else_is_a_clear_argument_error(string spec)
     {
-        using var loop = new DeviceLoop();
+        using var loop = new EventLoop();
         var e = Assert.Throws<ArgumentException>(() => CameraFeeds.Create(loop, spec));
         Assert.That(e!.Message, Does.Contain("test-pattern").And.Contain("/dev/v4l/by-id"));
     }

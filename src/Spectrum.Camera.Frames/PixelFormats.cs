@@ -1,6 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 
-namespace Spectrum.Camera.Media.Frames;
+namespace Spectrum.Camera.Frames;
 
 /// <summary>
 /// The V4L2 pixel formats the camera can produce, as their raw 32-bit fourcc values. They are plain

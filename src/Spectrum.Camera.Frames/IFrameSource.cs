@@ -1,4 +1,4 @@
-namespace Spectrum.Camera.Media.Frames;
+namespace Spectrum.Camera.Frames;
 
 /// <summary>
 /// Produces frames for the capture device. The device owns pacing (a timer on its loop) and calls

@@ -1,4 +1,4 @@
-namespace Spectrum.Camera.Media.Frames;
+namespace Spectrum.Camera.Frames;
 
 /// <summary>
 /// One negotiated single-planar capture format: a fourcc and a size. Everything else in

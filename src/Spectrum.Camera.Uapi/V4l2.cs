@@ -1,4 +1,4 @@
-namespace Spectrum.Camera.Media.Protocol;
+namespace Spectrum.Camera.Uapi;
 
 /// <summary>The V4L2 UAPI values this device uses (linux/videodev2.h, 64-bit layouts).</summary>
 public static class V4l2

@@ -1,25 +1,24 @@
 using Spectrum.Camera.Native;
-using Spectrum.Camera.VhostUser;
 
-namespace Spectrum.Camera.Service.Feeds;
+namespace Spectrum.Camera.Threading;
 
 /// <summary>
-/// A periodic CLOCK_MONOTONIC timerfd watched on a <see cref="DeviceLoop"/>: the feeds' frame clock and retry
+/// A periodic CLOCK_MONOTONIC timerfd watched on a <see cref="EventLoop"/>: the feeds' frame clock and retry
 /// timer, without a thread or a blocking wait. <see cref="Dispose"/> unwatches before it closes the fd.
 /// </summary>
-internal sealed class LoopTimer : IDisposable
+public sealed class LoopTimer : IDisposable
 {
-    private readonly DeviceLoop _loop;
+    private readonly EventLoop _loop;
     private readonly TimerFd _timer;
 
-    private LoopTimer(DeviceLoop loop, TimerFd timer)
+    private LoopTimer(EventLoop loop, TimerFd timer)
     {
         _loop = loop;
         _timer = timer;
     }
 
     /// <summary>A timer calling <paramref name="onExpired"/> on the loop every <paramref name="periodNanoseconds"/>, first one period from now.</summary>
-    public static LoopTimer Start(DeviceLoop loop, long periodNanoseconds, Action onExpired)
+    public static LoopTimer Start(EventLoop loop, long periodNanoseconds, Action onExpired)
     {
         var timer = TimerFd.Create();
         try

@@ -2,7 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text;
 
-namespace Spectrum.Camera.Media.Frames;
+namespace Spectrum.Camera.Frames;
 
 /// <summary>
 /// The formats, sizes and rates the VM sees for its whole life. It never changes while the VM runs, whatever

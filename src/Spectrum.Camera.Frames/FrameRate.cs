@@ -1,4 +1,4 @@
-namespace Spectrum.Camera.Media.Frames;
+namespace Spectrum.Camera.Frames;
 
 /// <summary>
 /// A frame rate stored the way V4L2 stores it: as a time per frame in seconds, the fraction <c>struct v4l2_fract</c>

@@ -1,4 +1,4 @@
-namespace Spectrum.Camera.Media.Protocol;
+namespace Spectrum.Camera.Uapi;
 
 /// <summary>_IOC_NR values of the V4L2 ioctls (the only part of the ioctl number on the wire).</summary>
 public enum V4l2IoctlNumber : uint

@@ -1,13 +1,14 @@
 using Spectrum.Camera.Native;
 
-namespace Spectrum.Camera.VhostUser;
+namespace Spectrum.Camera.Threading;
 
 /// <summary>
-/// The one thread that owns a device: the vhost-user socket, the kick fds, the device's timers and all device
-/// state. Everything runs as a callback on this thread, so device code needs no locks. Other threads talk to it only
-/// through <see cref="Post"/> (a wake-up eventfd plus a locked hand-off list) or <see cref="RequestStop"/>.
+/// An epoll loop on one thread that owns everything registered with it: in the sidecar the vhost-user socket, the kick
+/// fds, the device's timers and all device state; in the camera service its sockets, feeds and timers. Everything runs
+/// as a callback on this thread, so the code it drives needs no locks. Other threads talk to it only through
+/// <see cref="Post"/> (a wake-up eventfd plus a locked hand-off list) or <see cref="RequestStop"/>.
 /// </summary>
-public sealed class DeviceLoop : IDisposable
+public sealed class EventLoop : IDisposable
 {
     private readonly Epoll _epoll = Epoll.Create();
     private readonly EventFd _wake = EventFd.Create();
@@ -17,15 +18,11 @@ public sealed class DeviceLoop : IDisposable
     private readonly Lock _postedGate = new();
     private ulong _nextToken = 1;
     private volatile bool _stopRequested;
-    private int _threadId = -1;
 
-    public DeviceLoop()
+    public EventLoop()
     {
         _epoll.Add(_wake.Fd, 0);
     }
-
-    /// <summary>True while <see cref="Run"/> executes on the calling thread.</summary>
-    public bool IsLoopThread => Environment.CurrentManagedThreadId == _threadId;
 
     /// <summary>Calls <paramref name="onReadable"/> on the loop whenever <paramref name="fd"/> is readable.</summary>
     public void Watch(int fd, Action onReadable)
@@ -73,31 +70,23 @@ public sealed class DeviceLoop : IDisposable
     /// <summary>Dispatches events until <see cref="RequestStop"/>.</summary>
     public void Run()
     {
-        _threadId = Environment.CurrentManagedThreadId;
         Span<ulong> ready = stackalloc ulong[64];
-        try
+        while (!_stopRequested)
         {
-            while (!_stopRequested)
+            var n = _epoll.Wait(ready, -1);
+            for (var i = 0; i < n && !_stopRequested; i++)
             {
-                var n = _epoll.Wait(ready, -1);
-                for (var i = 0; i < n && !_stopRequested; i++)
+                if (ready[i] == 0)
                 {
-                    if (ready[i] == 0)
-                    {
-                        _wake.Consume();
-                        RunPosted();
-                    }
-                    else if (_handlers.TryGetValue(ready[i], out var handler))
-                    {
-                        // A handler may unwatch fds whose events are later in this batch; the lookup skips them.
-                        handler();
-                    }
+                    _wake.Consume();
+                    RunPosted();
+                }
+                else if (_handlers.TryGetValue(ready[i], out var handler))
+                {
+                    // A handler may unwatch fds whose events are later in this batch; the lookup skips them.
+                    handler();
                 }
             }
-        }
-        finally
-        {
-            _threadId = -1;
         }
     }
 

@@ -1,4 +1,4 @@
-namespace Spectrum.Camera.Media.Frames;
+namespace Spectrum.Camera.Frames;
 
 /// <summary>What a rendered frame holds; counted per VM for operators and audits.</summary>
 public enum FrameContent

@@ -1,4 +1,4 @@
-namespace Spectrum.Camera.Media.Frames;
+namespace Spectrum.Camera.Frames;
 
 /// <summary>
 /// The destination of one frame: a sequential writer over the (possibly scattered) pages of a guest buffer.
