@@ -18,7 +18,8 @@ public sealed class SandboxException(string message, Exception? inner = null) : 
 
 /// <summary>
 /// Self-sandboxing of this process: no_new_privs (prctl(2)) and a seccomp filter (seccomp(2)) installed on every
-/// thread at once. Both are one-way: nothing can lift them for the rest of the process's life.
+/// thread at once. Both are one-way: nothing can lift them for the rest of the process's life. glibc 2.36 has no
+/// seccomp() wrapper, so that call goes through syscall(2) with the x86_64 number.
 /// </summary>
 public static unsafe class ProcessSandbox
 {
