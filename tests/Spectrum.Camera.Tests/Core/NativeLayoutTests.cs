@@ -112,6 +112,7 @@ public sealed class NativeLayoutTests
             foreach (var (managed, c, _) in Structs)
             {
                 Assert.That(Marshal.SizeOf(managed), Is.EqualTo(_c[$"size {c}"]), $"sizeof({c}) vs {managed.Name}");
+                Assert.That(ManagedSize(managed), Is.EqualTo(_c[$"size {c}"]), $"sizeof({c}) vs C#'s sizeof({managed.Name}), the stride of stackalloc and pointers");
             }
         });
     }
@@ -372,6 +373,11 @@ public sealed class NativeLayoutTests
 
     private static FieldInfo[] SyscallNumberFields() =>
         typeof(SyscallNumbers).GetFields(BindingFlags.Public | BindingFlags.Static).Where(f => f.IsLiteral).ToArray();
+
+    /// <summary>C#'s sizeof(T), which can differ from Marshal.SizeOf for a type that is not blittable.</summary>
+    private static int ManagedSize(Type type) =>
+        (int)typeof(System.Runtime.CompilerServices.Unsafe).GetMethod(nameof(System.Runtime.CompilerServices.Unsafe.SizeOf))!
+            .MakeGenericMethod(type).Invoke(null, null)!;
 
     private static long FieldSize(Type type, string name)
     {
