@@ -199,7 +199,7 @@ public sealed partial class VhostUserBackend
             return Refuse(m, $"queue {q} addresses cannot change while it runs");
         }
 
-        // Wire order is desc, used, avail (vhost-user-backend.md §1.2).
+        // struct vhost_vring_addr puts the used ring before the avail ring: desc, used, avail (vhost-user spec, "Vring address description").
         _rings[q].Addresses = new VirtqueueAddresses(
             BinaryPrimitives.ReadUInt64LittleEndian(p[8..]),
             BinaryPrimitives.ReadUInt64LittleEndian(p[24..]),
