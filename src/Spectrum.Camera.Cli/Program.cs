@@ -14,8 +14,9 @@ internal static class Program
           serve          Serve one VM's camera on a vhost-user socket (QEMU connects to it).
           verify-frames  Check a raw capture file against the test pattern (used by the end-to-end tests).
           cameras        List the host's V4L2 cameras with their formats, sizes and rates.
-          camera-service Run the host camera service: owns the camera and each VM's camera permission.
-          ctl            Allow or deny VMs the camera, and show their status, events and audit log (camera service).
+          camera-service Run the host camera service: owns the cameras and each VM's camera permission.
+          ctl            Allow, deny or ask for VMs' camera use, answer requests, assign cameras, show status and audit.
+          notify         Desktop notifications for camera requests (Allow once / Always / Deny) and camera use.
 
         Run 'spectrum-camera <command> --help' for a command's options.
         """;
@@ -38,6 +39,7 @@ internal static class Program
                 "cameras" => CamerasCommand.Run(rest),
                 "camera-service" => CameraServiceCommand.Run(rest),
                 "ctl" => CtlCommand.Run(rest),
+                "notify" => NotifyCommand.Run(rest),
                 "camera-probe" => CameraProbeCommand.Run(rest), // Hidden: the host-camera end-to-end tests' diagnostic.
                 "sandbox-selftest" => SandboxSelftestCommand.Run(rest), // Hidden: checks the sidecar's seccomp filter (tests).
                 _ => throw new UsageException($"unknown command '{args[0]}'"),
