@@ -87,12 +87,7 @@ internal sealed class CameraHub : IDisposable
     public void Join(SidecarSession session, StreamRequest request)
     {
         Leave(session, rotate: false);
-        if (!_groups.TryGetValue(request.Format, out var group))
-        {
-            group = new OutputGroup(request.Format, _ringSlots);
-            _groups.Add(request.Format, group);
-        }
-
+        var group = GroupFor(request.Format);
         _memberships.Add(session, group);
         group.Add(session);
         session.Send(StateMessage(_feed.State, _feed.Description));
@@ -174,7 +169,13 @@ internal sealed class CameraHub : IDisposable
     private void OnFrame(ICameraFrame frame)
     {
         FramesReceived++;
-        FlushArrivals();
+        // An arriving VM's group must hold this frame before it is handed the group's ring: then its RingAttached
+        // and its first FrameReady go out back to back, and its sidecar has no moment without a frame to show.
+        foreach (var arrival in _arrivals.Values)
+        {
+            _ = GroupFor(arrival.Request.Format);
+        }
+
         foreach (var group in _groups.Values)
         {
             var destination = group.Ring.BeginWrite(out var slot);
@@ -183,17 +184,37 @@ internal sealed class CameraHub : IDisposable
             {
                 group.Ring.AbortWrite();
                 group.Dropped++;
+                group.LastSlot = -1;
                 continue;
             }
 
             group.Ring.EndWrite(frame.Sequence, frame.TimestampNanoseconds);
             group.Converted++;
+            group.LastSlot = slot;
+        }
+
+        FlushArrivals();
+        foreach (var group in _groups.Values.ToArray())
+        {
+            if (group.Members.Count == 0)
+            {
+                // Made for an arrival that did not come after all.
+                _groups.Remove(group.Format);
+                group.Dispose();
+                continue;
+            }
+
+            if (group.LastSlot < 0)
+            {
+                continue;
+            }
+
             var notice = new ServiceMessage
             {
                 FrameReady = new FrameReady
                 {
                     RingId = group.Ring.Id,
-                    Slot = (uint)slot,
+                    Slot = (uint)group.LastSlot,
                     Sequence = frame.Sequence,
                     TimestampNs = frame.TimestampNanoseconds,
                 },
@@ -207,6 +228,18 @@ internal sealed class CameraHub : IDisposable
                 }
             }
         }
+    }
+
+    /// <summary>The output group of <paramref name="format"/>, made (with a fresh ring and no member) when missing.</summary>
+    private OutputGroup GroupFor(FrameFormat format)
+    {
+        if (!_groups.TryGetValue(format, out var group))
+        {
+            group = new OutputGroup(format, _ringSlots);
+            _groups.Add(format, group);
+        }
+
+        return group;
     }
 
     private void OnStateChanged(FeedState state, string detail)
