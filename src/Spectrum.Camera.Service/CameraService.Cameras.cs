@@ -136,14 +136,20 @@ public sealed partial class CameraService
         }
 
         target.Join(session, request);
-        AppendAudit(vm.Name, AuditActions.RealStreamStart, session.PeerUid,
-            $"{Describe(request)} from camera {target.Name} ({target.Device}) (sidecar pid {session.PeerPid})");
-        Log.Info("service", $"vm {vm.Name}: now fed from camera {target.Name}");
-        if (!vm.ReceivesRealFrames)
+        var wasReceiving = vm.ReceivesRealFrames;
+        vm.ReceivesRealFrames = true;
+        // The frame notice for the ring just attached goes out when this returns; the audit line (an fsync) waits
+        // until after it, so the sidecar is never left holding a new ring without a frame to show.
+        _loop.Post(() =>
         {
-            vm.ReceivesRealFrames = true;
-            Broadcast(vm.Name, e => e.RealFrames = new RealFrames { Receiving = true, Camera = target.Name });
-        }
+            AppendAudit(vm.Name, AuditActions.RealStreamStart, session.PeerUid,
+                $"{Describe(request)} from camera {target.Name} ({target.Device}) (sidecar pid {session.PeerPid})");
+            Log.Info("service", $"vm {vm.Name}: now fed from camera {target.Name}");
+            if (!wasReceiving)
+            {
+                Broadcast(vm.Name, e => e.RealFrames = new RealFrames { Receiving = true, Camera = target.Name });
+            }
+        });
     }
 
     private void SendCameras(OperatorSession op, ulong id)

@@ -3,7 +3,6 @@ using Spectrum.Camera.Frames;
 using Spectrum.Camera.Native;
 using Spectrum.Camera.Protocol.Operator;
 using Spectrum.Camera.Protocol.Service;
-using Spectrum.Camera.ServiceClient;
 using Spectrum.Camera.Sources;
 using Spectrum.Camera.Tests.Media;
 using static Spectrum.Camera.Tests.Media.V4l2Wire;
@@ -21,7 +20,6 @@ namespace Spectrum.Camera.Tests.Service;
 public sealed class AskModeTests
 {
     private static readonly string[] BothVms = ["vm-a", "vm-b"];
-    private static readonly StableMenu FastMenu = StableMenu.Parse("formats=YUYV,NV12,YU12;sizes=320x240,640x480;fps=60");
 
     private static bool RealFrameMessage(ServiceMessage m) => m.KindCase is Kind.RingAttached or Kind.FrameReady;
 
@@ -274,12 +272,8 @@ public sealed class AskModeTests
         using var service = new ServiceFixture("vm-a");
         service.SetPolicy("vm-a", OperatorPolicy.Ask);
         using var events = new OperatorEventRecorder(service.Options.OperatorSocketPath);
-        using var h = MediaHarness.Start(loop => new CameraServiceSource(loop, service.VmSocket("vm-a"), "vm-a"), FastMenu);
-        var client = new CaptureClient(h);
-        client.SetFormat(Nv12, 640, 480);
-        client.Allocate(6);
-        client.QueueAll();
-        Assert.That(client.StreamOn(), Is.Zero);
+        using var h = ServiceGuest.StartSidecar(service, "vm-a");
+        var client = ServiceGuest.StartStreaming(h, Nv12, 640, 480);
         var request = events.WaitFor(e => e.KindCase == Event.KindOneofCase.RequestRaised, "request").RequestRaised;
 
         var waiting = new List<bool>();

@@ -21,20 +21,12 @@ namespace Spectrum.Camera.Tests.Service;
 [NonParallelizable]
 public sealed class CameraServiceTests
 {
-    private static readonly StableMenu FastMenu = StableMenu.Parse("formats=YUYV,NV12,YU12;sizes=320x240,640x480;fps=60");
+    private static readonly StableMenu FastMenu = ServiceGuest.FastMenu;
 
-    private static MediaHarness StartSidecar(ServiceFixture service, string vm) =>
-        MediaHarness.Start(loop => new CameraServiceSource(loop, service.VmSocket(vm), vm), FastMenu);
+    private static MediaHarness StartSidecar(ServiceFixture service, string vm) => ServiceGuest.StartSidecar(service, vm);
 
-    private static CaptureClient StartStreaming(MediaHarness h, uint? fourcc = null, uint width = 320, uint height = 240)
-    {
-        var client = new CaptureClient(h);
-        client.SetFormat(fourcc ?? Yuyv, width, height);
-        client.Allocate(6);
-        client.QueueAll();
-        Assert.That(client.StreamOn(), Is.Zero);
-        return client;
-    }
+    private static CaptureClient StartStreaming(MediaHarness h, uint? fourcc = null, uint width = 320, uint height = 240) =>
+        ServiceGuest.StartStreaming(h, fourcc, width, height);
 
     /// <summary>Dequeues (and requeues) frames until <paramref name="until"/> says stop, classifying each.</summary>
     private static List<Frame> Collect(CaptureClient client, Func<List<Frame>, bool> until, int max = 2000)

@@ -4,6 +4,7 @@ using Spectrum.Camera.Protocol.Operator;
 using Spectrum.Camera.Service;
 using Spectrum.Camera.Service.Feeds;
 using Spectrum.Camera.Service.Policy;
+using Spectrum.Camera.Threading;
 
 namespace Spectrum.Camera.Tests.Service;
 
@@ -14,6 +15,7 @@ namespace Spectrum.Camera.Tests.Service;
 internal sealed class ServiceFixture : IDisposable
 {
     private readonly IReadOnlyList<VmConfig> _vms;
+    private readonly Func<EventLoop, CameraConfig, ICameraFeed> _feeds;
     private Thread? _thread;
     private OperatorClient? _operator;
 
@@ -26,7 +28,17 @@ internal sealed class ServiceFixture : IDisposable
     /// <param name="askTimeout">How long requests of VMs in ask mode wait.</param>
     /// <param name="vms">--vm values.</param>
     public ServiceFixture(string[] cameras, TimeSpan askTimeout, params string[] vms)
+        : this(cameras, askTimeout, (loop, camera) => CameraFeeds.Create(loop, camera.Spec), vms)
     {
+    }
+
+    /// <param name="cameras">--camera values (NAME=SPEC or SPEC).</param>
+    /// <param name="askTimeout">How long requests of VMs in ask mode wait.</param>
+    /// <param name="feeds">Makes each camera's feed on the service's loop.</param>
+    /// <param name="vms">--vm values.</param>
+    public ServiceFixture(string[] cameras, TimeSpan askTimeout, Func<EventLoop, CameraConfig, ICameraFeed> feeds, params string[] vms)
+    {
+        _feeds = feeds;
         Directory = System.IO.Directory.CreateTempSubdirectory("spectrum-service-").FullName;
         // Others (the unprivileged peers some tests run) must be able to reach the sockets inside.
         File.SetUnixFileMode(Directory, (UnixFileMode)0x1ED); // 0755
@@ -96,7 +108,7 @@ internal sealed class ServiceFixture : IDisposable
 
     private CameraService StartService()
     {
-        var service = new CameraService(Options, (loop, camera) => CameraFeeds.Create(loop, camera.Spec));
+        var service = new CameraService(Options, _feeds);
         service.Start();
         _thread = new Thread(service.Run) { IsBackground = true, Name = "camera-service-loop" };
         _thread.Start();
