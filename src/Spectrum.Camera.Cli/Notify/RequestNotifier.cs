@@ -87,12 +87,14 @@ internal sealed class RequestNotifier(OperatorClient events, OperatorClient answ
 
                 break;
             case Event.KindOneofCase.RealFrames:
+                // The time makes each one distinct, so servers that merge identical notifications show every change.
                 var frames = e.RealFrames;
+                var since = CtlText.LocalTime(e.TimeUnixMs, "HH:mm:ss.fff");
                 desktop.Notify(
                     frames.Receiving ? $"{e.Vm} is using the camera" : $"{e.Vm} stopped using the camera",
                     frames.Receiving
-                        ? $"{e.Vm} receives real frames from camera {frames.Camera}."
-                        : $"{e.Vm} no longer receives real frames from camera {frames.Camera}.",
+                        ? $"{e.Vm} receives real frames from camera {frames.Camera} since {since}."
+                        : $"{e.Vm} no longer receives real frames from camera {frames.Camera} since {since}.",
                     [], urgency: 1, expireMs: -1);
                 break;
         }

@@ -83,6 +83,23 @@ internal sealed class ServiceFixture : IDisposable
         Operator.Call(new OperatorRequest { AnswerRequest = new AnswerRequest { Vm = vm, RequestId = requestId, Answer = answer } },
             OperatorResponse.KindOneofCase.RequestAnswered).RequestAnswered;
 
+    /// <summary>Waits (up to 10 s) for an open request with an id above <paramref name="after"/>.</summary>
+    public CameraRequest WaitForRequest(ulong after)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            if (Requests().FirstOrDefault(r => r.Id > after) is { } request)
+            {
+                return request;
+            }
+
+            Thread.Sleep(20);
+        }
+
+        throw new TimeoutException($"no request after {after} within 10 s");
+    }
+
     public IReadOnlyList<CameraRequest> Requests() =>
         Operator.Call(new OperatorRequest { ListRequests = new ListRequests() }, OperatorResponse.KindOneofCase.RequestList).RequestList.Requests;
 

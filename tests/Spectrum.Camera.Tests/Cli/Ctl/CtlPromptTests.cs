@@ -22,22 +22,6 @@ public sealed class CtlPromptTests
         sidecar.StartStream();
     }
 
-    private static CameraRequest WaitForRequest(ServiceFixture service, ulong after)
-    {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (clock.Elapsed < TimeSpan.FromSeconds(10))
-        {
-            if (service.Requests().FirstOrDefault(r => r.Id > after) is { } request)
-            {
-                return request;
-            }
-
-            Thread.Sleep(20);
-        }
-
-        throw new TimeoutException($"no request after {after}");
-    }
-
     [Test]
     public void Each_key_answers_the_request_shown_and_the_service_applies_it()
     {
@@ -46,7 +30,7 @@ public sealed class CtlPromptTests
         using var sidecar = RawSidecar.Welcomed(service.VmSocket("vm-a"), "vm-a");
         // A request already open when the prompt starts is shown first.
         sidecar.StartStream();
-        var first = WaitForRequest(service, 0);
+        var first = service.WaitForRequest(0);
         using var terminal = new TmuxTerminal(PromptCommand(service));
         var screen = terminal.WaitFor($"vm-a asks for camera test-pattern: YUYV 640x480 30 fps (request {first.Id})");
         Assert.That(screen, Does.Contain("[o] allow once").And.Contain("[n] deny always"));
@@ -58,21 +42,21 @@ public sealed class CtlPromptTests
         Assert.That(service.Status("vm-a").Allowed, Is.True);
 
         Restream(sidecar);
-        var second = WaitForRequest(service, first.Id);
+        var second = service.WaitForRequest(first.Id);
         terminal.WaitFor($"(request {second.Id})");
         terminal.Type("d");
         terminal.WaitFor($"-> vm-a: denied for this stream (request {second.Id}; effective: sidecar acknowledged)");
         Assert.That((service.Status("vm-a").StreamAnswer, service.Status("vm-a").Allowed), Is.EqualTo(("deny-once", false)));
 
         Restream(sidecar);
-        var third = WaitForRequest(service, second.Id);
+        var third = service.WaitForRequest(second.Id);
         terminal.WaitFor($"(request {third.Id})");
         terminal.Type("a");
         terminal.WaitFor($"-> vm-a: allowed from now on (policy allow) (request {third.Id}; effective: at once)");
         Assert.That(service.Status("vm-a").Policy, Is.EqualTo(Policy.Allow));
 
         service.SetPolicy("vm-a", Policy.Ask);
-        var fourth = WaitForRequest(service, third.Id);
+        var fourth = service.WaitForRequest(third.Id);
         terminal.WaitFor($"(request {fourth.Id})");
         terminal.Type("n");
         terminal.WaitFor($"-> vm-a: denied from now on (policy deny) (request {fourth.Id}; effective: sidecar acknowledged)");
@@ -100,10 +84,10 @@ public sealed class CtlPromptTests
         using var a = RawSidecar.Welcomed(service.VmSocket("vm-a"), "vm-a");
         using var b = RawSidecar.Welcomed(service.VmSocket("vm-b"), "vm-b");
         a.StartStream();
-        var ra = WaitForRequest(service, 0);
+        var ra = service.WaitForRequest(0);
         terminal.WaitFor($"vm-a asks for camera test-pattern: YUYV 640x480 30 fps (request {ra.Id})");
         b.StartStream();
-        var rb = WaitForRequest(service, ra.Id);
+        var rb = service.WaitForRequest(ra.Id);
         terminal.WaitFor("(1 more waiting)");
 
         // Another front end answers vm-a's request: the prompt says so and shows vm-b's.
