@@ -9,8 +9,9 @@ internal static class Program
     internal static readonly IReadOnlyList<(string Name, string Summary, Func<string[], int> Run)> Commands =
     [
         ("serve", "Serve one VM's camera on a vhost-user socket (QEMU connects to it).", ServeCommand.Run),
-        ("camera-service", "Run the host camera service: owns the camera and each VM's camera permission.", CameraServiceCommand.Run),
-        ("ctl", "Allow or deny VMs the camera, and show their status, events and audit log (camera service).", CtlCommand.Run),
+        ("camera-service", "Run the host camera service: owns the cameras and each VM's camera permission.", CameraServiceCommand.Run),
+        ("ctl", "Allow, deny or ask for VMs' camera use, answer requests, assign cameras, show status and audit.", CtlCommand.Run),
+        ("notify", "Desktop notifications for camera requests (Allow once / Always / Deny) and camera use.", NotifyCommand.Run),
         ("cameras", "List the host's V4L2 cameras with their formats, sizes and rates.", CamerasCommand.Run),
         ("verify-frames", "Check a raw capture from a guest against the test pattern (identity and order of frames).", VerifyFramesCommand.Run),
         ("sandbox-selftest", "Check that this kernel enforces the sidecar's sandbox (no_new_privs + seccomp allowlist).", SandboxSelftestCommand.Run),

@@ -35,6 +35,11 @@ size vivid lacks is scaled, two VMs stream at once, and one stream each lives th
 and replug, and a kill -9 and restart of the service (black meanwhile, never stopping); the camera is open only
 while an allowed VM streams. Judged by tests/e2e/judge-camera-service.py.
 
+Then two cameras (tests/e2e/guest/two-cameras.sh): two vivid instances with different pictures owned by one camera
+service, a VM on each, one VM moved to the other camera and back while it streams (no black frame, the picture changes
+from one frame to the next), and one camera unplugged (only its VM turns black). Judged by
+tests/e2e/judge-two-cameras.py.
+
 Output: artifacts/e2e-host-camera/{results.json,guest/,publish/,initrd.img}. Needs the .NET SDK; installs the rest.
 USAGE
 }
@@ -94,14 +99,15 @@ SETPRIV="$(command -v setpriv || true)"
 # already in the base is replaced by the same file).
 adds=(--add "$BIN:/spectrum/files/spectrum-camera" --add "$FRONTEND:/spectrum/files/spectrum-camera-frontend"
       --add "$PROBE:/spectrum/files/spectrum-camera-probe"
-      --add "$SETPRIV:/spectrum/files/setpriv" --add "$HERE/guest/camera-service.sh:/spectrum/files/camera-service.sh")
+      --add "$SETPRIV:/spectrum/files/setpriv" --add "$HERE/guest/camera-service.sh:/spectrum/files/camera-service.sh"
+      --add "$HERE/guest/two-cameras.sh:/spectrum/files/two-cameras.sh")
 while read -r lib; do
     [ -n "$lib" ] || continue
     real="$(readlink -f "$lib")"
     case "$lib" in /lib/*) guest="/usr$lib" ;; *) guest="$lib" ;; esac
     adds+=(--add "$real:$guest")
 done < <(ldd "$BIN" "$FRONTEND" "$SETPRIV" | awk '/=> \// {print $3}' | sort -u)
-log "adding $(( ${#adds[@]} / 2 - 4 )) libraries from ldd"
+log "adding $(( ${#adds[@]} / 2 - 5 )) libraries from ldd"
 
 INITRD="$("$HERE/build-initramfs.sh" --kernel "$KERNEL" --out "$OUT/initrd.img" \
     --script "$HERE/guest/host-camera.sh" "${adds[@]}" | tail -n 1)"
@@ -349,6 +355,7 @@ with open(os.path.join(out, "results.json"), "w", encoding="utf-8") as f:
 sys.exit(1 if any(not c["passed"] for c in checks) else 0)
 PY
 fi
-# The camera-service checks join results.json; the last line counts every check in it.
+# The two-camera and camera-service checks join results.json; the camera-service judge's last line counts every check.
+python3 "$HERE/judge-two-cameras.py" "$OUT" "$KERNEL" || status=$?
 python3 "$HERE/judge-camera-service.py" "$OUT" "$KERNEL" || status=$?
 exit "$status"

@@ -36,6 +36,7 @@ if grep -q spectrum.service_only /proc/cmdline; then
     modprobe vivid n_devs=1 || say "modprobe vivid failed"
     make_links
     sh "$SPECTRUM_FILES/camera-service.sh"
+    sh "$SPECTRUM_FILES/two-cameras.sh"
     exit 0
 fi
 
@@ -162,4 +163,8 @@ echo done > "$OUT/finished"
 # 7. The camera service, two sidecars as unprivileged uids and the test frontend, on the vivid loaded now
 #    (tests/e2e/guest/camera-service.sh; results in $RESULTS/camera-service/).
 sh "$SPECTRUM_FILES/camera-service.sh"
+
+# 8. Two cameras (two vivid instances) in one camera service (tests/e2e/guest/two-cameras.sh; results in
+#    $RESULTS/two-cameras/).
+sh "$SPECTRUM_FILES/two-cameras.sh"
 exit 0
