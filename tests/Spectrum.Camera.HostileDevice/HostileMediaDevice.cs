@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using Spectrum.Camera.Threading;
 using Spectrum.Camera.Media.Device;
-using Spectrum.Camera.Media.Protocol;
 using Spectrum.Camera.Native;
 using Spectrum.Camera.Native.Diagnostics;
 using Spectrum.Camera.Uapi;
@@ -28,7 +27,18 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
     public const uint ControlMagic = 0x484F5300;
 
     private const string Component = "hostile";
-    private const int RespHeader = VirtioMediaWire.RespHeaderSize;
+
+    // Wire sizes of what the device answers and sends (the Uapi structures).
+    private static readonly int RespHeader = WireStruct.SizeOf<VirtioMediaResponseHeader>();
+    private static readonly int RespOpenSize = WireStruct.SizeOf<VirtioMediaOpenResponse>();
+    private static readonly int CmdHeaderSize = WireStruct.SizeOf<VirtioMediaCommandHeader>();
+    private static readonly uint EventDqbufSize = (uint)WireStruct.SizeOf<VirtioMediaDqbufEvent>();
+    private static readonly uint EventErrorSize = (uint)WireStruct.SizeOf<VirtioMediaErrorEvent>();
+    private static readonly int FmtDescSize = WireStruct.SizeOf<V4l2FmtDesc>(), FormatSize = WireStruct.SizeOf<V4l2Format>();
+    private static readonly int FrmSizeEnumSize = WireStruct.SizeOf<V4l2FrmSizeEnum>(), FrmIvalEnumSize = WireStruct.SizeOf<V4l2FrmIvalEnum>();
+    private static readonly int StreamParmSize = WireStruct.SizeOf<V4l2StreamParm>(), InputSize = WireStruct.SizeOf<V4l2Input>();
+    private static readonly int RequestBuffersSize = WireStruct.SizeOf<V4l2RequestBuffers>();
+    private static readonly int CreateBuffersSize = WireStruct.SizeOf<V4l2CreateBuffers>(), BufferSize = WireStruct.SizeOf<V4l2Buffer>();
 
     // Payload offsets inside the V4L2 structures the answers carry (64-bit layout).
     private const int FmtWidth = 8, FmtHeight = 12, FmtPixelFormat = 16, FmtField = 20, FmtBytesPerLine = 24;
@@ -37,12 +47,12 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
     private const int BufMemory = 60, BufLength = 72;
 
     private readonly VirtioMediaDevice _inner;
-    private readonly byte[] _config = new byte[VirtioMediaWire.ConfigSize];
+    private readonly byte[] _config = new byte[WireStruct.SizeOf<VirtioMediaConfig>()];
     private readonly byte[] _request = new byte[64];
-    private readonly byte[] _answer = new byte[VirtioMediaWire.RespHeaderSize + V4l2.CreateBuffersSize];
-    private readonly byte[] _event = new byte[VirtioMediaWire.EventDqbufSize];
-    private readonly byte[] _lastDqbuf = new byte[VirtioMediaWire.EventDqbufSize];
-    private readonly byte[] _inject = new byte[VirtioMediaWire.EventDqbufSize];
+    private readonly byte[] _answer = new byte[RespHeader + CreateBuffersSize];
+    private readonly byte[] _event = new byte[EventDqbufSize];
+    private readonly byte[] _lastDqbuf = new byte[EventDqbufSize];
+    private readonly byte[] _inject = new byte[EventDqbufSize];
     private readonly GuestRangeWriter _writer = new();
     private readonly HashSet<uint> _openSessions = [];
     private readonly HashSet<string> _heldOnce = [];
@@ -181,7 +191,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
     {
         var memory = queue.Memory;
         var n = chain.CopyReadable(memory, _request);
-        if (n < VirtioMediaWire.CmdHeaderSize)
+        if (n < CmdHeaderSize)
         {
             return true;
         }
@@ -199,7 +209,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
             return Select(queue, chain, session, Get(_request, 16), ref written);
         }
 
-        if (command == VirtioMediaWire.CmdOpen && ok && written >= VirtioMediaWire.RespOpenSize)
+        if (command == VirtioMediaWire.CmdOpen && ok && written >= RespOpenSize)
         {
             _openSessions.Add(Get(_answer, RespHeader));
         }
@@ -226,7 +236,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
             if (_fault == Fault.ErrorEvent && ok && _streams++ == 0 && _eventq is { } eventq)
             {
                 // The driver is inside start_streaming, waiting for this answer: the session dies first.
-                InjectError(eventq, session, 5, VirtioMediaWire.EventErrorSize);
+                InjectError(eventq, session, 5, EventErrorSize);
                 eventq.NotifyIfNeeded();
                 Log.Info(Component, $"EVT_ERROR for session {session} before its STREAMON answer");
             }
@@ -235,7 +245,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
         switch (_fault)
         {
             case Fault.ShortAnswer when command == VirtioMediaWire.CmdIoctl && ok && written > RespHeader:
-                written = (_step++ % 4) switch { 0 => written - 1, 1 => RespHeader, 2 => 4, _ => 0 };
+                written = (_step++ % 4) switch { 0 => written - 1, 1 => (uint)RespHeader, 2 => 4, _ => 0 };
                 return Corrupted();
             case Fault.OversizedAnswer when command == VirtioMediaWire.CmdIoctl:
                 var big = (_step++ % 3) switch { 0 => chain.WritableLength + 1, 1 => chain.WritableLength + 4096, _ => uint.MaxValue };
@@ -247,8 +257,8 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
                 WriteWritable(memory, chain, _answer.AsSpan(0, (int)answered));
                 return Corrupted();
             case Fault.GarbageFormat when command == VirtioMediaWire.CmdIoctl && ok && IsFormat(code) &&
-                                          answered >= RespHeader + V4l2.FormatSize:
-                CorruptFormat(_answer.AsSpan(RespHeader, V4l2.FormatSize));
+                                          answered >= RespHeader + FormatSize:
+                CorruptFormat(_answer.AsSpan(RespHeader, FormatSize));
                 WriteWritable(memory, chain, _answer.AsSpan(0, (int)answered));
                 return Corrupted();
             case Fault.GarbageAnswers when command == VirtioMediaWire.CmdIoctl && ok && answered > RespHeader:
@@ -259,7 +269,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
                 return CorruptOpen(queue, chain, ref written);
             case Fault.BadSession when command == VirtioMediaWire.CmdClose:
                 _corrupted++;
-                queue.Ring.Complete(chain, RespHeader, checkLength: false);
+                queue.Ring.Complete(chain, (uint)RespHeader, checkLength: false);
                 return false;
             case Fault.NoAnswer or Fault.LateAnswer:
                 var what = command switch
@@ -346,7 +356,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
             Put(_answer, 4, 0);
             Put(_answer, RespHeader, value);
             WriteWritable(queue.Memory, chain, _answer.AsSpan(0, RespHeader + 4));
-            written = RespHeader + 4;
+            written = (uint)RespHeader + 4;
         }
 
         return true;
@@ -428,13 +438,13 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
 
         switch (code)
         {
-            case V4l2IoctlNumber.EnumFmt when p.Length >= V4l2.FmtDescSize:
+            case V4l2IoctlNumber.EnumFmt when p.Length >= FmtDescSize:
                 Put(p, (k % 3) switch { 0 => 0, 1 => 44, _ => 4 }, (k % 3) switch { 0 => Get(p, 0) + 1, 1 => 0x50424752u, _ => 9u });
                 break;
-            case V4l2IoctlNumber.GFmt or V4l2IoctlNumber.SFmt or V4l2IoctlNumber.TryFmt when p.Length >= V4l2.FormatSize:
+            case V4l2IoctlNumber.GFmt or V4l2IoctlNumber.SFmt or V4l2IoctlNumber.TryFmt when p.Length >= FormatSize:
                 CorruptFormat(p);
                 break;
-            case V4l2IoctlNumber.EnumFrameSizes when p.Length >= V4l2.FrmSizeEnumSize:
+            case V4l2IoctlNumber.EnumFrameSizes when p.Length >= FrmSizeEnumSize:
                 if (k % 3 == 0)
                 {
                     Put(p, 8, 3); // STEPWISE with min > max and step 0
@@ -449,7 +459,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
                 }
 
                 break;
-            case V4l2IoctlNumber.EnumFrameIntervals when p.Length >= V4l2.FrmIvalEnumSize:
+            case V4l2IoctlNumber.EnumFrameIntervals when p.Length >= FrmIvalEnumSize:
                 if (k % 3 == 0)
                 {
                     Put(p, 20, 0);
@@ -461,7 +471,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
                 }
 
                 break;
-            case V4l2IoctlNumber.GParm or V4l2IoctlNumber.SParm when p.Length >= V4l2.StreamParmSize:
+            case V4l2IoctlNumber.GParm or V4l2IoctlNumber.SParm when p.Length >= StreamParmSize:
                 if (k % 2 == 0)
                 {
                     Put(p, 4, V4l2.CapTimePerFrame);
@@ -474,7 +484,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
                 }
 
                 break;
-            case V4l2IoctlNumber.EnumInput when p.Length >= V4l2.InputSize:
+            case V4l2IoctlNumber.EnumInput when p.Length >= InputSize:
                 if (k % 3 == 0)
                 {
                     Put(p, 36, 1); // TUNER
@@ -497,13 +507,13 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
             case V4l2IoctlNumber.SInput when p.Length >= 4:
                 Put(p, 0, Get(p, 0) + 1);
                 break;
-            case V4l2IoctlNumber.ReqBufs when p.Length >= V4l2.RequestBuffersSize:
+            case V4l2IoctlNumber.ReqBufs when p.Length >= RequestBuffersSize:
                 Put(p, (k % 3) switch { 0 => 0, 1 => 8, _ => 4 }, (k % 3) switch { 0 => 33u + (uint)k, 1 => V4l2.MemoryMmap, _ => 9u });
                 break;
-            case V4l2IoctlNumber.CreateBufs when p.Length >= V4l2.CreateBuffersSize:
+            case V4l2IoctlNumber.CreateBufs when p.Length >= CreateBuffersSize:
                 Put(p, (k % 3) switch { 0 => 0, 1 => 4, _ => 8 }, (k % 3) switch { 0 => Get(p, 0) + 3, 1 => uint.MaxValue, _ => V4l2.MemoryMmap });
                 break;
-            case V4l2IoctlNumber.QBuf when p.Length >= V4l2.BufferSize:
+            case V4l2IoctlNumber.QBuf when p.Length >= BufferSize:
                 Put(p, (k % 3) switch { 0 => BufIndex, 1 => BufIndex, _ => BufMemory }, (k % 3) switch { 0 => Get(p, BufIndex) + 1, 1 => uint.MaxValue, _ => V4l2.MemoryMmap });
                 break;
             default:
@@ -517,7 +527,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
     private bool OnEvent(DeviceQueue queue, DescriptorChain chain, ref uint written)
     {
         if (_fault is not (Fault.HugeBytesused or Fault.BadIndex or Fault.BadEvents or Fault.ErrorEvent) ||
-            written != VirtioMediaWire.EventDqbufSize)
+            written != EventDqbufSize)
         {
             return true;
         }
@@ -530,7 +540,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
         }
 
         var session = Get(_event, 4);
-        var buffer = _event.AsSpan(8, V4l2.BufferSize);
+        var buffer = _event.AsSpan(8, BufferSize);
         var frame = _frame++;
         var changed = false;
         switch (_fault)
@@ -542,7 +552,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
             case Fault.BadIndex:
                 _event.CopyTo(_inject, 0);
                 Put(_inject, 8 + BufIndex, (frame % 4) switch { 0 => 32u, 1 => 1000u, 2 => uint.MaxValue, _ => 31u });
-                Inject(queue, _inject, VirtioMediaWire.EventDqbufSize);
+                Inject(queue, _inject, EventDqbufSize);
                 if (frame is 3 or 6)
                 {
                     Put(buffer, BufIndex, 32 + (uint)frame);
@@ -571,9 +581,9 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
                 _haveLastDqbuf = true;
                 break;
             case Fault.ErrorEvent when frame == 10 && _streams > 1:
-                InjectError(queue, session, 5, VirtioMediaWire.EventErrorSize);
-                InjectError(queue, session, 0, VirtioMediaWire.EventErrorSize);
-                InjectError(queue, session, 70_000, VirtioMediaWire.EventErrorSize);
+                InjectError(queue, session, 5, EventErrorSize);
+                InjectError(queue, session, 0, EventErrorSize);
+                InjectError(queue, session, 70_000, EventErrorSize);
                 Log.Info(Component, $"EVT_ERROR for session {session} at frame {frame}");
                 break;
         }
@@ -595,7 +605,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
             case 0:
                 _event.CopyTo(_inject, 0);
                 Put(_inject, 0, 7); // unknown type, full size
-                Inject(queue, _inject, VirtioMediaWire.EventDqbufSize);
+                Inject(queue, _inject, EventDqbufSize);
                 break;
             case 1:
                 Put(_inject, 0, uint.MaxValue);
@@ -625,23 +635,23 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
             case 7:
                 _event.CopyTo(_inject, 0);
                 Put(_inject, 4, 0xDEAD); // no such session
-                Inject(queue, _inject, VirtioMediaWire.EventDqbufSize);
+                Inject(queue, _inject, EventDqbufSize);
                 break;
             case 8:
                 if (_haveLastDqbuf)
                 {
-                    Inject(queue, _lastDqbuf, VirtioMediaWire.EventDqbufSize); // stale duplicate
+                    Inject(queue, _lastDqbuf, EventDqbufSize); // stale duplicate
                 }
 
                 break;
             case 9:
-                InjectError(queue, 0xBEEF, 5, VirtioMediaWire.EventErrorSize); // unknown session
+                InjectError(queue, 0xBEEF, 5, EventErrorSize); // unknown session
                 break;
             case 10:
                 _event.CopyTo(_inject, 0);
                 Put(_inject, 8 + BufType, 2);
                 Put(_inject, 8 + BufMemory, V4l2.MemoryMmap);
-                Inject(queue, _inject, VirtioMediaWire.EventDqbufSize);
+                Inject(queue, _inject, EventDqbufSize);
                 break;
             default:
                 InjectError(queue, session, 5, 8); // EVT_ERROR without its errno

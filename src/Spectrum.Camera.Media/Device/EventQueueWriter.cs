@@ -1,5 +1,5 @@
-using Spectrum.Camera.Media.Protocol;
 using Spectrum.Camera.Native.Diagnostics;
+using Spectrum.Camera.Uapi;
 using Spectrum.Camera.VhostUser;
 using Spectrum.Camera.Virtio;
 
@@ -15,7 +15,10 @@ internal sealed class EventQueueWriter
     /// <summary>Backlog capacity: two seconds of 30 fps, far more than a driver with 16 posted buffers needs.</summary>
     public const int BacklogCapacity = 64;
 
-    private readonly byte[] _slots = new byte[BacklogCapacity * VirtioMediaWire.EventDqbufSize];
+    /// <summary>Bytes of a backlog slot: the largest event, EVT_DQBUF.</summary>
+    private static readonly int SlotSize = WireStruct.SizeOf<VirtioMediaDqbufEvent>();
+
+    private readonly byte[] _slots = new byte[BacklogCapacity * SlotSize];
     private readonly int[] _lengths = new int[BacklogCapacity];
     private readonly GuestRangeWriter _writer = new();
     private int _head;
@@ -25,20 +28,20 @@ internal sealed class EventQueueWriter
 
     public bool IsFull => _count == BacklogCapacity;
 
-    /// <summary>Reserves the next backlog slot (zeroed) for an event of <paramref name="length"/> bytes.</summary>
-    public Span<byte> Reserve(int length)
+    /// <summary>Appends <paramref name="e"/>, an event structure that starts with its header, to the backlog.</summary>
+    public void Enqueue<T>(in T e)
+        where T : unmanaged
     {
-        if (IsFull)
+        var length = WireStruct.SizeOf<T>();
+        if (IsFull || length > SlotSize)
         {
-            throw new InvalidOperationException("event backlog is full");
+            throw new InvalidOperationException(IsFull ? "event backlog is full" : $"an event of {length} bytes does not fit a slot");
         }
 
         var slot = (_head + _count) % BacklogCapacity;
         _lengths[slot] = length;
         _count++;
-        var span = _slots.AsSpan(slot * VirtioMediaWire.EventDqbufSize, length);
-        span.Clear();
-        return span;
+        WireStruct.Write(_slots.AsSpan(slot * SlotSize, length), in e);
     }
 
     /// <summary>Drops every queued event (device reset).</summary>
@@ -55,8 +58,8 @@ internal sealed class EventQueueWriter
         for (var i = 0; i < _count; i++)
         {
             var from = (_head + i) % BacklogCapacity;
-            var slot = _slots.AsSpan(from * VirtioMediaWire.EventDqbufSize, VirtioMediaWire.EventDqbufSize);
-            if (Le.U32(slot, 4) == sessionId)
+            var slot = _slots.AsSpan(from * SlotSize, SlotSize);
+            if (WireStruct.Read<VirtioMediaEventHeader>(slot).SessionId == sessionId)
             {
                 continue;
             }
@@ -64,7 +67,7 @@ internal sealed class EventQueueWriter
             var to = (_head + kept) % BacklogCapacity;
             if (to != from)
             {
-                slot.CopyTo(_slots.AsSpan(to * VirtioMediaWire.EventDqbufSize));
+                slot.CopyTo(_slots.AsSpan(to * SlotSize));
                 _lengths[to] = _lengths[from];
             }
 
@@ -109,7 +112,7 @@ internal sealed class EventQueueWriter
             }
 
             chain.OpenWritable(eventq.Memory, _writer);
-            var ok = _writer.Write(_slots.AsSpan(_head * VirtioMediaWire.EventDqbufSize, length));
+            var ok = _writer.Write(_slots.AsSpan(_head * SlotSize, length));
             eventq.Complete(chain, ok ? (uint)length : 0);
             sent = true;
             if (ok)

@@ -1,6 +1,5 @@
 using Spectrum.Camera.Frames;
 using Spectrum.Camera.Threading;
-using Spectrum.Camera.Media.Protocol;
 using Spectrum.Camera.Native;
 using Spectrum.Camera.Uapi;
 using Spectrum.Camera.VhostUser;
@@ -136,24 +135,28 @@ internal sealed class FrameStreamer : IDisposable
         _events.Flush(eventq);
     }
 
-    /// <summary>EVT_DQBUF (608 bytes): header, v4l2_buffer at +8, zeroed planes at +96.</summary>
+    /// <summary>EVT_DQBUF for <paramref name="buffer"/>: the buffer's v4l2_buffer as DQBUF returns it, zero planes.</summary>
     private void WriteDqbufEvent(CaptureBuffer buffer, uint sequence, uint bytesUsed, bool failed)
     {
-        var e = _events.Reserve(VirtioMediaWire.EventDqbufSize);
-        Le.Put(e, 0, VirtioMediaWire.EventDqbuf);
-        Le.Put(e, 4, _state.Queue.Owner ?? 0);
-        var b = e[8..];
-        Le.Put(b, 0, buffer.Index);
-        Le.Put(b, 4, V4l2.BufTypeVideoCapture);
-        Le.Put(b, 8, failed ? 0 : bytesUsed);
-        Le.Put(b, 12, V4l2.BufFlagTimestampMonotonic | V4l2.BufFlagTstampSrcEof | (failed ? V4l2.BufFlagError : 0));
-        Le.Put(b, 16, V4l2.FieldNone);
         var now = MonotonicClock.NowNanoseconds();
-        Le.Put64(b, 24, (ulong)(now / 1_000_000_000));
-        Le.Put64(b, 32, (ulong)(now % 1_000_000_000 / 1000));
-        Le.Put(b, 56, sequence);
-        Le.Put(b, 60, V4l2.MemoryUserPtr);
-        Le.Put64(b, 64, buffer.UserPtr);
-        Le.Put(b, 72, buffer.Length);
+        var e = new VirtioMediaDqbufEvent
+        {
+            Header = new VirtioMediaEventHeader { Event = VirtioMediaWire.EventDqbuf, SessionId = _state.Queue.Owner ?? 0 },
+            Buffer = new V4l2Buffer
+            {
+                Index = buffer.Index,
+                Type = V4l2.BufTypeVideoCapture,
+                BytesUsed = failed ? 0 : bytesUsed,
+                Flags = V4l2.BufFlagTimestampMonotonic | V4l2.BufFlagTstampSrcEof | (failed ? V4l2.BufFlagError : 0),
+                Field = V4l2.FieldNone,
+                TimestampSeconds = now / 1_000_000_000,
+                TimestampMicroseconds = now % 1_000_000_000 / 1000,
+                Sequence = sequence,
+                Memory = V4l2.MemoryUserPtr,
+                UserPtr = buffer.UserPtr,
+                Length = buffer.Length,
+            },
+        };
+        _events.Enqueue(in e);
     }
 }

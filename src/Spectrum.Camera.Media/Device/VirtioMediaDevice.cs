@@ -1,7 +1,7 @@
 using System.Text;
 using Spectrum.Camera.Frames;
 using Spectrum.Camera.Threading;
-using Spectrum.Camera.Media.Protocol;
+using Spectrum.Camera.Media.Transport;
 using Spectrum.Camera.Native.Diagnostics;
 using Spectrum.Camera.Uapi;
 using Spectrum.Camera.VhostUser;
@@ -19,19 +19,16 @@ public sealed class VirtioMediaDevice : IVirtioDevice, IDisposable
     public const int CommandQueue = 0;
     public const int EventQueue = 1;
 
-    /// <summary>Largest readable part of a command we look at: a QBUF of 64 MiB in 4 KiB pages plus its header.</summary>
-    public const int MaxRequestBytes = 16 + V4l2.CreateBuffersSize + (GuestSgList.MaxEntries * VirtioMediaWire.SgEntrySize);
-
     /// <summary>Commands handled per loop callback before yielding to timers and other queues.</summary>
     private const int CommandBatch = 64;
 
     private const string Component = "virtio-media";
 
-    private readonly byte[] _config = new byte[VirtioMediaWire.ConfigSize];
-    private readonly byte[] _request = new byte[MaxRequestBytes];
-    private readonly byte[] _response = new byte[VirtioMediaWire.RespHeaderSize + V4l2.CreateBuffersSize];
+    private readonly byte[] _config;
+    private readonly byte[] _request = new byte[CommandDispatcher.MaxRequestBytes];
+    private readonly CommandResponse _response = new();
     private readonly GuestRangeWriter _responseWriter = new();
-    private readonly Dictionary<V4l2IoctlNumber, IoctlEntry> _ioctls;
+    private readonly CommandDispatcher _dispatcher;
     private readonly CaptureState _state;
     private readonly EventQueueWriter _events = new();
     private readonly FrameStreamer _streamer;
@@ -49,20 +46,14 @@ public sealed class VirtioMediaDevice : IVirtioDevice, IDisposable
             throw new ArgumentException(problem, nameof(options));
         }
 
-        var card = Encoding.UTF8.GetBytes(options.Card);
-
-        Le.Put(_config, 0, V4l2.CapVideoCapture | V4l2.CapStreaming | V4l2.CapExtPixFormat);
-        Le.Put(_config, 4, 0); // VFL_TYPE_VIDEO
-        card.CopyTo(_config.AsSpan(8));
+        _config = WireStruct.ToArray(VirtioMediaConfig.Create(
+            V4l2.CapVideoCapture | V4l2.CapStreaming | V4l2.CapExtPixFormat, deviceType: 0, Encoding.UTF8.GetBytes(options.Card)));
 
         Options = options;
         _state = new CaptureState(options.Menu, options.SessionLimit);
         _streamer = new FrameStreamer(_state, options.Source, _events, () => _eventq);
         _buffers = new BufferIoctls(_state, _streamer);
-        _ioctls = new FormatIoctls(_state).Entries
-            .Concat(new ParameterIoctls(_state).Entries)
-            .Concat(_buffers.Entries)
-            .ToDictionary(e => e.Number);
+        _dispatcher = new CommandDispatcher(_state, _buffers);
     }
 
     public MediaDeviceOptions Options { get; }
@@ -76,9 +67,6 @@ public sealed class VirtioMediaDevice : IVirtioDevice, IDisposable
             ? $"the card name must be 1..{VirtioMediaWire.CardCapacity - 1} bytes of UTF-8, not {length}"
             : null;
     }
-
-    /// <summary>The allowlisted ioctls (for documentation and tests).</summary>
-    public IReadOnlyCollection<V4l2IoctlNumber> SupportedIoctls => _ioctls.Keys;
 
     public FrameCounters Counters => _streamer.Counters;
 
@@ -199,136 +187,16 @@ public sealed class VirtioMediaDevice : IVirtioDevice, IDisposable
     {
         // Copy once, then validate the copy: the guest may change its memory while we parse, and for WR ioctls the
         // response descriptors alias the request ones.
-        var length = chain.CopyReadable(memory, _request);
-        if (length < VirtioMediaWire.CmdHeaderSize)
-        {
-            return Fault(memory, chain, $"command of {chain.ReadableLength} readable bytes has no header", Errno.EINVAL);
-        }
-
-        if (chain.ReadableLength > MaxRequestBytes)
-        {
-            return Fault(memory, chain, $"command of {chain.ReadableLength} bytes exceeds the {MaxRequestBytes}-byte limit", Errno.EINVAL);
-        }
-
-        var request = _request.AsSpan(0, length);
-        var command = Le.U32(request, 0);
-        return command switch
-        {
-            VirtioMediaWire.CmdOpen => Open(memory, chain),
-            VirtioMediaWire.CmdClose => Close(request),
-            VirtioMediaWire.CmdIoctl => Ioctl(memory, chain, request),
-            // No shared-memory window exists on QEMU 10.0, so no buffer can be mapped (virtio-media.md §6.3): MMAP
-            // answers ENOTTY as the reference device does without a mapper, and MUNMAP has nothing to unmap.
-            VirtioMediaWire.CmdMmap => Respond(memory, chain, Errno.ENOTTY, 0),
-            VirtioMediaWire.CmdMunmap => Respond(memory, chain, Errno.EINVAL, 0),
-            _ => Fault(memory, chain, $"unknown command {command}", Errno.ENOTTY),
-        };
-    }
-
-    private uint Open(GuestMemory memory, DescriptorChain chain)
-    {
-        if (chain.WritableLength < VirtioMediaWire.RespOpenSize)
-        {
-            return Fault(memory, chain, "OPEN without room for its 16-byte response", Errno.EINVAL);
-        }
-
-        if (!_state.Sessions.TryOpen(out var session))
-        {
-            Log.GuestFault(Component, "session-limit", $"OPEN refused: {_state.Sessions.Limit} sessions are open");
-            return Respond(memory, chain, Errno.EBUSY, 0);
-        }
-
-        Le.Put(_response, VirtioMediaWire.RespHeaderSize, session.Id);
-        Le.Put(_response, VirtioMediaWire.RespHeaderSize + 4, 0);
-        Log.Debug(Component, $"session {session.Id} opened ({_state.Sessions.Count} open)");
-        return Respond(memory, chain, Errno.None, 8);
-    }
-
-    /// <summary>CLOSE has no response part (virtio-media.md §3.3): used length 0 whatever happens.</summary>
-    private uint Close(ReadOnlySpan<byte> request)
-    {
-        if (request.Length < VirtioMediaWire.CmdWithSessionSize)
-        {
-            Log.GuestFault(Component, "bad-command", "CLOSE shorter than 16 bytes");
-            return 0;
-        }
-
-        var id = Le.U32(request, 8);
-        if (!_state.Sessions.Remove(id))
-        {
-            Log.GuestFault(Component, "unknown-session", $"CLOSE of unknown session {id}");
-            return 0;
-        }
-
-        if (_state.Queue.Owner == id)
-        {
-            _buffers.StopStreaming();
-            _state.Queue.Release();
-        }
-
-        Log.Debug(Component, $"session {id} closed ({_state.Sessions.Count} open)");
-        return 0;
-    }
-
-    private uint Ioctl(GuestMemory memory, DescriptorChain chain, ReadOnlySpan<byte> request)
-    {
-        if (request.Length < VirtioMediaWire.CmdWithSessionSize)
-        {
-            return Fault(memory, chain, "IOCTL shorter than 16 bytes", Errno.EINVAL);
-        }
-
-        var sessionId = Le.U32(request, 8);
-        var code = Le.U32(request, 12);
-        if (!_state.Sessions.TryGet(sessionId, out var session))
-        {
-            return Fault(memory, chain, $"IOCTL {code} on unknown session {sessionId}", Errno.EINVAL);
-        }
-
-        if (!_ioctls.TryGetValue((V4l2IoctlNumber)code, out var entry))
-        {
-            // Not in the allowlist: the V4L2 answer for "no such ioctl". Not a fault: clients probe freely.
-            return Respond(memory, chain, Errno.ENOTTY, 0);
-        }
-
-        var input = request[VirtioMediaWire.CmdWithSessionSize..];
-        if (input.Length < entry.InputSize)
-        {
-            return Fault(memory, chain, $"{entry.Number} payload is {input.Length} bytes, needs {entry.InputSize}", Errno.EINVAL);
-        }
-
-        if (chain.WritableLength < VirtioMediaWire.RespHeaderSize + entry.OutputSize)
-        {
-            return Fault(memory, chain, $"{entry.Number} response area of {chain.WritableLength} bytes is too small", Errno.EINVAL);
-        }
-
-        var output = _response.AsSpan(VirtioMediaWire.RespHeaderSize, entry.OutputSize);
-        output.Clear();
-        var context = new IoctlContext { Session = session, Input = input, Output = output, Chain = chain, Memory = memory };
-        var errno = entry.Handler(ref context);
-        session.Ioctls++;
-        return Respond(memory, chain, errno, errno == Errno.None ? entry.OutputSize : 0);
-    }
-
-    /// <summary>Logs a malformed command (rate-limited) and answers it with <paramref name="errno"/> if there is room.</summary>
-    private uint Fault(GuestMemory memory, DescriptorChain chain, string message, Errno errno)
-    {
-        Log.GuestFault(Component, "bad-command", message);
-        return Respond(memory, chain, errno, 0);
-    }
-
-    /// <summary>Writes the response header and <paramref name="payloadLength"/> bytes of payload from the response buffer.</summary>
-    private uint Respond(GuestMemory memory, DescriptorChain chain, Errno errno, int payloadLength)
-    {
-        if (chain.WritableLength < VirtioMediaWire.RespHeaderSize + payloadLength)
+        var copied = chain.CopyReadable(memory, _request);
+        var request = new CommandRequest(_request.AsSpan(0, Math.Max(copied, 0)), chain.ReadableLength, chain.WritableLength, memory, chain.Segments);
+        _response.Begin(chain.WritableLength);
+        _dispatcher.Handle(request, _response);
+        if (_response.Length == 0)
         {
             return 0;
         }
 
-        Le.Put(_response, 0, (uint)errno);
-        Le.Put(_response, 4, 0);
         chain.OpenWritable(memory, _responseWriter);
-        return _responseWriter.Write(_response.AsSpan(0, VirtioMediaWire.RespHeaderSize + payloadLength))
-            ? (uint)(VirtioMediaWire.RespHeaderSize + payloadLength)
-            : 0;
+        return _responseWriter.Write(_response.Bytes) ? (uint)_response.Length : 0;
     }
 }

@@ -85,7 +85,7 @@ internal sealed class EchoEventDevice : IVirtioDevice
         }
     }
 
-    /// <summary>Answers every available echo request (the drain/re-arm loop of vhost-user-backend.md §4.3).</summary>
+    /// <summary>Answers every available echo request (drain, then re-arm notifications and drain again if more arrived: virtio 1.x §2.7.10).</summary>
     public void DrainEcho()
     {
         var q = _queues[EchoQueue];

@@ -2,7 +2,10 @@ using Spectrum.Camera.Frames;
 using Spectrum.Camera.Native;
 using Spectrum.Camera.Sources;
 using Spectrum.Camera.TestFrontend;
+using Spectrum.Camera.Uapi;
+using static Spectrum.Camera.TestFrontend.MediaRequests;
 using static Spectrum.Camera.Tests.Media.V4l2Wire;
+using static Spectrum.Camera.Uapi.V4l2IoctlNumber;
 
 namespace Spectrum.Camera.Tests.Media;
 
@@ -130,7 +133,7 @@ public sealed class StreamingTests : MediaTestBase
         Assert.That(client.StreamOn(), Is.Zero);
         var q = H.Driver.CommandQueue;
         var b = client.Buffers[0];
-        var request = H.Place([.. MediaHarness.IoctlRequest(client.Session, QBuf, Buffer(0, CaptureClient.UserPtrOf(0), b.Length)), .. b.SgList()]);
+        var request = H.Place(MediaRequests.Ioctl(client.Session, QBuf, Buffer(0, MediaRequests.UserPtrOf(0), b.Length), b.SgList()));
         var requestLength = (uint)(16 + BufferSize + b.SgList().Length);
         var response = H.Reserve(8 + BufferSize);
         for (var round = 0; round < 5; round++)
@@ -171,7 +174,7 @@ public sealed class StreamingTests : MediaTestBase
         {
             var ranges = client.Buffers[i].Ranges.ToArray();
             ranges[^1] = (ranges[^1].Gpa, ranges[^1].Length + 512);
-            var request = Buffer((uint)i, CaptureClient.UserPtrOf(i), client.Buffers[i].Length);
+            var request = Buffer((uint)i, MediaRequests.UserPtrOf(i), client.Buffers[i].Length);
             Assert.That(H.Ioctl(client.Session, QBuf, request, BufferSize, SgList(ranges)).Status, Is.Zero);
         }
 
