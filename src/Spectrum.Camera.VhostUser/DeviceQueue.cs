@@ -8,7 +8,7 @@ namespace Spectrum.Camera.VhostUser;
 /// The one place where a ring violation is reported: it logs one line and signals the err eventfd, and the queue
 /// then stays stopped until the driver restarts it. The process lives on.
 /// </summary>
-public sealed class DeviceQueue
+public sealed class DeviceQueue : IVirtqueue
 {
     // The call and err fds are read from the vring state at signal time: QEMU replaces the call fd while the
     // ring runs (SET_VRING_CALL after SET_VRING_ENABLE), and the old fd is closed then.

@@ -10,7 +10,7 @@ namespace Spectrum.Camera.Media.Device;
 /// is what the response carries. The allowlist is one switch over <see cref="V4l2IoctlNumber"/> that names every
 /// member (the compiler refuses a member without an arm); numbers the enum does not name are ENOTTY.
 /// </summary>
-internal sealed class CommandDispatcher
+internal sealed class CommandDispatcher : ICommandHandler
 {
     /// <summary>Largest readable part of a command looked at: an ioctl header, CREATE_BUFS, and a 64 MiB QBUF's SG list.</summary>
     public static readonly int MaxRequestBytes = WireStruct.SizeOf<VirtioMediaIoctlCommand>() + WireStruct.SizeOf<V4l2CreateBuffers>() +

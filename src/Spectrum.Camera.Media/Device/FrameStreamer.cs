@@ -1,8 +1,8 @@
 using Spectrum.Camera.Frames;
+using Spectrum.Camera.Media.Transport;
 using Spectrum.Camera.Threading;
 using Spectrum.Camera.Native;
 using Spectrum.Camera.Uapi;
-using Spectrum.Camera.VhostUser;
 
 namespace Spectrum.Camera.Media.Device;
 
@@ -16,8 +16,7 @@ internal sealed class FrameStreamer : IDisposable
 {
     private readonly CaptureState _state;
     private readonly IFrameSource _source;
-    private readonly EventQueueWriter _events;
-    private readonly Func<DeviceQueue?> _eventQueue;
+    private readonly VirtqueueTransport _transport;
     private readonly GuestBufferSink _sink = new();
     private TimerFd? _timer;
     private bool _streaming;
@@ -25,12 +24,11 @@ internal sealed class FrameStreamer : IDisposable
     private bool _started;
     private uint _nextFrame;
 
-    public FrameStreamer(CaptureState state, IFrameSource source, EventQueueWriter events, Func<DeviceQueue?> eventQueue)
+    public FrameStreamer(CaptureState state, IFrameSource source, VirtqueueTransport transport)
     {
         _state = state;
         _source = source;
-        _events = events;
-        _eventQueue = eventQueue;
+        _transport = transport;
         state.RateChanged += Rearm;
     }
 
@@ -68,7 +66,7 @@ internal sealed class FrameStreamer : IDisposable
         Rearm();
         if (_state.Queue.Owner is { } owner)
         {
-            _events.Discard(owner);
+            _transport.DiscardEvents(owner);
         }
     }
 
@@ -118,25 +116,23 @@ internal sealed class FrameStreamer : IDisposable
         _started = true;
         _nextFrame = unchecked(frame + 1);
 
-        var eventq = _eventQueue();
-        if (eventq is null || _events.IsFull || !_state.Queue.TryDequeueForFrame(out var buffer))
+        if (!_transport.CanSendEvent || !_state.Queue.TryDequeueForFrame(out var buffer))
         {
             Counters.Dropped++;
             return;
         }
 
         var format = _state.Format;
-        _sink.Open(eventq.Memory, buffer);
+        _sink.Open(_transport.Memory!, buffer);
         var content = _source.Render(format, frame, _sink);
         var failed = _sink.Faulted || _sink.Written != format.SizeImage;
         buffer.State = CaptureBufferState.Dequeued;
         Counters.Count(content, failed);
-        WriteDqbufEvent(buffer, frame, format.SizeImage, failed);
-        _events.Flush(eventq);
+        SendDqbufEvent(buffer, frame, format.SizeImage, failed);
     }
 
     /// <summary>EVT_DQBUF for <paramref name="buffer"/>: the buffer's v4l2_buffer as DQBUF returns it, zero planes.</summary>
-    private void WriteDqbufEvent(CaptureBuffer buffer, uint sequence, uint bytesUsed, bool failed)
+    private void SendDqbufEvent(CaptureBuffer buffer, uint sequence, uint bytesUsed, bool failed)
     {
         var now = MonotonicClock.NowNanoseconds();
         var e = new VirtioMediaDqbufEvent
@@ -157,6 +153,6 @@ internal sealed class FrameStreamer : IDisposable
                 Length = buffer.Length,
             },
         };
-        _events.Enqueue(in e);
+        _transport.SendEvent(in e);
     }
 }

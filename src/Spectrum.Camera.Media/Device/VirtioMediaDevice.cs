@@ -16,27 +16,17 @@ namespace Spectrum.Camera.Media.Device;
 /// </summary>
 public sealed class VirtioMediaDevice : IVirtioDevice, IDisposable
 {
-    public const int CommandQueue = 0;
-    public const int EventQueue = 1;
-
-    /// <summary>Commands handled per loop callback before yielding to timers and other queues.</summary>
-    private const int CommandBatch = 64;
+    public const int CommandQueue = VirtqueueTransport.CommandQueue;
+    public const int EventQueue = VirtqueueTransport.EventQueue;
 
     private const string Component = "virtio-media";
 
     private readonly byte[] _config;
-    private readonly byte[] _request = new byte[CommandDispatcher.MaxRequestBytes];
-    private readonly CommandResponse _response = new();
-    private readonly GuestRangeWriter _responseWriter = new();
-    private readonly CommandDispatcher _dispatcher;
     private readonly CaptureState _state;
-    private readonly EventQueueWriter _events = new();
+    private readonly VirtqueueTransport _transport = new(CommandDispatcher.MaxRequestBytes);
     private readonly FrameStreamer _streamer;
     private readonly BufferIoctls _buffers;
-    private EventLoop? _loop;
-    private DeviceQueue? _commandq;
-    private DeviceQueue? _eventq;
-    private bool _continuationPosted;
+    private readonly CommandDispatcher _dispatcher;
 
     public VirtioMediaDevice(MediaDeviceOptions options)
     {
@@ -51,7 +41,7 @@ public sealed class VirtioMediaDevice : IVirtioDevice, IDisposable
 
         Options = options;
         _state = new CaptureState(options.Menu, options.SessionLimit);
-        _streamer = new FrameStreamer(_state, options.Source, _events, () => _eventq);
+        _streamer = new FrameStreamer(_state, options.Source, _transport);
         _buffers = new BufferIoctls(_state, _streamer);
         _dispatcher = new CommandDispatcher(_state, _buffers);
     }
@@ -84,7 +74,7 @@ public sealed class VirtioMediaDevice : IVirtioDevice, IDisposable
 
     public void Attach(EventLoop deviceLoop)
     {
-        _loop = deviceLoop;
+        _transport.Attach(deviceLoop, _dispatcher);
         _streamer.Attach(deviceLoop);
     }
 
@@ -97,21 +87,13 @@ public sealed class VirtioMediaDevice : IVirtioDevice, IDisposable
 
         _buffers.StopStreaming();
         _state.Reset();
-        _events.Clear();
+        _transport.Reset();
     }
 
     public void QueueStarted(int index, DeviceQueue queue)
     {
-        if (index == CommandQueue)
-        {
-            _commandq = queue;
-        }
-        else
-        {
-            _eventq = queue;
-        }
-
-        if (_commandq is not null && _eventq is not null)
+        _transport.QueueStarted(index, queue);
+        if (_transport.IsRunning)
         {
             _streamer.Resume();
         }
@@ -120,83 +102,10 @@ public sealed class VirtioMediaDevice : IVirtioDevice, IDisposable
     public void QueueStopped(int index)
     {
         _streamer.Suspend();
-        if (index == CommandQueue)
-        {
-            _commandq = null;
-        }
-        else
-        {
-            _eventq = null;
-        }
+        _transport.QueueStopped(index);
     }
 
-    public void QueueNotified(int index)
-    {
-        if (index == CommandQueue)
-        {
-            ProcessCommands();
-        }
-        else
-        {
-            _events.Flush(_eventq);
-        }
-    }
+    public void QueueNotified(int index) => _transport.QueueNotified(index);
 
     public void Dispose() => _streamer.Dispose();
-
-    private void ProcessCommands()
-    {
-        _continuationPosted = false;
-        var q = _commandq;
-        if (q is null)
-        {
-            return;
-        }
-
-        var handled = 0;
-        do
-        {
-            while (handled < CommandBatch && q.TryPop(out var chain) == QueuePopResult.Chain)
-            {
-                q.Complete(chain!, HandleCommand(q.Memory, chain!));
-                handled++;
-            }
-
-            if (handled == CommandBatch)
-            {
-                // Yield so that a command flood cannot starve frame timers; continue on the next loop turn.
-                if (!_continuationPosted && _loop is not null)
-                {
-                    _continuationPosted = true;
-                    _loop.Post(ProcessCommands);
-                }
-
-                break;
-            }
-        }
-        while (q.EnableNotification());
-
-        if (handled > 0)
-        {
-            q.NotifyIfNeeded();
-        }
-    }
-
-    /// <summary>Answers one command chain; returns the bytes written to its writable part.</summary>
-    private uint HandleCommand(GuestMemory memory, DescriptorChain chain)
-    {
-        // Copy once, then validate the copy: the guest may change its memory while we parse, and for WR ioctls the
-        // response descriptors alias the request ones.
-        var copied = chain.CopyReadable(memory, _request);
-        var request = new CommandRequest(_request.AsSpan(0, Math.Max(copied, 0)), chain.ReadableLength, chain.WritableLength, memory, chain.Segments);
-        _response.Begin(chain.WritableLength);
-        _dispatcher.Handle(request, _response);
-        if (_response.Length == 0)
-        {
-            return 0;
-        }
-
-        chain.OpenWritable(memory, _responseWriter);
-        return _responseWriter.Write(_response.Bytes) ? (uint)_response.Length : 0;
-    }
 }

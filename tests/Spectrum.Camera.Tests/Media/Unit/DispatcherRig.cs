@@ -20,7 +20,7 @@ internal sealed class DispatcherRig
     public DispatcherRig(StableMenu? menu = null, GuestMemory? memory = null)
     {
         State = new CaptureState(menu ?? StableMenu.Default, sessionLimit: 8);
-        Streamer = new FrameStreamer(State, new BlackFrameSource(), new EventQueueWriter(), () => null);
+        Streamer = new FrameStreamer(State, new BlackFrameSource(), new VirtqueueTransport(CommandDispatcher.MaxRequestBytes));
         Buffers = new BufferIoctls(State, Streamer);
         Dispatcher = new CommandDispatcher(State, Buffers);
         Memory = memory ?? GuestMemory.Empty;
