@@ -37,9 +37,6 @@ public sealed class DeviceQueue : IVirtqueue
 
     public int InFlight => Ring.InFlight;
 
-    /// <summary>Test-only: see <see cref="ICompletionInterceptor"/>. Always null in production.</summary>
-    internal ICompletionInterceptor? Interceptor { get; set; }
-
     /// <summary>Takes the next chain; on a driver violation reports it once and returns Broken.</summary>
     public QueuePopResult TryPop(out DescriptorChain? chain)
     {
@@ -59,15 +56,7 @@ public sealed class DeviceQueue : IVirtqueue
         ReportViolation();
     }
 
-    public void Complete(DescriptorChain chain, uint written)
-    {
-        if (Interceptor is { } interceptor && !interceptor.BeforeComplete(this, chain, ref written))
-        {
-            return;
-        }
-
-        Ring.Complete(chain, written);
-    }
+    public void Complete(DescriptorChain chain, uint written) => Ring.Complete(chain, written);
 
     /// <summary>Interrupts the driver if it asked for it (EVENT_IDX or NO_INTERRUPT rules).</summary>
     public void NotifyIfNeeded()

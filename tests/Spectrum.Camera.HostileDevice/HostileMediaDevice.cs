@@ -11,9 +11,10 @@ namespace Spectrum.Camera.HostileDevice;
 
 /// <summary>
 /// The real <see cref="VirtioMediaDevice"/> behind a wrapper that corrupts what it sends. The inner device does all the
-/// work (sessions, formats, buffers, frames); this class sees every completion before it reaches the used ring
-/// (<see cref="ICompletionInterceptor"/>) and rewrites the answer in guest memory, changes the used length, holds the
-/// chain, or injects extra events, according to the active <see cref="Fault"/>.
+/// work (sessions, formats, buffers, frames) through its own transport; this class hands that transport a
+/// <see cref="HostileQueue"/> over each real queue, so it sees every completion before it reaches the used ring, and
+/// rewrites the answer in guest memory, changes the used length, holds the chain, or injects extra events, according
+/// to the active <see cref="Fault"/>. Nothing in the shipped assemblies knows about it.
 ///
 /// The guest selects the fault in-band: VIDIOC_S_INPUT with <see cref="ControlMagic"/> + the fault's number
 /// (<c>v4l2-ctl --set-input=0x484f5300</c> for none). That answer is always correct (it echoes the input), and the
@@ -21,7 +22,7 @@ namespace Spectrum.Camera.HostileDevice;
 /// reset (driver reload, reboot) goes back to <see cref="Fault.None"/>; a config-space fault lasts until then, so the
 /// next probe reads it.
 /// </summary>
-internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor, IDisposable
+internal sealed class HostileMediaDevice : IVirtioDevice, IDisposable
 {
     /// <summary>"HOS\0": S_INPUT values 0x484F5300 + n select fault n.</summary>
     public const uint ControlMagic = 0x484F5300;
@@ -56,11 +57,11 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
     private readonly GuestRangeWriter _writer = new();
     private readonly HashSet<uint> _openSessions = [];
     private readonly HashSet<string> _heldOnce = [];
-    private readonly List<(DescriptorChain Chain, uint Written, long Due, DeviceQueue Queue)> _late = [];
+    private readonly List<(DescriptorChain Chain, uint Written, long Due, IVirtqueue Queue)> _late = [];
     private readonly Random _random;
     private TimerFd? _timer;
-    private DeviceQueue? _commandq;
-    private DeviceQueue? _eventq;
+    private IVirtqueue? _commandq;
+    private IVirtqueue? _eventq;
     private int _streams;
     private Fault _fault;
     private uint? _controlSession;
@@ -134,10 +135,9 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
         _corrupted = _injected = _held = 0;
     }
 
-    public void QueueStarted(int index, DeviceQueue queue)
+    public void QueueStarted(int index, IVirtqueue queue)
     {
         ArgumentNullException.ThrowIfNull(queue);
-        queue.Interceptor = this;
         if (index == VirtioMediaDevice.CommandQueue)
         {
             _commandq = queue;
@@ -147,7 +147,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
             _eventq = queue;
         }
 
-        _inner.QueueStarted(index, queue);
+        _inner.QueueStarted(index, new HostileQueue(queue, this));
     }
 
     // Chains held back stay in flight on the stopped ring; the driver's reset returns them (detach_unused_buf). A late
@@ -176,7 +176,11 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
 
     public string Summary() => $"{_corrupted} answers/events corrupted, {_injected} events injected, {_held} commands held";
 
-    public bool BeforeComplete(DeviceQueue queue, DescriptorChain chain, ref uint written)
+    /// <summary>
+    /// Sees a completion of the inner device on <paramref name="queue"/> (the real one). Returns true to publish the chain
+    /// with <paramref name="written"/> bytes, false when this class took the chain over (holds it, or completed it itself).
+    /// </summary>
+    public bool BeforeComplete(IVirtqueue queue, DescriptorChain chain, ref uint written)
     {
         ArgumentNullException.ThrowIfNull(queue);
         ArgumentNullException.ThrowIfNull(chain);
@@ -187,7 +191,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
 
     // ---- commands ---------------------------------------------------------------------------------------------------
 
-    private bool OnCommand(DeviceQueue queue, DescriptorChain chain, ref uint written)
+    private bool OnCommand(IVirtqueue queue, DescriptorChain chain, ref uint written)
     {
         var memory = queue.Memory;
         var n = chain.CopyReadable(memory, _request);
@@ -200,7 +204,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
         var session = n >= 12 ? Get(_request, 8) : 0;
         var code = n >= 16 ? (V4l2IoctlNumber)Get(_request, 12) : (V4l2IoctlNumber)uint.MaxValue;
         var answered = Math.Min(written, (uint)_answer.Length);
-        ReadWritable(memory, chain, _answer.AsSpan(0, (int)answered));
+        WritablePart.Read(memory, chain, _answer.AsSpan(0, (int)answered));
         var ok = written >= RespHeader && Get(_answer, 0) == 0;
 
         if (command == VirtioMediaWire.CmdIoctl && code == V4l2IoctlNumber.SInput && n >= 20 &&
@@ -250,7 +254,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
             case Fault.OversizedAnswer when command == VirtioMediaWire.CmdIoctl:
                 var big = (_step++ % 3) switch { 0 => chain.WritableLength + 1, 1 => chain.WritableLength + 4096, _ => uint.MaxValue };
                 _corrupted++;
-                queue.Ring.Complete(chain, big, checkLength: false);
+                queue.Complete(chain, big);
                 return false;
             case Fault.BadStatus when command == VirtioMediaWire.CmdIoctl && written >= RespHeader:
                 Put(_answer, 0, (_step++ % 6) switch { 0 => 512u, 1 => 515u, 2 => 4095u, 3 => 4096u, 4 => 0x80000000u, _ => uint.MaxValue });
@@ -269,7 +273,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
                 return CorruptOpen(queue, chain, ref written);
             case Fault.BadSession when command == VirtioMediaWire.CmdClose:
                 _corrupted++;
-                queue.Ring.Complete(chain, (uint)RespHeader, checkLength: false);
+                queue.Complete(chain, (uint)RespHeader);
                 return false;
             case Fault.NoAnswer or Fault.LateAnswer:
                 var what = command switch
@@ -319,7 +323,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
                 continue; // the driver reset the device meanwhile: the chain is gone
             }
 
-            queue.Ring.Complete(chain, written, checkLength: true);
+            queue.Complete(chain, written);
             queue.NotifyIfNeeded();
             sent = true;
         }
@@ -330,7 +334,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
         }
     }
 
-    private bool Select(DeviceQueue queue, DescriptorChain chain, uint session, uint value, ref uint written)
+    private bool Select(IVirtqueue queue, DescriptorChain chain, uint session, uint value, ref uint written)
     {
         var id = (int)(value & 0xFF);
         if (!Enum.IsDefined((Fault)id))
@@ -362,7 +366,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
         return true;
     }
 
-    private bool CorruptOpen(DeviceQueue queue, DescriptorChain chain, ref uint written)
+    private bool CorruptOpen(IVirtqueue queue, DescriptorChain chain, ref uint written)
     {
         switch (_step++ % 5)
         {
@@ -375,7 +379,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
                 break;
             case 2:
                 _corrupted++;
-                queue.Ring.Complete(chain, 4096, checkLength: false);
+                queue.Complete(chain, 4096);
                 return false;
             case 3:
                 // The id of a session that is still open (the guest keeps one open for this).
@@ -524,7 +528,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
 
     // ---- events -----------------------------------------------------------------------------------------------------
 
-    private bool OnEvent(DeviceQueue queue, DescriptorChain chain, ref uint written)
+    private bool OnEvent(IVirtqueue queue, DescriptorChain chain, ref uint written)
     {
         if (_fault is not (Fault.HugeBytesused or Fault.BadIndex or Fault.BadEvents or Fault.ErrorEvent) ||
             written != EventDqbufSize)
@@ -533,7 +537,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
         }
 
         var memory = queue.Memory;
-        ReadWritable(memory, chain, _event);
+        WritablePart.Read(memory, chain, _event);
         if (Get(_event, 0) != VirtioMediaWire.EventDqbuf)
         {
             return true;
@@ -597,7 +601,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
         return true;
     }
 
-    private void InjectMalformed(DeviceQueue queue, uint session, int frame)
+    private void InjectMalformed(IVirtqueue queue, uint session, int frame)
     {
         Array.Clear(_inject);
         switch (frame % 12)
@@ -659,7 +663,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
         }
     }
 
-    private void InjectError(DeviceQueue queue, uint session, uint errno, uint length)
+    private void InjectError(IVirtqueue queue, uint session, uint errno, uint length)
     {
         Array.Clear(_inject);
         Put(_inject, 0, VirtioMediaWire.EventError);
@@ -669,7 +673,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
     }
 
     /// <summary>Sends an extra event in the next buffer the driver posted, with <paramref name="used"/> as its length.</summary>
-    private void Inject(DeviceQueue queue, ReadOnlySpan<byte> bytes, uint used)
+    private void Inject(IVirtqueue queue, ReadOnlySpan<byte> bytes, uint used)
     {
         if (queue.TryPop(out var chain) != QueuePopResult.Chain)
         {
@@ -678,7 +682,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
 
         chain!.OpenWritable(queue.Memory, _writer);
         _writer.Write(bytes[..(int)Math.Min((uint)bytes.Length, Math.Min(used, chain.WritableLength))]);
-        queue.Ring.Complete(chain, used, checkLength: false);
+        queue.Complete(chain, used);
         _injected++;
     }
 
@@ -688,25 +692,6 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
     {
         _corrupted++;
         return true;
-    }
-
-    /// <summary>Copies the first destination.Length bytes of the chain's writable part (what the device wrote).</summary>
-    private static void ReadWritable(GuestMemory memory, DescriptorChain chain, Span<byte> destination)
-    {
-        destination.Clear();
-        var segments = chain.Segments;
-        var copied = 0;
-        for (var i = chain.ReadableCount; i < segments.Length && copied < destination.Length; i++)
-        {
-            var n = (int)Math.Min(segments[i].Length, (uint)(destination.Length - copied));
-            if (!memory.TryGetSpan(segments[i].Address, (uint)n, out var span))
-            {
-                return;
-            }
-
-            span.CopyTo(destination[copied..]);
-            copied += n;
-        }
     }
 
     private void WriteWritable(GuestMemory memory, DescriptorChain chain, ReadOnlySpan<byte> bytes)

@@ -90,7 +90,7 @@ public sealed class VirtioMediaDevice : IVirtioDevice, IDisposable
         _transport.Reset();
     }
 
-    public void QueueStarted(int index, DeviceQueue queue)
+    public void QueueStarted(int index, IVirtqueue queue)
     {
         _transport.QueueStarted(index, queue);
         if (_transport.IsRunning)
