@@ -24,7 +24,7 @@ public sealed class DeviceQueue : IVirtqueue
 
     public int Index { get; }
 
-    internal SplitQueue Ring { get; private set; }
+    internal SplitQueue Ring { get; }
 
     /// <summary>Guest memory as currently mapped.</summary>
     public GuestMemory Memory => Ring.Memory;
@@ -69,8 +69,6 @@ public sealed class DeviceQueue : IVirtqueue
 
     /// <summary>Re-arms kicks; true if more chains arrived while draining.</summary>
     public bool EnableNotification() => Ring.EnableNotification();
-
-    internal void Replace(SplitQueue ring) => Ring = ring;
 
     private void ReportViolation()
     {

@@ -48,11 +48,14 @@ public static class MediaRequests
 
     public static byte[] FmtDesc(uint index, uint type = Capture) => Bytes(new V4l2FmtDesc { Index = index, Type = type });
 
-    /// <summary>A single-planar format as an application asks for it (field NONE).</summary>
-    public static V4l2Format FormatOf(uint width, uint height, uint pixelFormat, uint type = Capture) => new()
+    /// <summary>
+    /// A single-planar format as an application asks for it (field NONE); <paramref name="sizeImage"/> where it matters
+    /// (CREATE_BUFS takes the buffers' size from it; an application copies it from G_FMT or TRY_FMT).
+    /// </summary>
+    public static V4l2Format FormatOf(uint width, uint height, uint pixelFormat, uint type = Capture, uint sizeImage = 0) => new()
     {
         Type = type,
-        Pix = new V4l2PixFormat { Width = width, Height = height, PixelFormat = pixelFormat, Field = V4l2.FieldNone },
+        Pix = new V4l2PixFormat { Width = width, Height = height, PixelFormat = pixelFormat, Field = V4l2.FieldNone, SizeImage = sizeImage },
     };
 
     public static byte[] Format(uint width, uint height, uint pixelFormat, uint type = Capture) =>

@@ -28,7 +28,7 @@ internal sealed class BufferIoctls(CaptureState state, FrameStreamer streamer)
             return Errno.EBUSY;
         }
 
-        Queue.Reallocate(call.Session.Id, request.Count);
+        Queue.Reallocate(call.Session.Id, request.Count, state.Format.SizeImage);
         answer = new V4l2RequestBuffers
         {
             Count = Queue.Allocated,
@@ -39,7 +39,12 @@ internal sealed class BufferIoctls(CaptureState state, FrameStreamer streamer)
         return Errno.None;
     }
 
-    /// <summary>Buffers here are only slots: their memory comes with each QBUF.</summary>
+    /// <summary>
+    /// Buffers here are only slots: their memory comes with each QBUF, which must then be at least the sizeimage of
+    /// the format CREATE_BUFS was given. As vb2 does: a count of 0 only reports; otherwise a sizeimage of 0 is EINVAL,
+    /// a full queue ENOBUFS, and a sizeimage smaller than the current format needs (or larger than any buffer QBUF
+    /// takes) EINVAL.
+    /// </summary>
     public Errno CreateBuffers(in IoctlCall call, in V4l2CreateBuffers request, out V4l2CreateBuffers answer)
     {
         answer = default;
@@ -54,18 +59,33 @@ internal sealed class BufferIoctls(CaptureState state, FrameStreamer streamer)
         }
 
         var index = Queue.Allocated;
-        if (request.Count > 0 && index == CaptureQueue.MaxBuffers)
+        var size = request.Format.Pix.SizeImage;
+        if (request.Count == 0)
+        {
+            size = state.Format.SizeImage;
+        }
+        else if (size == 0)
+        {
+            return Errno.EINVAL;
+        }
+        else if (index == CaptureQueue.MaxBuffers)
         {
             return Errno.ENOBUFS;
         }
+        else if (size < state.Format.SizeImage || size > GuestSgList.MaxBufferLength)
+        {
+            return Errno.EINVAL;
+        }
 
-        var added = request.Count == 0 ? 0 : Queue.Add(call.Session.Id, request.Count);
+        var added = request.Count == 0 ? 0 : Queue.Add(call.Session.Id, request.Count, size);
+        var format = FormatIoctls.Describe(state.Format);
+        format.Pix.SizeImage = size;
         answer = new V4l2CreateBuffers
         {
             Index = index,
             Count = added,
             Memory = request.Memory,
-            Format = FormatIoctls.Describe(state.Format),
+            Format = format,
             Capabilities = V4l2.BufCapSupportsUserPtr,
             MaxNumBuffers = CaptureQueue.MaxBuffers,
         };
@@ -158,7 +178,7 @@ internal sealed class BufferIoctls(CaptureState state, FrameStreamer streamer)
             return Errno.EINVAL;
         }
 
-        if (request.UserPtr == 0 || request.Length < state.Format.SizeImage)
+        if (request.UserPtr == 0 || request.Length < buffer.MinLength)
         {
             return Errno.EINVAL;
         }
@@ -185,7 +205,7 @@ internal sealed class BufferIoctls(CaptureState state, FrameStreamer streamer)
     }
 
     /// <summary>The v4l2_buffer the driver sees for <paramref name="b"/>; pointer-like fields echo the guest's own values.</summary>
-    private V4l2Buffer Describe(CaptureBuffer b) => new()
+    private static V4l2Buffer Describe(CaptureBuffer b) => new()
     {
         Index = b.Index,
         Type = V4l2.BufTypeVideoCapture,
@@ -198,6 +218,6 @@ internal sealed class BufferIoctls(CaptureState state, FrameStreamer streamer)
         Field = V4l2.FieldNone,
         Memory = V4l2.MemoryUserPtr,
         UserPtr = b.UserPtr,
-        Length = b.Length == 0 ? state.Format.SizeImage : b.Length,
+        Length = b.Length == 0 ? b.MinLength : b.Length,
     };
 }

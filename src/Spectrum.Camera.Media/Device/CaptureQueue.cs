@@ -37,8 +37,11 @@ internal sealed class CaptureQueue
         return index < Allocated;
     }
 
-    /// <summary>Replaces all buffers with <paramref name="count"/> fresh ones (0 frees the queue).</summary>
-    public void Reallocate(uint session, uint count)
+    /// <summary>
+    /// Replaces all buffers with <paramref name="count"/> fresh ones of at least <paramref name="minLength"/> bytes each
+    /// (0 frees the queue).
+    /// </summary>
+    public void Reallocate(uint session, uint count, uint minLength)
     {
         _queued.Clear();
         for (var i = 0; i < _buffers.Length; i++)
@@ -47,16 +50,22 @@ internal sealed class CaptureQueue
             _buffers[i].RangeCount = 0;
             _buffers[i].UserPtr = 0;
             _buffers[i].Length = 0;
+            _buffers[i].MinLength = minLength;
         }
 
         Allocated = Math.Min(count, MaxBuffers);
         Owner = Allocated == 0 ? null : session;
     }
 
-    /// <summary>Adds up to <paramref name="count"/> buffers; returns how many were added.</summary>
-    public uint Add(uint session, uint count)
+    /// <summary>Adds up to <paramref name="count"/> buffers of at least <paramref name="minLength"/> bytes; returns how many.</summary>
+    public uint Add(uint session, uint count, uint minLength)
     {
         var added = Math.Min(count, MaxBuffers - Allocated);
+        for (var i = Allocated; i < Allocated + added; i++)
+        {
+            _buffers[i].MinLength = minLength;
+        }
+
         Allocated += added;
         if (Allocated > 0)
         {
@@ -126,6 +135,6 @@ internal sealed class CaptureQueue
     public void Release()
     {
         Streaming = false;
-        Reallocate(0, 0);
+        Reallocate(0, 0, 0);
     }
 }

@@ -18,6 +18,11 @@ internal sealed class FrameStreamer : IDisposable
     private readonly IFrameSource _source;
     private readonly VirtqueueTransport _transport;
     private readonly GuestBufferSink _sink = new();
+
+    // The frames whose events may still wait in the transport's backlog, newest last: a STREAMOFF that withdraws n
+    // events withdraws the n newest frames (the backlog holds only the streaming owner's events, oldest out first).
+    private readonly (FrameContent Content, bool Failed)[] _recent = new (FrameContent, bool)[EventBacklog.Capacity];
+    private int _recentNext;
     private TimerFd? _timer;
     private bool _streaming;
     private bool _suspended = true;
@@ -66,7 +71,12 @@ internal sealed class FrameStreamer : IDisposable
         Rearm();
         if (_state.Queue.Owner is { } owner)
         {
-            _transport.DiscardEvents(owner);
+            for (var n = _transport.DiscardEvents(owner); n > 0; n--)
+            {
+                _recentNext = (_recentNext + _recent.Length - 1) % _recent.Length;
+                var (content, failed) = _recent[_recentNext];
+                Counters.Withdraw(content, failed);
+            }
         }
     }
 
@@ -128,6 +138,8 @@ internal sealed class FrameStreamer : IDisposable
         var failed = _sink.Faulted || _sink.Written != format.SizeImage;
         buffer.State = CaptureBufferState.Dequeued;
         Counters.Count(content, failed);
+        _recent[_recentNext] = (content, failed);
+        _recentNext = (_recentNext + 1) % _recent.Length;
         SendDqbufEvent(buffer, frame, format.SizeImage, failed);
     }
 

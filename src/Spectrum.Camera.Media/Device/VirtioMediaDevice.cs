@@ -64,8 +64,6 @@ public sealed class VirtioMediaDevice : IVirtioDevice, IDisposable
 
     public bool IsStreaming => _streamer.IsStreaming;
 
-    public FrameFormat CurrentFormat => _state.Format;
-
     public ulong DeviceFeatures => 0;
 
     public int QueueCount => 2;

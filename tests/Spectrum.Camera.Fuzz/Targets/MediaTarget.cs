@@ -16,7 +16,7 @@ namespace Spectrum.Camera.Fuzz.Targets;
 /// device gets its queues the way <see cref="VhostUserBackend"/> hands them over (QueueStarted with a DeviceQueue over
 /// a validated SplitQueue, then QueueNotified) and runs on its own <see cref="EventLoop"/>, so commands take the
 /// production path: chain copy, command dispatch, session table, ioctl allowlist, every ioctl handler, SG-list
-/// parsing and the response writer. Checks: completions fit the writable part (SplitQueue throws otherwise), the
+/// parsing and the response writer. Checks: completions fit the writable part (the transport throws otherwise), the
 /// device never writes to a command's readable bytes, and the session table stays within its limit.
 /// </summary>
 /// <remarks>
@@ -268,7 +268,7 @@ internal static class MediaSeeds
         yield return (V4l2IoctlNumber.GInput, MediaRequests.Word(0));
         yield return (V4l2IoctlNumber.SInput, MediaRequests.Word(0));
         yield return (V4l2IoctlNumber.ReqBufs, MediaRequests.RequestBuffers(4));
-        yield return (V4l2IoctlNumber.CreateBufs, MediaRequests.CreateBuffers(2, new V4l2Format { Type = MediaRequests.Capture }));
+        yield return (V4l2IoctlNumber.CreateBufs, MediaRequests.CreateBuffers(2, MediaRequests.FormatOf(f.Width, f.Height, f.PixelFormat, sizeImage: f.SizeImage)));
         yield return (V4l2IoctlNumber.QueryBuf, MediaRequests.Buffer(1, 0, 0));
         yield return (V4l2IoctlNumber.PrepareBuf, Buffer(0, f.SizeImage, MediaTarget.BufferArea, split: false));
         yield return (V4l2IoctlNumber.QBuf, Buffer(1, f.SizeImage, MediaTarget.BufferArea + 0x200000, split: true));

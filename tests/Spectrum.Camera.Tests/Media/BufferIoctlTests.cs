@@ -1,3 +1,4 @@
+using Spectrum.Camera.Media.Device;
 using Spectrum.Camera.TestFrontend;
 using Spectrum.Camera.Uapi;
 using static Spectrum.Camera.TestFrontend.MediaRequests;
@@ -134,7 +135,7 @@ public sealed class BufferIoctlTests : MediaTestBase
     public void Create_bufs_adds_slots_up_to_32_then_ENOBUFS()
     {
         var session = H.OpenSession();
-        var format = FormatOf(640, 480, Yuyv);
+        var format = FormatOf(640, 480, Yuyv, sizeImage: SizeImage);
 
         var query = H.IoctlOk(session, CreateBufs, CreateBuffers(0, format), CreateBuffersSize);
         AssertCreateBufsAnswer(query, index: 0, count: 0);
@@ -147,6 +148,43 @@ public sealed class BufferIoctlTests : MediaTestBase
         AssertCreateBufsAnswer(H.IoctlOk(session, CreateBufs, CreateBuffers(0, format), CreateBuffersSize), index: 32, count: 0);
         Assert.That(H.Ioctl(session, QueryBuf, Buffer(31, 0, 0), BufferSize).Status, Is.Zero);
         Assert.That(H.Ioctl(session, QueryBuf, Buffer(32, 0, 0), BufferSize).Status, Is.EqualTo(EINVAL));
+    }
+
+    [Test]
+    public void Create_bufs_refuses_a_sizeimage_smaller_than_the_format_needs_as_vb2_does()
+    {
+        var session = H.OpenSession();
+        Assert.Multiple(() =>
+        {
+            foreach (var size in new[] { 0u, 1u, SizeImage / 2, SizeImage - 1, GuestSgList.MaxBufferLength + 1 })
+            {
+                var request = CreateBuffers(2, FormatOf(640, 480, Yuyv, sizeImage: size));
+                Assert.That(H.Ioctl(session, CreateBufs, request, CreateBuffersSize).Status, Is.EqualTo(EINVAL), $"sizeimage {size}");
+            }
+        });
+        Assert.That(H.Ioctl(session, QueryBuf, Buffer(0, 0, 0), BufferSize).Status, Is.EqualTo(EINVAL), "nothing was allocated");
+
+        // A count of 0 only reports (vb2 looks at no size then); the exact size creates buffers.
+        AssertCreateBufsAnswer(H.IoctlOk(session, CreateBufs, CreateBuffers(0, FormatOf(640, 480, Yuyv)), CreateBuffersSize), index: 0, count: 0);
+        AssertCreateBufsAnswer(H.IoctlOk(session, CreateBufs, CreateBuffers(2, FormatOf(640, 480, Yuyv, sizeImage: SizeImage)), CreateBuffersSize),
+            index: 0, count: 2);
+    }
+
+    [Test]
+    public void Create_bufs_with_a_larger_sizeimage_makes_buffers_that_qbuf_must_fill_to_that_size()
+    {
+        const uint larger = SizeImage + 8192;
+        var session = H.OpenSession();
+        var answer = H.IoctlOk(session, CreateBufs, CreateBuffers(1, FormatOf(640, 480, Yuyv, sizeImage: larger)), CreateBuffersSize);
+        var created = Read<V4l2CreateBuffers>(answer);
+        Assert.That((created.Index, created.Count, created.Format.Pix.SizeImage), Is.EqualTo((0u, 1u, larger)), "index, count, sizeimage");
+        Assert.That(Read<V4l2Buffer>(H.IoctlOk(session, QueryBuf, Buffer(0, 0, 0), BufferSize)).Length, Is.EqualTo(larger), "QUERYBUF length");
+
+        var small = new GuestFrameBuffer(H.Ram, SizeImage);
+        var large = new GuestFrameBuffer(H.Ram, larger);
+        Assert.That(H.Ioctl(session, QBuf, Buffer(0, UserPtrOf(0), SizeImage), BufferSize, small.SgList()).Status, Is.EqualTo(EINVAL),
+            "a buffer of the format's size is too small for this slot");
+        Assert.That(H.Ioctl(session, QBuf, Buffer(0, UserPtrOf(0), larger), BufferSize, large.SgList()).Status, Is.Zero);
     }
 
     [Test]

@@ -17,6 +17,7 @@ namespace Spectrum.Camera.Tests.Media;
 public sealed class StreamingTests : MediaTestBase
 {
     private const ulong StreamingRam = 256UL << 20;
+    private static readonly uint[] FirstTwoSequences = [0, 1];
 
     [TestCase("YUYV")]
     [TestCase("NV12")]
@@ -39,6 +40,27 @@ public sealed class StreamingTests : MediaTestBase
         Assert.That(counters.Failed, Is.Zero);
         Assert.That(counters.Delivered, Is.GreaterThanOrEqualTo(120UL));
         Assert.That(counters.TestPattern, Is.EqualTo(counters.Delivered));
+    }
+
+    [Test]
+    public void Frames_whose_events_streamoff_withdraws_from_the_backlog_are_not_counted_as_delivered()
+    {
+        // Two eventq buffers and four frames: two events reach the driver, two wait in the backlog when STREAMOFF
+        // withdraws them. Only the two the driver got count as delivered.
+        var h = Start(eventBuffers: 2);
+        var client = new CaptureClient(h);
+        client.Allocate(4);
+        client.QueueAll();
+        Assert.That(client.StreamOn(), Is.Zero);
+        Assert.That(h.WaitUntil(d => d.Counters.Delivered == 4), Is.True, "four frames rendered");
+
+        Assert.That(client.StreamOff(), Is.Zero);
+
+        var (delivered, discarded, testPattern) = h.OnLoop(d => (d.Counters.Delivered, d.Counters.Discarded, d.Counters.TestPattern));
+        Assert.That((delivered, discarded, testPattern), Is.EqualTo((2UL, 2UL, 2UL)), "delivered, discarded, test pattern");
+        var events = h.DrainEvents(TimeSpan.FromMilliseconds(300));
+        Assert.That(events, Has.Count.EqualTo(2), "the driver gets exactly the two delivered frames' events");
+        Assert.That(events.Select(e => Read<VirtioMediaDqbufEvent>(e).Buffer.Sequence), Is.EqualTo(FirstTwoSequences));
     }
 
     [Test]

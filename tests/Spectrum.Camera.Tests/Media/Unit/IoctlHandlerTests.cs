@@ -33,7 +33,7 @@ public sealed class IoctlHandlerTests
     {
         var state = new CaptureState(Menu, 8);
         var formats = new FormatIoctls(state);
-        state.Queue.Reallocate(session: 1, count: 2);
+        state.Queue.Reallocate(session: 1, count: 2, minLength: state.Format.SizeImage);
 
         Assert.That(formats.Set(MediaRequests.FormatOf(320, 240, PixelFormats.Yuyv), out _), Is.EqualTo(Errno.EBUSY));
         Assert.That(formats.Set(FormatIoctls.Describe(state.Format), out _), Is.EqualTo(Errno.None), "the same format is fine");
