@@ -6,10 +6,10 @@ using System.Reflection.Metadata;
 using System.Reflection.PortableExecutable;
 using System.Runtime.InteropServices;
 using System.Text;
-using Spectrum.Camera.Host.V4l2;
 using Spectrum.Camera.Native;
 using Spectrum.Camera.Native.Sandbox;
 using Tmds.Linux;
+using Spectrum.Camera.Uapi;
 
 namespace Spectrum.Camera.Tests.Core;
 
@@ -52,7 +52,8 @@ public sealed class NativeLayoutTests
         (typeof(SeccompData), "struct seccomp_data", [("Nr", "nr"), ("Arch", "arch"),
             ("InstructionPointer", "instruction_pointer"), ("Args", "args")]),
 
-        // The host camera's V4L2 structs (Spectrum.Camera.HostCamera/V4l2/V4l2Structs.cs), native 64-bit layouts.
+        // The V4L2 structures (Spectrum.Camera.Uapi), native 64-bit layouts: what the host camera's ioctls and the
+        // virtio-media wire carry.
         (typeof(V4l2Capability), "struct v4l2_capability", [("Driver", "driver"), ("Card", "card"), ("BusInfo", "bus_info"),
             ("Version", "version"), ("Capabilities", "capabilities"), ("DeviceCaps", "device_caps"), ("Reserved", "reserved")]),
         (typeof(V4l2FmtDesc), "struct v4l2_fmtdesc", [("Index", "index"), ("Type", "type"), ("Flags", "flags"),
@@ -71,16 +72,54 @@ public sealed class NativeLayoutTests
             ("PixelFormat", "pixelformat"), ("Field", "field"), ("BytesPerLine", "bytesperline"), ("SizeImage", "sizeimage"),
             ("Colorspace", "colorspace"), ("Priv", "priv"), ("Flags", "flags"), ("YcbcrEncoding", "ycbcr_enc"),
             ("Quantization", "quantization"), ("TransferFunction", "xfer_func")]),
-        (typeof(V4l2StreamParm), "struct v4l2_streamparm", [("Type", "type"), ("Capture", "parm.capture")]),
+        (typeof(V4l2StreamParm), "struct v4l2_streamparm", [("Type", "type"), ("Capture", "parm.capture"), ("Output", "parm.output")]),
         (typeof(V4l2CaptureParm), "struct v4l2_captureparm", [("Capability", "capability"), ("CaptureMode", "capturemode"),
             ("TimePerFrame", "timeperframe"), ("ExtendedMode", "extendedmode"), ("ReadBuffers", "readbuffers"),
+            ("Reserved", "reserved")]),
+        (typeof(V4l2OutputParm), "struct v4l2_outputparm", [("Capability", "capability"), ("OutputMode", "outputmode"),
+            ("TimePerFrame", "timeperframe"), ("ExtendedMode", "extendedmode"), ("WriteBuffers", "writebuffers"),
             ("Reserved", "reserved")]),
         (typeof(V4l2RequestBuffers), "struct v4l2_requestbuffers", [("Count", "count"), ("Type", "type"),
             ("Memory", "memory"), ("Capabilities", "capabilities"), ("Flags", "flags"), ("Reserved", "reserved")]),
         (typeof(V4l2Buffer), "struct v4l2_buffer", [("Index", "index"), ("Type", "type"), ("BytesUsed", "bytesused"),
             ("Flags", "flags"), ("Field", "field"), ("TimestampSeconds", "timestamp.tv_sec"),
-            ("TimestampMicroseconds", "timestamp.tv_usec"), ("Sequence", "sequence"), ("Memory", "memory"),
-            ("Offset", "m.offset"), ("Length", "length"), ("Reserved2", "reserved2"), ("RequestFd", "request_fd")]),
+            ("TimestampMicroseconds", "timestamp.tv_usec"), ("Timecode", "timecode"), ("Sequence", "sequence"),
+            ("Memory", "memory"), ("Offset", "m.offset"), ("UserPtr", "m.userptr"), ("Length", "length"),
+            ("Reserved2", "reserved2"), ("RequestFd", "request_fd")]),
+        (typeof(V4l2Timecode), "struct v4l2_timecode", [("Type", "type"), ("Flags", "flags"), ("Frames", "frames"),
+            ("Seconds", "seconds"), ("Minutes", "minutes"), ("Hours", "hours"), ("UserBits", "userbits")]),
+        // max_num_buffers is reserved[0] in the host's Linux 6.1 headers; the guest driver's header names it.
+        (typeof(V4l2CreateBuffers), "struct v4l2_create_buffers", [("Index", "index"), ("Count", "count"),
+            ("Memory", "memory"), ("Format", "format"), ("Capabilities", "capabilities"), ("Flags", "flags")]),
+        (typeof(V4l2CreateBuffers), "struct vmc_wire_create_buffers", [("Index", "index"), ("Count", "count"),
+            ("Memory", "memory"), ("Format", "format"), ("Capabilities", "capabilities"), ("Flags", "flags"),
+            ("MaxNumBuffers", "max_num_buffers"), ("Reserved", "reserved")]),
+        (typeof(V4l2Input), "struct v4l2_input", [("Index", "index"), ("Name", "name"), ("Type", "type"),
+            ("AudioSet", "audioset"), ("Tuner", "tuner"), ("Std", "std"), ("Status", "status"),
+            ("Capabilities", "capabilities"), ("Reserved", "reserved")]),
+        (typeof(V4l2Output), "struct v4l2_output", [("Index", "index"), ("Name", "name"), ("Type", "type"),
+            ("AudioSet", "audioset"), ("Modulator", "modulator"), ("Std", "std"), ("Capabilities", "capabilities"),
+            ("Reserved", "reserved")]),
+
+        // The virtio-media structures (Spectrum.Camera.Uapi/VirtioMedia) against the guest driver's own header
+        // (guest-kernel/protocol.h): the device and the driver agree byte for byte.
+        (typeof(VirtioMediaConfig), "struct virtio_media_config", [("DeviceCaps", "device_caps"),
+            ("DeviceType", "device_type"), ("Card", "card")]),
+        (typeof(VirtioMediaCommandHeader), "struct virtio_media_cmd_header", [("Command", "cmd"), ("Reserved", "reserved")]),
+        (typeof(VirtioMediaResponseHeader), "struct virtio_media_resp_header", [("Status", "status"), ("Reserved", "reserved")]),
+        (typeof(VirtioMediaCloseCommand), "struct virtio_media_cmd_close", [("Header", "hdr"), ("SessionId", "session_id"),
+            ("Reserved", "reserved")]),
+        (typeof(VirtioMediaIoctlCommand), "struct virtio_media_cmd_ioctl", [("Header", "hdr"), ("SessionId", "session_id"),
+            ("Code", "code")]),
+        (typeof(VirtioMediaOpenResponse), "struct virtio_media_resp_open", [("Header", "hdr"), ("SessionId", "session_id"),
+            ("Reserved", "reserved")]),
+        (typeof(VirtioMediaSgEntry), "struct virtio_media_sg_entry", [("Start", "start"), ("Length", "len"),
+            ("Reserved", "reserved")]),
+        (typeof(VirtioMediaEventHeader), "struct virtio_media_event_header", [("Event", "event"), ("SessionId", "session_id")]),
+        (typeof(VirtioMediaErrorEvent), "struct virtio_media_event_error", [("Header", "hdr"), ("Errno", "errnum"),
+            ("Reserved", "reserved")]),
+        (typeof(VirtioMediaDqbufEvent), "struct virtio_media_event_dqbuf", [("Header", "hdr"), ("Buffer", "buffer"),
+            ("Planes", "planes")]),
     ];
 
     /// <summary>Tmds.LibC's typedef wrappers → the C type each stands for (long_t and syscall_arg are C's long).</summary>
@@ -204,17 +243,50 @@ public sealed class NativeLayoutTests
     [Test]
     public void Every_v4l2_constant_and_ioctl_request_number_has_its_header_value()
     {
-        Assert.That(V4l2Uapi.Requests, Has.Count.EqualTo(14));
+        var constants = V4l2ConstantFields();
+        Assert.That(V4l2.HeaderNames.Select(n => n.Name), Is.EquivalentTo(constants.Select(f => f.Name)),
+            "every V4l2 constant has exactly one header name");
+        Assert.That(V4l2Requests.All, Has.Count.EqualTo(23));
         Assert.Multiple(() =>
         {
-            foreach (var (name, value) in V4l2Uapi.Constants)
+            foreach (var (name, header) in V4l2.HeaderNames)
             {
-                Assert.That((long)value, Is.EqualTo(_c[$"const {name}"]), name);
+                var value = (uint)constants.Single(f => f.Name == name).GetRawConstantValue()!;
+                Assert.That((long)value, Is.EqualTo(_c[$"const {header}"]), $"V4l2.{name} ({header})");
             }
 
-            foreach (var (name, value) in V4l2Uapi.Requests)
+            foreach (var (name, value) in V4l2Requests.All)
             {
                 Assert.That((long)value, Is.EqualTo(_c[$"const {name}"]), $"{name} = 0x{value:x8}");
+            }
+        });
+    }
+
+    [Test]
+    public void Every_named_ioctl_number_is_the_ioc_nr_of_its_header_request()
+    {
+        Assert.Multiple(() =>
+        {
+            foreach (var number in Enum.GetValues<V4l2IoctlNumber>())
+            {
+                Assert.That((long)number, Is.EqualTo(_c[$"ioc_nr VIDIOC_{number.Name()}"]), $"{number} is _IOC_NR(VIDIOC_{number.Name()})");
+            }
+        });
+    }
+
+    [Test]
+    public void Every_errno_value_is_the_linux_one_and_the_virtio_media_constants_are_the_guest_drivers()
+    {
+        Assert.Multiple(() =>
+        {
+            foreach (var errno in Enum.GetValues<Errno>().Where(e => e != Errno.None))
+            {
+                Assert.That((long)errno, Is.EqualTo(_c[$"errno {errno}"]), errno.ToString());
+            }
+
+            foreach (var (name, value) in VirtioMediaConstants)
+            {
+                Assert.That((long)value, Is.EqualTo(_c[$"const {name}"]), name);
             }
         });
     }
@@ -276,6 +348,19 @@ public sealed class NativeLayoutTests
         LinuxConstantFields().Select(f => ($"{f.DeclaringType!.Name}.{f.Name}", f.Name, Convert.ToInt64(f.GetRawConstantValue(), CultureInfo.InvariantCulture)))
             .Concat(TmdsConstantsUsed().Select(p => ($"LibC.{p.Name}", p.Name, ValueOf(p.GetValue(null)!))))
             .Concat(PollEventNames.Select(p => ($"PollEvents.{p.Bit}", p.Name, (long)p.Bit)));
+
+    private static FieldInfo[] V4l2ConstantFields() =>
+        typeof(V4l2).GetFields(BindingFlags.Public | BindingFlags.Static).Where(f => f.IsLiteral).ToArray();
+
+    /// <summary>The virtio-media constants by their name in the guest driver's header.</summary>
+    private static readonly (string Name, uint Value)[] VirtioMediaConstants =
+    [
+        ("VIRTIO_ID_MEDIA", VirtioMediaWire.DeviceId), ("VIRTIO_MEDIA_CMD_OPEN", VirtioMediaWire.CmdOpen),
+        ("VIRTIO_MEDIA_CMD_CLOSE", VirtioMediaWire.CmdClose), ("VIRTIO_MEDIA_CMD_IOCTL", VirtioMediaWire.CmdIoctl),
+        ("VIRTIO_MEDIA_CMD_MMAP", VirtioMediaWire.CmdMmap), ("VIRTIO_MEDIA_CMD_MUNMAP", VirtioMediaWire.CmdMunmap),
+        ("VIRTIO_MEDIA_EVT_ERROR", VirtioMediaWire.EventError), ("VIRTIO_MEDIA_EVT_DQBUF", VirtioMediaWire.EventDqbuf),
+        ("VIRTIO_MEDIA_EVT_EVENT", VirtioMediaWire.EventV4l2), ("VIRTIO_MEDIA_MAX_PLANES", VirtioMediaWire.MaxPlanes),
+    ];
 
     private static FieldInfo[] LinuxConstantFields() =>
         new[] { typeof(LinuxConstants), typeof(Errnos) }
@@ -405,6 +490,7 @@ public sealed class NativeLayoutTests
             #include <sys/un.h>
             #include <termios.h>
             #include <linux/videodev2.h>
+            #include "GUEST_PROTOCOL_H"
             #include <sched.h>
             #include <signal.h>
             #include <sys/ioctl.h>
@@ -461,12 +547,24 @@ public sealed class NativeLayoutTests
         }
 
         // Request numbers are unsigned long: print them unsigned (VIDIOC_* with _IOC_READ set are above 2^31).
-        foreach (var name in V4l2Uapi.Constants.Select(k => k.Name).Concat(V4l2Uapi.Requests.Select(r => r.Name)))
+        var unsignedConstants = V4l2.HeaderNames.Select(k => k.Header).Concat(V4l2Requests.All.Select(r => r.Name))
+            .Concat(VirtioMediaConstants.Select(k => k.Name));
+        foreach (var name in unsignedConstants)
         {
             c.Append(CultureInfo.InvariantCulture, $"    printf(\"const %s %llu\\n\", \"{name}\", (unsigned long long)({name}));\n");
         }
 
-        return c.Append("    return 0;\n}\n").ToString();
+        foreach (var errno in Enum.GetValues<Errno>().Where(e => e != Errno.None))
+        {
+            c.Append(CultureInfo.InvariantCulture, $"    printf(\"errno %s %d\\n\", \"{errno}\", {errno});\n");
+        }
+
+        foreach (var number in Enum.GetValues<V4l2IoctlNumber>())
+        {
+            c.Append(CultureInfo.InvariantCulture, $"    printf(\"ioc_nr VIDIOC_%s %llu\\n\", \"{number.Name()}\", (unsigned long long)_IOC_NR(VIDIOC_{number.Name()}));\n");
+        }
+
+        return c.Append("    return 0;\n}\n").ToString().Replace("GUEST_PROTOCOL_H", Repository.PathOf("guest-kernel/protocol.h"), StringComparison.Ordinal);
     }
 
     private static Dictionary<string, long> RunProbe(string source)

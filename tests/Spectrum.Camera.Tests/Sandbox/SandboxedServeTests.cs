@@ -4,7 +4,10 @@ using Spectrum.Camera.Native;
 using Spectrum.Camera.Sources;
 using Spectrum.Camera.TestFrontend;
 using Spectrum.Camera.Tests.Cli;
+using Spectrum.Camera.Uapi;
+using static Spectrum.Camera.TestFrontend.MediaRequests;
 using static Spectrum.Camera.Tests.Media.V4l2Wire;
+using static Spectrum.Camera.Uapi.V4l2IoctlNumber;
 
 namespace Spectrum.Camera.Tests.Sandbox;
 
@@ -141,7 +144,7 @@ public sealed class SandboxedServeTests
         {
             var session = Arm(() => _driver.OpenSession());
             AssertFormat(IoctlOk(session, SFmt, Format(width, height, format), FormatSize), format, width, height);
-            Assert.That(U32(IoctlOk(session, ReqBufs, ReqBufsRequest(4), RequestBuffersSize), 0), Is.EqualTo(4u));
+            Assert.That(U32(IoctlOk(session, ReqBufs, RequestBuffers(4), RequestBuffersSize), 0), Is.EqualTo(4u));
             var size = PackedSize(format, width, height);
             var buffers = Enumerable.Range(0, 4).Select(_ => new GuestFrameBuffer(_vmm.Ram, size)).ToList();
             for (var i = 0; i < buffers.Count; i++)
@@ -149,7 +152,7 @@ public sealed class SandboxedServeTests
                 Queue(session, buffers, i);
             }
 
-            Assert.That(Arm(() => _driver.Ioctl(session, StreamOn, Word(TypeCapture), 0)).Status, Is.Zero, "STREAMON");
+            Assert.That(Arm(() => _driver.Ioctl(session, StreamOn, Word(V4l2.BufTypeVideoCapture), 0)).Status, Is.Zero, "STREAMON");
             var frames = new List<byte[]>();
             while (frames.Count < count)
             {
@@ -161,7 +164,7 @@ public sealed class SandboxedServeTests
                 Queue(session, buffers, index);
             }
 
-            Assert.That(Arm(() => _driver.Ioctl(session, StreamOff, Word(TypeCapture), 0)).Status, Is.Zero, "STREAMOFF");
+            Assert.That(Arm(() => _driver.Ioctl(session, StreamOff, Word(V4l2.BufTypeVideoCapture), 0)).Status, Is.Zero, "STREAMOFF");
 
             // Frames completed after the last one wanted and before STREAMOFF are already in the event queue: take them
             // now, so the next session never mistakes them for its own.
@@ -196,13 +199,13 @@ public sealed class SandboxedServeTests
         }
 
         private void Queue(uint session, List<GuestFrameBuffer> buffers, int index) =>
-            IoctlOk(session, QBuf, Buffer((uint)index, 0x7F00_0000_0000UL + ((ulong)index << 24), buffers[index].Length), BufferSize,
+            IoctlOk(session, QBuf, Buffer((uint)index, UserPtrOf(index), buffers[index].Length), BufferSize,
                 buffers[index].SgList());
 
-        private byte[] IoctlOk(uint session, uint code, byte[] payload, int responsePayload, byte[]? extra = null)
+        private byte[] IoctlOk(uint session, V4l2IoctlNumber code, byte[] payload, int responsePayload, byte[]? extra = null)
         {
             var (status, answer) = Arm(() => _driver.Ioctl(session, code, payload, responsePayload, extra));
-            Assert.That(status, Is.Zero, $"ioctl {code}");
+            Assert.That(status, Is.Zero, $"{code.Name()}");
             return answer;
         }
 
