@@ -17,9 +17,13 @@ internal static class CameraServiceCommand
     private const string Help = """
         Usage: spectrum-camera camera-service --vm NAME[:UID] [--vm NAME[:UID]]... [options]
 
-        Runs the host camera service: it owns the host camera and the per-VM camera permission (default deny), and
-        shares frames with each VM's sidecar (spectrum-camera serve --camera-service RUNTIME_DIR/vms/NAME.sock).
-        A VM without permission gets black frames; the camera is open only while an allowed VM streams.
+        Runs the host camera service: it owns the host camera and the per-VM camera permission, and shares frames
+        with each VM's sidecar (spectrum-camera serve --camera-service RUNTIME_DIR/vms/NAME.sock). A VM is denied
+        until an operator allows it; a denied VM's sidecar gets no camera frame (its guest sees black frames), and a
+        deny takes effect before 'ctl deny' returns. The camera is open only while an allowed VM streams.
+        Permissions are kept in STATE_DIR/policy.json; every change and every camera stream start and stop is
+        appended to STATE_DIR/audit.log.
+        Identity: NAME.sock belongs to UID (mode 0600) and every connection's peer uid is checked again.
 
         Options:
           --vm NAME[:UID]       A VM the service serves (repeatable). Its sidecar must run as UID (default: this
@@ -34,7 +38,24 @@ internal static class CameraServiceCommand
           --help                Show this help.
 
         Operators: spectrum-camera ctl --operator-socket RUNTIME_DIR/operator.sock allow|deny|status|watch|audit.
-        Exit status: 0 on SIGTERM/SIGINT, 1 on a runtime error, 2 on bad usage.
+
+        Exit status:
+          0  SIGTERM or SIGINT.
+          1  a runtime error (the log line says which, e.g. a socket that cannot be created).
+          2  bad usage.
+
+        Files:
+          /etc/spectrum-camera/camera-service.env   SPECTRUM_CAMERA_SERVICE_ARGS="..." for the systemd unit
+                                                    spectrum-camera-service.service (example in
+                                                    /usr/share/doc/spectrum-camera/examples/).
+          RUNTIME_DIR/operator.sock                 the operator API (mode 0660, group --operator-group if given).
+          RUNTIME_DIR/vms/NAME.sock                 each VM's sidecar connects here (owned by the VM's UID).
+          STATE_DIR/policy.json, STATE_DIR/audit.log  permissions and the audit log.
+
+        Examples:
+          spectrum-camera camera-service --camera test-pattern --vm vm1 --runtime-dir /tmp/cs --state-dir /tmp/cs
+          spectrum-camera camera-service --camera /dev/v4l/by-id/usb-046d_C920-video-index0 \
+              --vm work:61001 --vm personal:61002 --operator-group 1000
         """;
 
     public static int Run(string[] args)

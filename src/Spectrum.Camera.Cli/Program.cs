@@ -6,18 +6,47 @@ namespace Spectrum.Camera.Cli;
 internal static class Program
 {
     private const string Usage = """
-        spectrum-camera: a virtio-media virtual camera for one VM, served over vhost-user.
+        spectrum-camera: a safe virtual camera for virtual machines (virtio-media over vhost-user).
 
         Usage: spectrum-camera <command> [options]
+               spectrum-camera <command> --help
+
+        Each VM gets its camera from its own sidecar ('serve'): QEMU connects to the sidecar as a vhost-user
+        back-end, and the guest sees an ordinary V4L2 camera (/dev/videoN, through the Spectrum Camera guest
+        driver) that is present from boot and always offers the same formats. The host's real camera belongs to
+        one camera service ('camera-service'), which decides per VM whether its sidecar gets camera frames;
+        a VM without permission gets black frames at the same format and rate. Operators allow and deny with 'ctl'.
 
         Commands:
           serve          Serve one VM's camera on a vhost-user socket (QEMU connects to it).
-          verify-frames  Check a raw capture file against the test pattern (used by the end-to-end tests).
-          cameras        List the host's V4L2 cameras with their formats, sizes and rates.
           camera-service Run the host camera service: owns the camera and each VM's camera permission.
-          ctl            Allow or deny VMs the camera, and show their status, events and audit log (camera service).
+          ctl            Allow or deny VMs the camera, and show their status, events and audit log.
+          cameras        List the host's V4L2 cameras with their formats, sizes and rates.
+          verify-frames  Check a raw capture file against the test pattern (used by the end-to-end tests).
 
         Run 'spectrum-camera <command> --help' for a command's options.
+
+        Exit status:
+          0  success.
+          1  the command failed at run time; one log line on standard error says why.
+          2  bad usage (also when no command is given).
+
+        Files:
+          /usr/lib/spectrum-camera/spectrum-camera  the program (/usr/bin/spectrum-camera links to it).
+          /etc/spectrum-camera/camera-service.env   the camera service's options under systemd.
+          /run/spectrum-camera/operator.sock        the camera service's operator socket (ctl).
+          /run/spectrum-camera/vms/VM.sock          the camera service's socket for VM's sidecar.
+          /run/spectrum-camera-vm/VM/camera.sock    VM's sidecar's vhost-user socket, for QEMU.
+          /var/lib/spectrum-camera/                 policy.json (permissions) and audit.log.
+
+        Examples:
+          spectrum-camera cameras
+          systemctl start spectrum-camera-service.service spectrum-camera-sidecar@work.service
+          spectrum-camera ctl allow work
+          spectrum-camera ctl status
+
+        See also: the systemd units spectrum-camera-service.service and spectrum-camera-sidecar@.service, and
+        /usr/share/doc/spectrum-camera/.
         """;
 
     private static int Main(string[] args)
