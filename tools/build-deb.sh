@@ -90,7 +90,7 @@ cp systemd/tmpfiles.d/spectrum-camera.conf "$SRC/debian/spectrum-camera.tmpfiles
 cat > "$SRC/debian/changelog" <<CHANGELOG
 spectrum-camera ($VERSION) unstable; urgency=medium
 
-  * Built by tools/build-deb.sh from commit $(git rev-parse HEAD).
+  * Built by tools/build-deb.sh from commit $(git rev-parse --short=12 HEAD).
 
  -- $(sed -n 's/^Maintainer: //p' packaging/deb/control)  $(date -R)
 CHANGELOG

@@ -31,5 +31,12 @@ done
 
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
 echo "[install-deps] installing ${need[*]}" >&2
-$SUDO apt-get -o DPkg::Lock::Timeout=1200 update -qq >&2
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=1200 install -y -qq "${need[@]}" >&2
+# apt's progress goes to a log, shown only if something fails.
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+if ! { $SUDO apt-get -o DPkg::Lock::Timeout=1200 update -qq &&
+       DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=1200 install -y -qq "${need[@]}"; } > "$log" 2>&1; then
+  tail -n 30 "$log" >&2
+  echo "[install-deps] apt-get could not install ${need[*]} (output above)" >&2
+  exit 1
+fi

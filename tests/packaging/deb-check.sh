@@ -50,14 +50,14 @@ fi
 
 if [ -n "$DEB" ]; then
   log "lintian $(basename "$DEB")"
-  lintian --no-tag-display-limit "$DEB" > "$OUT/lintian.txt" 2>&1 || true
+  lintian --tag-display-limit 0 "$DEB" > "$OUT/lintian.txt" 2>&1 || true
   errors="$(grep -c '^E: ' "$OUT/lintian.txt" || true)"
   warnings="$(grep -c '^W: ' "$OUT/lintian.txt" || true)"
   [ "$errors" = 0 ] && r=PASS || r=FAIL
-  echo "CHECK $r lintian reports no errors for the package | $errors errors, $warnings warnings: $(grep '^[EW]: ' "$OUT/lintian.txt" | cut -d' ' -f3 | sort | uniq -c | tr -s ' ' | tr '\n' ',' | cut -c1-300)" >> "$CHECKS"
+  echo "CHECK $r lintian reports no errors (one override, the .NET runtime's own zlib inside the program) | $errors errors, $warnings warnings: $(grep '^[EW]: ' "$OUT/lintian.txt" | cut -d' ' -f3 | sort | uniq -c | tr -s ' ' | tr '\n' ',' | cut -c1-300)" >> "$CHECKS"
 
   log "installing it in a fresh Debian 12 root"
-  "$HERE/fresh-root.sh" --log "$OUT/fresh-root.log" --copy "$DEB" --timeout 900 \
+  "$HERE/fresh-root.sh" --no-dotnet --log "$OUT/fresh-root.log" --copy "$DEB" --timeout 900 \
     -- tests/packaging/deb-installed.sh "/tmp/$(basename "$DEB")" || true
   grep '^CHECK ' "$OUT/fresh-root.log" >> "$CHECKS" ||
     echo "CHECK FAIL the package's checks ran in a fresh root | no results: $(tail -n 1 "$OUT/fresh-root.log")" >> "$CHECKS"

@@ -17,7 +17,7 @@ check "apt-get install ./$(basename "$DEB") in a fresh root exits 0 (dependencie
   "exit $rc; $(dpkg-query -W -f='${Package} ${Version} ${Status}' spectrum-camera 2>&1)"
 
 out="$(spectrum-camera --help 2>&1)"; rc=$?
-[ "$rc" = 0 ] && grep -q '^Usage: spectrum-camera <command>' <<< "$out"; ok=$?
+[ "$rc" = 0 ] && grep -q '^Usage: spectrum-camera <command>' <<< "$out" && ! command -v dotnet > /dev/null; ok=$?
 check "spectrum-camera --help (on PATH, the self-contained program with no .NET installed) exits 0 with its usage" "$ok" \
   "exit $rc, $(wc -l <<< "$out") lines, $(command -v spectrum-camera) -> $(readlink -f "$(command -v spectrum-camera)"); dotnet on PATH: $(command -v dotnet || echo none)"
 for cmd in serve camera-service ctl cameras verify-frames; do

@@ -24,6 +24,7 @@ needs must be installed by the project's own scripts.
   --qemu-from-host     give the root the host's cached patched QEMU binary (tools/build-qemu.sh on the host builds it
                        if needed) instead of letting the command build QEMU inside the root (6-12 minutes on 2 cores).
                        The root's tools/build-qemu.sh still installs QEMU's run-time packages itself.
+  --no-dotnet          share neither the .NET SDK nor the NuGet cache (for checking what runs without them)
   --copy FILE          copy FILE into the root's /tmp/ before the command runs (repeatable)
   --collect PATH       after the command, copy /src/PATH out of the root next to the log (repeatable)
   --timeout SECONDS    stop COMMAND after this long (default 3000); a timeout fails the check
@@ -34,13 +35,14 @@ Needs root (chroot, mounts); installs debootstrap on the host if missing. Exit s
 USAGE
 }
 
-RESULTS="" NAME="" LOG="" QEMU_FROM_HOST=0 KEEP=0 REBOOTSTRAP=0 TIMEOUT=3000 COPIES=() COLLECT=()
+RESULTS="" NAME="" LOG="" QEMU_FROM_HOST=0 DOTNET=1 KEEP=0 REBOOTSTRAP=0 TIMEOUT=3000 COPIES=() COLLECT=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --results) RESULTS="${2:?}"; shift ;;
     --name) NAME="${2:?}"; shift ;;
     --log) LOG="${2:?}"; shift ;;
     --qemu-from-host) QEMU_FROM_HOST=1 ;;
+    --no-dotnet) DOTNET=0 ;;
     --copy) COPIES+=("${2:?}"); shift ;;
     --collect) COLLECT+=("${2:?}"); shift ;;
     --timeout) TIMEOUT="${2:?}"; shift ;;
@@ -97,7 +99,8 @@ if [ "$QEMU_FROM_HOST" = 1 ]; then
   log "the host's patched QEMU (tools/build-qemu.sh on the host)"
   QEMU_DIR="$(dirname "$("$ROOT_DIR/tools/build-qemu.sh" | tail -n 1)")"
 fi
-DOTNET_DIR="$(dirname "$(readlink -f "$(command -v dotnet)")")"
+DOTNET_DIR=""
+[ "$DOTNET" = 0 ] || DOTNET_DIR="$(dirname "$(readlink -f "$(command -v dotnet)")")"
 ROOT="$(mktemp -d /var/tmp/spectrum-fresh-root.XXXXXX)"
 MOUNTS=()
 bind() {  # HOST_PATH ROOT_PATH [ro]
@@ -122,11 +125,13 @@ git clone -q "$ROOT_DIR" "$ROOT/src"
 mkdir -p "$ROOT/proc"; mount -t proc proc "$ROOT/proc"; MOUNTS+=("$ROOT/proc")
 mkdir -p "$ROOT/sys"; mount --rbind /sys "$ROOT/sys"; MOUNTS+=("$ROOT/sys")
 mkdir -p "$ROOT/dev"; mount --rbind /dev "$ROOT/dev"; MOUNTS+=("$ROOT/dev")
-bind "$DOTNET_DIR" "$DOTNET_DIR" ro
-ln -sf "$DOTNET_DIR/dotnet" "$ROOT/usr/bin/dotnet"
+if [ "$DOTNET" = 1 ]; then
+  bind "$DOTNET_DIR" "$DOTNET_DIR" ro
+  ln -sf "$DOTNET_DIR/dotnet" "$ROOT/usr/bin/dotnet"
+  mkdir -p "$HOME/.nuget"
+  bind "$HOME/.nuget" /root/.nuget
+fi
 bind /etc/ssl/certs /etc/ssl/certs ro
-mkdir -p "$HOME/.nuget"
-bind "$HOME/.nuget" /root/.nuget
 mkdir -p "$CACHE/fresh-root/apt-archives/partial"
 bind "$CACHE/fresh-root/apt-archives" /var/cache/apt/archives
 [ -z "$QEMU_DIR" ] || bind "$QEMU_DIR" "/root/.cache/spectrum-camera/qemu/$(basename "$QEMU_DIR")" ro
@@ -145,7 +150,7 @@ for p in ${COLLECT[@]+"${COLLECT[@]}"}; do
   [ -e "$ROOT/src/$p" ] && cp -r "$ROOT/src/$p" "$OUTDIR/" || log "nothing at /src/$p to collect"
 done
 tail -n 25 "$LOG" | sed 's/^/  | /' >&2
-how="$( [ "$QEMU_FROM_HOST" = 1 ] && echo "QEMU binary from the host's cache" || echo "QEMU built in the root")"
+how="shared: $( [ "$DOTNET" = 1 ] && echo ".NET SDK, NuGet cache, " )certificates, .deb downloads$( [ "$QEMU_FROM_HOST" = 1 ] && echo ", the host's QEMU binary" )"
 if [ "$rc" = 0 ]; then
   detail="exit 0 after $SECONDS_TAKEN s ($how); commit $(cut -c1-12 "$OUTDIR/fresh-root.commit"); log $LOG"
   write_results true "$detail"
