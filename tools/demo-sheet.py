@@ -106,7 +106,7 @@ def main():
             ok = False
         else:
             print(f"  {secs(first['ts'])}  {'camera' if want else 'black'} frames from frame {first['seq']} "
-                  f"({(first['ts'] - ret) / 1e6:+.0f} ms from the ctl's return)")
+                  f"({abs(first['ts'] - ret) / 1e6:.0f} ms {'after' if first['ts'] >= ret else 'before'} ctl returned)")
     runs = []
     for c in camera:
         if not runs or runs[-1][0] != c:
