@@ -73,7 +73,10 @@ INITRD="$(tests/e2e/build-initramfs.sh --kernel "$KERNEL" --out "$OUT/initrd.img
   --add "$OUT/perm.conf:/spectrum/files/perm.conf" | tail -n 1)"
 
 step "5/7 starting the camera service (camera: $CAMERA) and the VM's sidecar on it"
-dotnet build src/Spectrum.Camera.Cli -c Release -nologo -v quiet > "$OUT/dotnet-build.log" || fail "build failed: $OUT/dotnet-build.log"
+# No build servers left behind (MSBuild nodes, the compiler server): they would outlive the demo and keep whatever
+# file descriptors it inherited, such as a lock taken around it.
+dotnet build src/Spectrum.Camera.Cli -c Release -nologo -v quiet -nodeReuse:false -p:UseSharedCompilation=false \
+  > "$OUT/dotnet-build.log" || fail "build failed: $OUT/dotnet-build.log"
 CLI=(dotnet "$ROOT/artifacts/build/bin/Spectrum.Camera.Cli/release/spectrum-camera.dll")
 CTL=("${CLI[@]}" ctl --operator-socket "$OUT/run/operator.sock")
 wait_socket() { for _ in $(seq 300); do [ -S "$1" ] && return 0; sleep 0.1; done; return 1; }

@@ -110,7 +110,11 @@ bind() {  # HOST_PATH ROOT_PATH [ro]
   [ "${3:-}" != ro ] || mount -o remount,bind,ro "$ROOT$2"
 }
 cleanup() {
-  local i
+  local i pid
+  # Whatever the command left running inside the root (a build server, a sidecar) is ended first, by its pid.
+  for pid in $(ls /proc | grep -E '^[0-9]+$'); do
+    [ "$(readlink "/proc/$pid/root" 2>/dev/null)" = "$ROOT" ] && kill "$pid" 2>/dev/null || true
+  done
   for (( i=${#MOUNTS[@]}-1; i>=0; i-- )); do umount -l "${MOUNTS[$i]}" 2>/dev/null || true; done
   if [ "$KEEP" = 1 ]; then log "kept $ROOT"; return; fi
   # Never delete through a mount that is still there (the NuGet cache, /dev, ...).
