@@ -38,13 +38,15 @@ OUT="$(cd "$OUT" && pwd)"
 # the publish under TreatWarningsAsErrors; the CLI keeps that assembly whole (TrimmerRootAssembly), and the project's
 # own assemblies are analysed for trimming at build time (IsAotCompatible). ReadyToRun: the program starts without
 # JIT-compiling its start-up path (the camera service took 10-30 s to start in a TCG guest without it).
+# No MSBuild nodes or compiler server stay behind after the publish (a CI run or a package build should end clean).
 extra=()
 [ -z "$VERSION" ] || extra+=("-p:InformationalVersion=$VERSION")
 for project in "${PROJECTS[@]}"; do
   log="$OUT/../publish-$(basename "$project").log"
   dotnet publish "$ROOT/$project" -c Release -r linux-x64 --self-contained \
     -p:PublishSingleFile=true -p:PublishTrimmed=true -p:SuppressTrimAnalysisWarnings=true -p:PublishReadyToRun=true \
-    -p:ArtifactsPath="$OUT/../publish-build" ${extra[@]+"${extra[@]}"} -o "$OUT" -nologo -v quiet > "$log" 2>&1 ||
+    -p:ArtifactsPath="$OUT/../publish-build" ${extra[@]+"${extra[@]}"} -o "$OUT" -nologo -v quiet \
+    -nodeReuse:false -p:UseSharedCompilation=false > "$log" 2>&1 ||
     { cat "$log" >&2; echo "tools/publish.sh: publishing $project failed" >&2; exit 1; }
   name="$(sed -n 's:.*<AssemblyName>\(.*\)</AssemblyName>.*:\1:p' "$ROOT/$project"/*.csproj)"
   [ -n "$name" ] || name="$(basename "$project")"
