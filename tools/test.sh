@@ -126,7 +126,7 @@ for phase in hostile faults; do
   fi
 done
 for extra in ${EXTRA_RESULTS[@]+"${EXTRA_RESULTS[@]}"}; do
-  if [ -f "$extra" ]; then files+=("$extra"); else missing="${missing:+$missing and }$extra"; fi
+  if [ -f "$extra" ]; then files+=("$extra"); else missing="${missing:+$missing and }the check that writes $extra"; fi
 done
 if [ -n "$missing" ]; then
   echo "tools/test.sh: $missing wrote no results" >&2
