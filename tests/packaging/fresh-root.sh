@@ -127,8 +127,11 @@ cp /etc/resolv.conf "$ROOT/etc/resolv.conf" 2>/dev/null || true
 git -C "$ROOT_DIR" rev-parse HEAD > "$OUTDIR/fresh-root.commit"
 git clone -q "$ROOT_DIR" "$ROOT/src"
 mkdir -p "$ROOT/proc"; mount -t proc proc "$ROOT/proc"; MOUNTS+=("$ROOT/proc")
-mkdir -p "$ROOT/sys"; mount --rbind /sys "$ROOT/sys"; MOUNTS+=("$ROOT/sys")
-mkdir -p "$ROOT/dev"; mount --rbind /dev "$ROOT/dev"; MOUNTS+=("$ROOT/dev")
+# Slaves: on a host whose mounts are shared (systemd's default), unmounting the copies must not unmount the host's
+# /dev/pts or /sys submounts through propagation.
+for fs in sys dev; do
+  mkdir -p "$ROOT/$fs"; mount --rbind "/$fs" "$ROOT/$fs"; mount --make-rslave "$ROOT/$fs"; MOUNTS+=("$ROOT/$fs")
+done
 if [ "$DOTNET" = 1 ]; then
   bind "$DOTNET_DIR" "$DOTNET_DIR" ro
   ln -sf "$DOTNET_DIR/dotnet" "$ROOT/usr/bin/dotnet"
