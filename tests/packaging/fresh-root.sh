@@ -157,7 +157,9 @@ for p in ${COLLECT[@]+"${COLLECT[@]}"}; do
   [ -e "$ROOT/src/$p" ] && cp -r "$ROOT/src/$p" "$OUTDIR/" || log "nothing at /src/$p to collect"
 done
 tail -n 25 "$LOG" | sed 's/^/  | /' >&2
-how="shared: $( [ "$DOTNET" = 1 ] && echo ".NET SDK, NuGet cache, " )certificates, .deb downloads$( [ "$QEMU_FROM_HOST" = 1 ] && echo ", the host's QEMU binary" )"
+how="shared: certificates, .deb downloads"
+[ "$DOTNET" = 0 ] || how="$how, .NET SDK, NuGet cache"
+[ "$QEMU_FROM_HOST" = 0 ] || how="$how, the host's QEMU binary"
 if [ "$rc" = 0 ]; then
   detail="exit 0 after $SECONDS_TAKEN s ($how); commit $(cut -c1-12 "$OUTDIR/fresh-root.commit"); log $LOG"
   write_results true "$detail"
