@@ -10,7 +10,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 usage() {
   cat <<USAGE
-Usage: tools/test.sh [--dotnet-only] [--help]
+Usage: tools/test.sh [--dotnet-only] [--extra-results FILE]... [--help]
 
 Runs all tests: the .NET unit and component suites, then the end-to-end suite (patched QEMU, Debian guest
 kernels, guest driver, v4l2-compliance, ffmpeg, GStreamer), the camera-permission phase, the host-camera end-to-end
@@ -20,16 +20,21 @@ builds are cached in \$SPECTRUM_CACHE (default ~/.cache/spectrum-camera). Result
 artifacts/e2e/ and artifacts/e2e-host-camera/.
 
   --dotnet-only   skip the end-to-end suite (for quick local runs; CI runs everything)
+  --extra-results FILE
+                  also count the checks in FILE (relative to the repository), a results.json another check
+                  wrote (.ci/run passes the fresh-root and package checks); a missing FILE fails the run
 USAGE
 }
 
-DOTNET_ONLY=0
-for arg in "$@"; do
-  case "$arg" in
+DOTNET_ONLY=0 EXTRA_RESULTS=()
+while [ $# -gt 0 ]; do
+  case "$1" in
     --dotnet-only) DOTNET_ONLY=1 ;;
+    --extra-results) EXTRA_RESULTS+=("${2:?--extra-results needs a file}"); shift ;;
     -h|--help) usage; exit 0 ;;
-    *) echo "tools/test.sh: unknown argument '$arg' (see --help)" >&2; exit 2 ;;
+    *) echo "tools/test.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
+  shift
 done
 
 step() { printf '\n==> %s\n' "$*" >&2; }
@@ -119,6 +124,9 @@ for phase in hostile faults; do
   elif [ "$DOTNET_ONLY" = 0 ] && [ -x "tests/e2e/$phase.sh" ]; then
     missing="${missing:+$missing and }the $phase end-to-end test"
   fi
+done
+for extra in ${EXTRA_RESULTS[@]+"${EXTRA_RESULTS[@]}"}; do
+  if [ -f "$extra" ]; then files+=("$extra"); else missing="${missing:+$missing and }the check that writes $extra"; fi
 done
 if [ -n "$missing" ]; then
   echo "tools/test.sh: $missing wrote no results" >&2

@@ -23,6 +23,10 @@ internal static class CameraServiceCommand
         (spectrum-camera serve --camera-service RUNTIME_DIR/vms/NAME.sock). A VM without permission gets black
         frames; a VM in ask mode gets black frames until an operator answers its request ('spectrum-camera ctl
         prompt', 'spectrum-camera notify'); each camera is open only while an allowed VM streams from it.
+        A deny takes effect before 'ctl deny' returns. Permissions and camera assignments are kept in
+        STATE_DIR/policy.json; every change, request, answer and camera stream start and stop is appended to
+        STATE_DIR/audit.log.
+        Identity: NAME.sock belongs to UID (mode 0600) and every connection's peer uid is checked again.
 
         Options:
           --vm NAME[:UID]       A VM the service serves (repeatable). Its sidecar must run as UID (default: this
@@ -41,8 +45,25 @@ internal static class CameraServiceCommand
           --log-level LEVEL     debug, info (default), warning or error.
           --help                Show this help.
 
-        Operators: spectrum-camera ctl --operator-socket RUNTIME_DIR/operator.sock allow|deny|ask|assign|status|...
-        Exit status: 0 on SIGTERM/SIGINT, 1 on a runtime error, 2 on bad usage.
+        Operators: spectrum-camera ctl --operator-socket RUNTIME_DIR/operator.sock allow|deny|ask|assign|status|prompt|watch|audit.
+
+        Exit status:
+          0  SIGTERM or SIGINT.
+          1  a runtime error (the log line says which, e.g. a socket that cannot be created).
+          2  bad usage.
+
+        Files:
+          /etc/spectrum-camera/camera-service.env   SPECTRUM_CAMERA_SERVICE_ARGS="..." for the systemd unit
+                                                    spectrum-camera-service.service (example in
+                                                    /usr/share/doc/spectrum-camera/examples/).
+          RUNTIME_DIR/operator.sock                 the operator API (mode 0660, group --operator-group if given).
+          RUNTIME_DIR/vms/NAME.sock                 each VM's sidecar connects here (owned by the VM's UID).
+          STATE_DIR/policy.json, STATE_DIR/audit.log  permissions and the audit log.
+
+        Examples:
+          spectrum-camera camera-service --camera test-pattern --vm vm1 --runtime-dir /tmp/cs --state-dir /tmp/cs
+          spectrum-camera camera-service --camera usb=/dev/v4l/by-id/usb-046d_C920-video-index0 \
+              --camera pattern=test-pattern --vm work:61001 --vm personal:61002 --operator-group 1000 --ask-timeout 20
         """;
 
     public static int Run(string[] args)

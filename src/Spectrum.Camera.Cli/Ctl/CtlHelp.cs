@@ -30,7 +30,25 @@ internal static class CtlHelp
 
         Only operators may connect: root, the service's own user, users given to the service with --operator-uid,
         and users whose primary group is its --operator-group.
-        Exit status: 0 success, 1 the request failed (the message says why), 2 bad usage.
+
+        Exit status:
+          0  success.
+          1  the request failed: no service on the socket, not an operator, an unknown VM (the message says which).
+          2  bad usage.
+
+        Environment:
+          SPECTRUM_CAMERA_OPERATOR_SOCKET  the operator socket when --operator-socket is not given.
+
+        Files:
+          /run/spectrum-camera/operator.sock  the camera service's operator socket under systemd.
+
+        Examples:
+          spectrum-camera ctl allow work
+          spectrum-camera ctl ask personal
+          spectrum-camera ctl prompt
+          spectrum-camera ctl assign work usb
+          spectrum-camera ctl status
+          spectrum-camera ctl audit work --limit 20
         """;
 
     public const string Allow = """
