@@ -9,11 +9,11 @@ namespace Spectrum.Camera.Media.Device;
 /// 10.0, and DMABUF (virtio objects) is implemented by no driver; both get EINVAL, and REQBUFS reports
 /// SUPPORTS_USERPTR alone so the driver knows what works.
 /// </summary>
-internal sealed class BufferIoctls(CaptureState state, FrameStreamer streamer)
+internal sealed class BufferIoctls(DeviceState state, FrameStreamer streamer)
 {
     private const string Component = "virtio-media";
 
-    private CaptureQueue Queue => state.Queue;
+    private BufferQueue Queue => state.Queue;
 
     public Errno RequestBuffers(in IoctlCall call, in V4l2RequestBuffers request, out V4l2RequestBuffers answer)
     {
@@ -68,7 +68,7 @@ internal sealed class BufferIoctls(CaptureState state, FrameStreamer streamer)
         {
             return Errno.EINVAL;
         }
-        else if (index == CaptureQueue.MaxBuffers)
+        else if (index == BufferQueue.MaxBuffers)
         {
             return Errno.ENOBUFS;
         }
@@ -87,7 +87,7 @@ internal sealed class BufferIoctls(CaptureState state, FrameStreamer streamer)
             Memory = request.Memory,
             Format = format,
             Capabilities = V4l2.BufCapSupportsUserPtr,
-            MaxNumBuffers = CaptureQueue.MaxBuffers,
+            MaxNumBuffers = BufferQueue.MaxBuffers,
         };
         return Errno.None;
     }
@@ -172,8 +172,8 @@ internal sealed class BufferIoctls(CaptureState state, FrameStreamer streamer)
         }
 
         // vb2: a queued buffer is neither queued nor prepared again, and a prepared one is not prepared twice.
-        if (!Queue.TryGetBuffer(request.Index, out var buffer) || buffer.State == CaptureBufferState.Queued ||
-            (!queue && buffer.State == CaptureBufferState.Prepared))
+        if (!Queue.TryGetBuffer(request.Index, out var buffer) || buffer.State == QueueBufferState.Queued ||
+            (!queue && buffer.State == QueueBufferState.Prepared))
         {
             return Errno.EINVAL;
         }
@@ -197,7 +197,7 @@ internal sealed class BufferIoctls(CaptureState state, FrameStreamer streamer)
         }
         else
         {
-            buffer.State = CaptureBufferState.Prepared;
+            buffer.State = QueueBufferState.Prepared;
         }
 
         answer = Describe(buffer);
@@ -205,14 +205,14 @@ internal sealed class BufferIoctls(CaptureState state, FrameStreamer streamer)
     }
 
     /// <summary>The v4l2_buffer the driver sees for <paramref name="b"/>; pointer-like fields echo the guest's own values.</summary>
-    private static V4l2Buffer Describe(CaptureBuffer b) => new()
+    private static V4l2Buffer Describe(QueueBuffer b) => new()
     {
         Index = b.Index,
         Type = V4l2.BufTypeVideoCapture,
         Flags = V4l2.BufFlagTimestampMonotonic | b.State switch
         {
-            CaptureBufferState.Queued => V4l2.BufFlagQueued,
-            CaptureBufferState.Prepared => V4l2.BufFlagPrepared,
+            QueueBufferState.Queued => V4l2.BufFlagQueued,
+            QueueBufferState.Prepared => V4l2.BufFlagPrepared,
             _ => 0u,
         },
         Field = V4l2.FieldNone,

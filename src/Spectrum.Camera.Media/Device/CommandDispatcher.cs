@@ -20,12 +20,12 @@ internal sealed class CommandDispatcher : ICommandHandler
 
     private static readonly int IoctlCommandSize = WireStruct.SizeOf<VirtioMediaIoctlCommand>();
 
-    private readonly CaptureState _state;
+    private readonly DeviceState _state;
     private readonly FormatIoctls _formats;
     private readonly ParameterIoctls _parameters;
     private readonly BufferIoctls _buffers;
 
-    public CommandDispatcher(CaptureState state, BufferIoctls buffers)
+    public CommandDispatcher(DeviceState state, BufferIoctls buffers)
     {
         _state = state;
         _formats = new FormatIoctls(state);

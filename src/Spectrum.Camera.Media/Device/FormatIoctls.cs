@@ -7,7 +7,7 @@ namespace Spectrum.Camera.Media.Device;
 /// ENUM_FMT, G/S/TRY_FMT, ENUM_FRAMESIZES, ENUM_FRAMEINTERVALS over the stable menu. TRY/S_FMT adjust and never fail
 /// for a valid type; every size probe (0x0, 2^32-1 squared) maps to a menu entry.
 /// </summary>
-internal sealed class FormatIoctls(CaptureState state)
+internal sealed class FormatIoctls(DeviceState state)
 {
     public Errno Enumerate(in V4l2FmtDesc request, out V4l2FmtDesc answer)
     {

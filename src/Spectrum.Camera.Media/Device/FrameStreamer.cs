@@ -14,7 +14,7 @@ namespace Spectrum.Camera.Media.Device;
 /// </summary>
 internal sealed class FrameStreamer : IDisposable
 {
-    private readonly CaptureState _state;
+    private readonly DeviceState _state;
     private readonly IFrameSource _source;
     private readonly VirtqueueTransport _transport;
     private readonly GuestBufferSink _sink = new();
@@ -29,7 +29,7 @@ internal sealed class FrameStreamer : IDisposable
     private bool _started;
     private uint _nextFrame;
 
-    public FrameStreamer(CaptureState state, IFrameSource source, VirtqueueTransport transport)
+    public FrameStreamer(DeviceState state, IFrameSource source, VirtqueueTransport transport)
     {
         _state = state;
         _source = source;
@@ -136,7 +136,7 @@ internal sealed class FrameStreamer : IDisposable
         _sink.Open(_transport.Memory!, buffer);
         var content = _source.Render(format, frame, _sink);
         var failed = _sink.Faulted || _sink.Written != format.SizeImage;
-        buffer.State = CaptureBufferState.Dequeued;
+        buffer.State = QueueBufferState.Dequeued;
         Counters.Count(content, failed);
         _recent[_recentNext] = (content, failed);
         _recentNext = (_recentNext + 1) % _recent.Length;
@@ -144,7 +144,7 @@ internal sealed class FrameStreamer : IDisposable
     }
 
     /// <summary>EVT_DQBUF for <paramref name="buffer"/>: the buffer's v4l2_buffer as DQBUF returns it, zero planes.</summary>
-    private void SendDqbufEvent(CaptureBuffer buffer, uint sequence, uint bytesUsed, bool failed)
+    private void SendDqbufEvent(QueueBuffer buffer, uint sequence, uint bytesUsed, bool failed)
     {
         var now = MonotonicClock.NowNanoseconds();
         var e = new VirtioMediaDqbufEvent

@@ -6,7 +6,7 @@ namespace Spectrum.Camera.Media.Device;
 /// G/S_PARM (TIMEPERFRAME) and the single camera input (ENUMINPUT, G/S_INPUT). S_PARM snaps to a supported rate and
 /// never fails for a valid type: Chrome treats an S_PARM failure as fatal.
 /// </summary>
-internal sealed class ParameterIoctls(CaptureState state)
+internal sealed class ParameterIoctls(DeviceState state)
 {
     private const string InputName = "Camera";
 

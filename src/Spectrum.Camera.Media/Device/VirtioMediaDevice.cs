@@ -22,7 +22,7 @@ public sealed class VirtioMediaDevice : IVirtioDevice, IDisposable
     private const string Component = "virtio-media";
 
     private readonly byte[] _config;
-    private readonly CaptureState _state;
+    private readonly DeviceState _state;
     private readonly VirtqueueTransport _transport = new(CommandDispatcher.MaxRequestBytes);
     private readonly FrameStreamer _streamer;
     private readonly BufferIoctls _buffers;
@@ -40,7 +40,7 @@ public sealed class VirtioMediaDevice : IVirtioDevice, IDisposable
             V4l2.CapVideoCapture | V4l2.CapStreaming | V4l2.CapExtPixFormat, deviceType: 0, Encoding.UTF8.GetBytes(options.Card)));
 
         Options = options;
-        _state = new CaptureState(options.Menu, options.SessionLimit);
+        _state = new DeviceState(options.Menu, options.SessionLimit);
         _streamer = new FrameStreamer(_state, options.Source, _transport);
         _buffers = new BufferIoctls(_state, _streamer);
         _dispatcher = new CommandDispatcher(_state, _buffers);

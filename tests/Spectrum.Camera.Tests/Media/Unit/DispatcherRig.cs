@@ -19,14 +19,14 @@ internal sealed class DispatcherRig
 
     public DispatcherRig(StableMenu? menu = null, GuestMemory? memory = null)
     {
-        State = new CaptureState(menu ?? StableMenu.Default, sessionLimit: 8);
+        State = new DeviceState(menu ?? StableMenu.Default, sessionLimit: 8);
         Streamer = new FrameStreamer(State, new BlackFrameSource(), new VirtqueueTransport(CommandDispatcher.MaxRequestBytes));
         Buffers = new BufferIoctls(State, Streamer);
         Dispatcher = new CommandDispatcher(State, Buffers);
         Memory = memory ?? GuestMemory.Empty;
     }
 
-    public CaptureState State { get; }
+    public DeviceState State { get; }
 
     public FrameStreamer Streamer { get; }
 

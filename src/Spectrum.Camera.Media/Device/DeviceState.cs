@@ -6,9 +6,9 @@ namespace Spectrum.Camera.Media.Device;
 /// The device-wide capture configuration every session sees, like a V4L2 driver's: the constant menu, the current
 /// format and frame interval, the one buffer queue and the open sessions.
 /// </summary>
-internal sealed class CaptureState
+internal sealed class DeviceState
 {
-    public CaptureState(StableMenu menu, int sessionLimit)
+    public DeviceState(StableMenu menu, int sessionLimit)
     {
         Menu = menu;
         Format = menu.DefaultFormat;
@@ -22,7 +22,7 @@ internal sealed class CaptureState
 
     public FrameRate Rate { get; set; }
 
-    public CaptureQueue Queue { get; } = new();
+    public BufferQueue Queue { get; } = new();
 
     public SessionTable Sessions { get; }
 

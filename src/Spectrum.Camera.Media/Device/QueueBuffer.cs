@@ -7,13 +7,13 @@ namespace Spectrum.Camera.Media.Device;
 /// ranges, validated at QBUF and kept as guest addresses, so a memory-table change can never redirect frame writes.
 /// The range array is reused across QBUFs so the frame path does not allocate.
 /// </summary>
-internal sealed class CaptureBuffer
+internal sealed class QueueBuffer
 {
-    public CaptureBuffer(uint index) => Index = index;
+    public QueueBuffer(uint index) => Index = index;
 
     public uint Index { get; }
 
-    public CaptureBufferState State { get; set; }
+    public QueueBufferState State { get; set; }
 
     /// <summary>The guest's m.userptr cookie, echoed back unchanged (virtio-media spec).</summary>
     public ulong UserPtr { get; set; }
@@ -32,12 +32,12 @@ internal sealed class CaptureBuffer
 
     public int RangeCount { get; set; }
 
-    /// <summary>The capture queue's frame-period count when the buffer was queued (see CaptureQueue.FramePeriod).</summary>
+    /// <summary>The capture queue's frame-period count when the buffer was queued (see BufferQueue.FramePeriod).</summary>
     public long QueuedInPeriod { get; set; }
 }
 
 /// <summary>Where a capture buffer is in its life.</summary>
-internal enum CaptureBufferState
+internal enum QueueBufferState
 {
     Dequeued,
     Prepared,

@@ -4,19 +4,19 @@ namespace Spectrum.Camera.Media.Device;
 /// The single VIDEO_CAPTURE buffer queue: which session owns it (vb2's rule: the first REQBUFS/CREATE_BUFS owner, others
 /// get EBUSY), its buffers, the FIFO of queued buffers and whether it streams. Pure state: no guest memory access.
 /// </summary>
-internal sealed class CaptureQueue
+internal sealed class BufferQueue
 {
     /// <summary>Most buffers the queue may have (vb2's own maximum is 64 on Linux 6.1; 32 is plenty for a camera).</summary>
     public const uint MaxBuffers = 32;
 
-    private readonly CaptureBuffer[] _buffers = new CaptureBuffer[MaxBuffers];
-    private readonly Queue<CaptureBuffer> _queued = new((int)MaxBuffers);
+    private readonly QueueBuffer[] _buffers = new QueueBuffer[MaxBuffers];
+    private readonly Queue<QueueBuffer> _queued = new((int)MaxBuffers);
 
-    public CaptureQueue()
+    public BufferQueue()
     {
         for (var i = 0u; i < MaxBuffers; i++)
         {
-            _buffers[i] = new CaptureBuffer(i);
+            _buffers[i] = new QueueBuffer(i);
         }
     }
 
@@ -31,7 +31,7 @@ internal sealed class CaptureQueue
 
     public bool IsOwnedByOther(uint session) => Owner is { } o && o != session;
 
-    public bool TryGetBuffer(uint index, out CaptureBuffer buffer)
+    public bool TryGetBuffer(uint index, out QueueBuffer buffer)
     {
         buffer = index < Allocated ? _buffers[index] : null!;
         return index < Allocated;
@@ -46,7 +46,7 @@ internal sealed class CaptureQueue
         _queued.Clear();
         for (var i = 0; i < _buffers.Length; i++)
         {
-            _buffers[i].State = CaptureBufferState.Dequeued;
+            _buffers[i].State = QueueBufferState.Dequeued;
             _buffers[i].RangeCount = 0;
             _buffers[i].UserPtr = 0;
             _buffers[i].Length = 0;
@@ -84,15 +84,15 @@ internal sealed class CaptureQueue
     /// </summary>
     public long FramePeriod { get; set; }
 
-    public void Enqueue(CaptureBuffer buffer)
+    public void Enqueue(QueueBuffer buffer)
     {
-        buffer.State = CaptureBufferState.Queued;
+        buffer.State = QueueBufferState.Queued;
         buffer.QueuedInPeriod = FramePeriod;
         _queued.Enqueue(buffer);
     }
 
     /// <summary>Takes the oldest queued buffer if it was queued before the previous period began (FIFO order).</summary>
-    public bool TryDequeueForFrame(out CaptureBuffer buffer)
+    public bool TryDequeueForFrame(out QueueBuffer buffer)
     {
         if (_queued.TryPeek(out buffer!) && buffer.QueuedInPeriod < FramePeriod - 1)
         {
@@ -119,14 +119,14 @@ internal sealed class CaptureQueue
     {
         while (_queued.TryDequeue(out var b))
         {
-            b.State = CaptureBufferState.Dequeued;
+            b.State = QueueBufferState.Dequeued;
         }
 
         for (var i = 0; i < Allocated; i++)
         {
-            if (_buffers[i].State == CaptureBufferState.Prepared)
+            if (_buffers[i].State == QueueBufferState.Prepared)
             {
-                _buffers[i].State = CaptureBufferState.Dequeued;
+                _buffers[i].State = QueueBufferState.Dequeued;
             }
         }
     }
