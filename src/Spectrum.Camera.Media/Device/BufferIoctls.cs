@@ -4,12 +4,14 @@ using Spectrum.Camera.Uapi;
 namespace Spectrum.Camera.Media.Device;
 
 /// <summary>
-/// REQBUFS, CREATE_BUFS, QUERYBUF, PREPARE_BUF, QBUF, STREAMON and STREAMOFF for the single-planar capture queue.
+/// REQBUFS, CREATE_BUFS, QUERYBUF, PREPARE_BUF, QBUF, STREAMON and STREAMOFF for the device's single-planar queue
+/// (the capture device's VIDEO_CAPTURE queue or the output device's VIDEO_OUTPUT queue; any other type is EINVAL).
 /// Only guest pages (V4L2_MEMORY_USERPTR on the wire) are accepted: there is no shared-memory window for MMAP on QEMU
 /// 10.0, and DMABUF (virtio objects) is implemented by no driver; both get EINVAL, and REQBUFS reports
-/// SUPPORTS_USERPTR alone so the driver knows what works.
+/// SUPPORTS_USERPTR alone so the driver knows what works. An output buffer carries one whole frame: its bytesused
+/// must be exactly the format's size.
 /// </summary>
-internal sealed class BufferIoctls(DeviceState state, FrameStreamer streamer)
+internal sealed class BufferIoctls(DeviceState state, IStreamer streamer)
 {
     private const string Component = "virtio-media";
 
@@ -18,7 +20,7 @@ internal sealed class BufferIoctls(DeviceState state, FrameStreamer streamer)
     public Errno RequestBuffers(in IoctlCall call, in V4l2RequestBuffers request, out V4l2RequestBuffers answer)
     {
         answer = default;
-        if (request.Type != V4l2.BufTypeVideoCapture || request.Memory != V4l2.MemoryUserPtr)
+        if (request.Type != state.BufferType || request.Memory != V4l2.MemoryUserPtr)
         {
             return Errno.EINVAL;
         }
@@ -48,7 +50,7 @@ internal sealed class BufferIoctls(DeviceState state, FrameStreamer streamer)
     public Errno CreateBuffers(in IoctlCall call, in V4l2CreateBuffers request, out V4l2CreateBuffers answer)
     {
         answer = default;
-        if (request.Memory != V4l2.MemoryUserPtr || request.Format.Type != V4l2.BufTypeVideoCapture)
+        if (request.Memory != V4l2.MemoryUserPtr || request.Format.Type != state.BufferType)
         {
             return Errno.EINVAL;
         }
@@ -78,7 +80,7 @@ internal sealed class BufferIoctls(DeviceState state, FrameStreamer streamer)
         }
 
         var added = request.Count == 0 ? 0 : Queue.Add(call.Session.Id, request.Count, size);
-        var format = FormatIoctls.Describe(state.Format);
+        var format = FormatIoctls.Describe(state.BufferType, state.Format);
         format.Pix.SizeImage = size;
         answer = new V4l2CreateBuffers
         {
@@ -95,7 +97,7 @@ internal sealed class BufferIoctls(DeviceState state, FrameStreamer streamer)
     public Errno QueryBuffer(in V4l2Buffer request, out V4l2Buffer answer)
     {
         answer = default;
-        if (request.Type != V4l2.BufTypeVideoCapture || !Queue.TryGetBuffer(request.Index, out var buffer))
+        if (request.Type != state.BufferType || !Queue.TryGetBuffer(request.Index, out var buffer))
         {
             return Errno.EINVAL;
         }
@@ -152,17 +154,23 @@ internal sealed class BufferIoctls(DeviceState state, FrameStreamer streamer)
         Queue.ReturnAll();
     }
 
-    /// <summary>STREAMON and STREAMOFF: the capture type, asked by the queue's owner (or by anyone while it has none).</summary>
+    /// <summary>STREAMON and STREAMOFF: the queue's type, asked by the queue's owner (or by anyone while it has none).</summary>
     private Errno CheckStreamType(in IoctlCall call, uint type) =>
-        type != V4l2.BufTypeVideoCapture ? Errno.EINVAL : Queue.IsOwnedByOther(call.Session.Id) ? Errno.EBUSY : Errno.None;
+        type != state.BufferType ? Errno.EINVAL : Queue.IsOwnedByOther(call.Session.Id) ? Errno.EBUSY : Errno.None;
 
     /// <summary>A USERPTR v4l2_buffer, then its SG list: validated in full before the buffer changes state.</summary>
     private Errno TakeGuestBuffer(in IoctlCall call, in V4l2Buffer request, bool queue, out V4l2Buffer answer)
     {
         answer = default;
-        if (request.Type != V4l2.BufTypeVideoCapture || request.Memory != V4l2.MemoryUserPtr ||
+        if (request.Type != state.BufferType || request.Memory != V4l2.MemoryUserPtr ||
             (request.Flags & V4l2.BufFlagRequestFd) != 0)
         {
+            return Errno.EINVAL;
+        }
+
+        if (state.IsOutput && OutputFrameProblem(request) is { } frameProblem)
+        {
+            Log.GuestFault(Component, "bad-output-buffer", $"session {call.Session.Id} buffer {request.Index}: {frameProblem}");
             return Errno.EINVAL;
         }
 
@@ -204,11 +212,27 @@ internal sealed class BufferIoctls(DeviceState state, FrameStreamer streamer)
         return Errno.None;
     }
 
+    /// <summary>
+    /// Why an output buffer cannot be taken as one frame of the current format, or null when it can: bytesused must be
+    /// the format's exact size (a short or long frame is never passed on; vb2's "0 means the whole buffer" is refused
+    /// too, because the buffer may be longer than a frame), and the field progressive (NONE, or ANY for "the driver's
+    /// choice").
+    /// </summary>
+    private string? OutputFrameProblem(in V4l2Buffer request)
+    {
+        if (request.BytesUsed != state.Format.SizeImage)
+        {
+            return $"bytesused {request.BytesUsed} is not the {state.Format} frame size {state.Format.SizeImage}";
+        }
+
+        return request.Field is V4l2.FieldNone or V4l2.FieldAny ? null : $"field {request.Field} is not progressive";
+    }
+
     /// <summary>The v4l2_buffer the driver sees for <paramref name="b"/>; pointer-like fields echo the guest's own values.</summary>
-    private static V4l2Buffer Describe(QueueBuffer b) => new()
+    private V4l2Buffer Describe(QueueBuffer b) => new()
     {
         Index = b.Index,
-        Type = V4l2.BufTypeVideoCapture,
+        Type = state.BufferType,
         Flags = V4l2.BufFlagTimestampMonotonic | b.State switch
         {
             QueueBufferState.Queued => V4l2.BufFlagQueued,
@@ -218,6 +242,9 @@ internal sealed class BufferIoctls(DeviceState state, FrameStreamer streamer)
         Field = V4l2.FieldNone,
         Memory = V4l2.MemoryUserPtr,
         UserPtr = b.UserPtr,
+
+        // An output buffer that took a frame reports its size (the format cannot change while buffers exist).
+        BytesUsed = state.IsOutput && b.Length != 0 ? state.Format.SizeImage : 0,
         Length = b.Length == 0 ? b.MinLength : b.Length,
     };
 }

@@ -1,8 +1,9 @@
 namespace Spectrum.Camera.Media.Device;
 
 /// <summary>
-/// The single VIDEO_CAPTURE buffer queue: which session owns it (vb2's rule: the first REQBUFS/CREATE_BUFS owner, others
-/// get EBUSY), its buffers, the FIFO of queued buffers and whether it streams. Pure state: no guest memory access.
+/// The device's single buffer queue (VIDEO_CAPTURE or VIDEO_OUTPUT): which session owns it (vb2's rule: the first
+/// REQBUFS/CREATE_BUFS owner, others get EBUSY), its buffers, the FIFO of queued buffers and whether it streams. Pure
+/// state: no guest memory access.
 /// </summary>
 internal sealed class BufferQueue
 {
@@ -77,10 +78,10 @@ internal sealed class BufferQueue
 
     /// <summary>
     /// Frame periods begun since STREAMON (the streamer advances it at each tick). A buffer queued in period p is
-    /// first filled at the start of period p+2, so at least one whole period separates its QBUF from its frame, as
-    /// with a camera that fills the buffer queued now during the next frame. Without that gap the frame could
-    /// complete while the guest's QBUF ioctl is still returning, and the application would see its freshly queued
-    /// buffer already DONE (v4l2-compliance fails on exactly that).
+    /// first filled (or, on an output queue, taken) at the start of period p+2, so at least one whole period separates
+    /// its QBUF from its frame, as with a camera that fills the buffer queued now during the next frame. Without that
+    /// gap the frame could complete while the guest's QBUF ioctl is still returning, and the application would see
+    /// its freshly queued buffer already DONE (v4l2-compliance fails on exactly that).
     /// </summary>
     public long FramePeriod { get; set; }
 

@@ -1,20 +1,36 @@
 using Spectrum.Camera.Frames;
+using Spectrum.Camera.Uapi;
 
 namespace Spectrum.Camera.Media.Device;
 
 /// <summary>
-/// The device-wide capture configuration every session sees, like a V4L2 driver's: the constant menu, the current
-/// format and frame interval, the one buffer queue and the open sessions.
+/// The device-wide configuration every session sees, like a V4L2 driver's: the constant menu, the current format and
+/// frame interval, the one buffer queue (of the capture device or of the output device) and the open sessions.
 /// </summary>
 internal sealed class DeviceState
 {
-    public DeviceState(StableMenu menu, int sessionLimit)
+    public DeviceState(StableMenu menu, int sessionLimit, uint bufferType = V4l2.BufTypeVideoCapture)
     {
+        if (bufferType is not (V4l2.BufTypeVideoCapture or V4l2.BufTypeVideoOutput))
+        {
+            throw new ArgumentOutOfRangeException(nameof(bufferType), bufferType, "a device has a VIDEO_CAPTURE or a VIDEO_OUTPUT queue");
+        }
+
+        BufferType = bufferType;
         Menu = menu;
         Format = menu.DefaultFormat;
         Rate = menu.DefaultRate;
         Sessions = new SessionTable(sessionLimit);
     }
+
+    /// <summary>
+    /// The V4L2 buffer type of the device's one queue (VIDEO_CAPTURE or VIDEO_OUTPUT): the only type its format,
+    /// parameter and buffer ioctls accept.
+    /// </summary>
+    public uint BufferType { get; }
+
+    /// <summary>True for the output device, whose buffers carry frames from the guest to the host.</summary>
+    public bool IsOutput => BufferType == V4l2.BufTypeVideoOutput;
 
     public StableMenu Menu { get; }
 

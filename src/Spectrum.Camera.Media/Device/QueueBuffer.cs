@@ -3,8 +3,9 @@ using Spectrum.Camera.Virtio;
 namespace Spectrum.Camera.Media.Device;
 
 /// <summary>
-/// One slot of the capture queue. The guest provides its memory (USERPTR on the wire): an SG list of guest-physical
-/// ranges, validated at QBUF and kept as guest addresses, so a memory-table change can never redirect frame writes.
+/// One slot of the device's buffer queue. The guest provides its memory (USERPTR on the wire): an SG list of
+/// guest-physical ranges, validated at QBUF and kept as guest addresses, so a memory-table change can never redirect
+/// frame writes (or, on an output queue, frame reads).
 /// The range array is reused across QBUFs so the frame path does not allocate.
 /// </summary>
 internal sealed class QueueBuffer
@@ -32,11 +33,11 @@ internal sealed class QueueBuffer
 
     public int RangeCount { get; set; }
 
-    /// <summary>The capture queue's frame-period count when the buffer was queued (see BufferQueue.FramePeriod).</summary>
+    /// <summary>The queue's frame-period count when the buffer was queued (see BufferQueue.FramePeriod).</summary>
     public long QueuedInPeriod { get; set; }
 }
 
-/// <summary>Where a capture buffer is in its life.</summary>
+/// <summary>Where a queue buffer is in its life.</summary>
 internal enum QueueBufferState
 {
     Dequeued,

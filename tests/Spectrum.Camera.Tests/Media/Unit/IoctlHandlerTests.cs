@@ -36,7 +36,7 @@ public sealed class IoctlHandlerTests
         state.Queue.Reallocate(session: 1, count: 2, minLength: state.Format.SizeImage);
 
         Assert.That(formats.Set(MediaRequests.FormatOf(320, 240, PixelFormats.Yuyv), out _), Is.EqualTo(Errno.EBUSY));
-        Assert.That(formats.Set(FormatIoctls.Describe(state.Format), out _), Is.EqualTo(Errno.None), "the same format is fine");
+        Assert.That(formats.Set(FormatIoctls.Describe(state.BufferType, state.Format), out _), Is.EqualTo(Errno.None), "the same format is fine");
     }
 
     [Test]
