@@ -142,6 +142,16 @@ internal sealed class BufferIoctls(DeviceState state, IStreamer streamer)
         return errno;
     }
 
+    /// <summary>The owner of the queue closed: stop its stream and free the queue for other sessions.</summary>
+    public void ReleaseIfOwner(uint session)
+    {
+        if (Queue.Owner == session)
+        {
+            StopStreaming();
+            Queue.Release();
+        }
+    }
+
     /// <summary>STREAMOFF semantics, also used when the owner closes: stop frames, return every buffer.</summary>
     public void StopStreaming()
     {

@@ -43,7 +43,7 @@ public sealed class VirtioMediaDevice : IVirtioDevice, IDisposable
         _state = new DeviceState(options.Menu, options.SessionLimit);
         _streamer = new FrameStreamer(_state, options.Source, _transport);
         _buffers = new BufferIoctls(_state, _streamer);
-        _dispatcher = new CommandDispatcher(_state, _buffers);
+        _dispatcher = new CommandDispatcher(_state, new CaptureIoctls(new StreamIoctls(_state, _buffers)));
     }
 
     public MediaDeviceOptions Options { get; }
