@@ -12,7 +12,7 @@ namespace Spectrum.Camera.Media.Device;
 /// STREAMON, so a tick with no queued buffer (or a late tick) shows up as a gap in <c>sequence</c>, as V4L2 drivers do.
 /// While the rings are stopped (VM paused) nothing is written; the stream resumes on its own.
 /// </summary>
-internal sealed class FrameStreamer : IStreamer, IDisposable
+internal sealed class FrameStreamer : IStreamer
 {
     private readonly DeviceState _state;
     private readonly IFrameSource _source;

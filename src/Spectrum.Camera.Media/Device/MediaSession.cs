@@ -9,4 +9,10 @@ internal sealed class MediaSession
 
     /// <summary>Ioctls served on this session, for operator logs.</summary>
     public ulong Ioctls { get; set; }
+
+    /// <summary>The output device's controls whose V4L2_EVENT_CTRL this session subscribed to (bit i: control i).</summary>
+    public uint SubscribedControls { get; set; }
+
+    /// <summary>Subscribed controls whose change event is still to be queued (the eventq backlog was full).</summary>
+    public uint PendingControlEvents { get; set; }
 }

@@ -4,14 +4,17 @@ namespace Spectrum.Camera.Media.Transport;
 
 /// <summary>
 /// The answer to one command, built in a reusable buffer before anything reaches guest memory: a response header and
-/// at most one payload structure. It never grows past the chain's writable part, so the used length the transport
+/// at most one payload (a structure, or an ext-controls structure with its controls). It never grows past the chain's writable part, so the used length the transport
 /// publishes is exactly what was written there (virtio 1.x §2.7.8: a device writes at least the used length, and a
 /// driver trusts no more). A command whose answer does not fit gets nothing (used length 0).
 /// </summary>
 public sealed class CommandResponse
 {
-    /// <summary>The largest payload any answer carries (struct v4l2_create_buffers).</summary>
-    public static readonly int MaxPayload = WireStruct.SizeOf<V4l2CreateBuffers>();
+    /// <summary>
+    /// The largest payload any answer carries: struct v4l2_create_buffers is 256 bytes, an ext-controls answer its
+    /// 32-byte header and 20 bytes a control (the output device answers at most 32 controls: 672 bytes).
+    /// </summary>
+    public const int MaxPayload = 1024;
 
     private static readonly int HeaderSize = WireStruct.SizeOf<VirtioMediaResponseHeader>();
 
@@ -60,6 +63,21 @@ public sealed class CommandResponse
             WireStruct.Write(_buffer, new VirtioMediaResponseHeader { Status = (uint)Errno.None });
             WireStruct.Write(_buffer.AsSpan(HeaderSize), in payload);
             Length = HeaderSize + size;
+        }
+    }
+
+    /// <summary>
+    /// Answers with <paramref name="status"/> and <paramref name="payload"/> after the header, which an ext-controls
+    /// answer carries even with an error (its error_idx says which control failed); nothing if it does not fit.
+    /// </summary>
+    public void Answer(Errno status, ReadOnlySpan<byte> payload)
+    {
+        Length = 0;
+        if (payload.Length <= MaxPayload && HasRoomFor(payload.Length))
+        {
+            WireStruct.Write(_buffer, new VirtioMediaResponseHeader { Status = (uint)status });
+            payload.CopyTo(_buffer.AsSpan(HeaderSize));
+            Length = HeaderSize + payload.Length;
         }
     }
 

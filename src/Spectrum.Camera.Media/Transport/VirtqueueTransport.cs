@@ -109,11 +109,13 @@ public sealed class VirtqueueTransport
     }
 
     /// <summary>
-    /// Drops the queued events of <paramref name="sessionId"/> and keeps the others in order; returns how many it
-    /// dropped. A frame whose EVT_DQBUF has not reached the driver belongs to no stream after STREAMOFF or CLOSE, and
-    /// delivering it later would hand the application a buffer it already got back (or one of a closed session).
+    /// Drops the queued events of <paramref name="sessionId"/> (only those of type <paramref name="eventType"/>, an
+    /// EVT_* value, when it is given) and keeps the others in order; returns how many it dropped. A frame whose
+    /// EVT_DQBUF has not reached the driver belongs to no stream after STREAMOFF or CLOSE, and delivering it later
+    /// would hand the application a buffer it already got back (or one of a closed session); a control event of the
+    /// same session outlives STREAMOFF.
     /// </summary>
-    public int DiscardEvents(uint sessionId) => _events.Discard(sessionId);
+    public int DiscardEvents(uint sessionId, uint? eventType = null) => _events.Discard(sessionId, eventType);
 
     /// <summary>A new driver instance: no queued event survives.</summary>
     public void Reset() => _events.Clear();
