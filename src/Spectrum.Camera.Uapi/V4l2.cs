@@ -64,6 +64,7 @@ public static class V4l2
     public const uint CtrlClassUser = 0x00980000;
     public const uint CidUserClass = 0x00980001;
     public const uint CidUserBase = 0x00980900;
+    public const uint CidPrivateBase = 0x08000000;
     public const uint CidMaxCtrls = 1024;
     public const uint CtrlWhichCurVal = 0;
     public const uint CtrlWhichDefVal = 0x0f000000;
@@ -105,6 +106,7 @@ public static class V4l2
         (nameof(CtrlFlagNextCtrl), "V4L2_CTRL_FLAG_NEXT_CTRL"), (nameof(CtrlFlagNextCompound), "V4L2_CTRL_FLAG_NEXT_COMPOUND"),
         (nameof(CtrlIdMask), "V4L2_CTRL_ID_MASK"), (nameof(CtrlClassUser), "V4L2_CTRL_CLASS_USER"),
         (nameof(CidUserClass), "V4L2_CID_USER_CLASS"), (nameof(CidUserBase), "V4L2_CID_USER_BASE"),
+        (nameof(CidPrivateBase), "V4L2_CID_PRIVATE_BASE"),
         (nameof(CidMaxCtrls), "V4L2_CID_MAX_CTRLS"), (nameof(CtrlWhichCurVal), "V4L2_CTRL_WHICH_CUR_VAL"),
         (nameof(CtrlWhichDefVal), "V4L2_CTRL_WHICH_DEF_VAL"), (nameof(CtrlWhichRequestVal), "V4L2_CTRL_WHICH_REQUEST_VAL"),
         (nameof(EventAll), "V4L2_EVENT_ALL"), (nameof(EventCtrl), "V4L2_EVENT_CTRL"),

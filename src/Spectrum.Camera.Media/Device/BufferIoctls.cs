@@ -31,6 +31,7 @@ internal sealed class BufferIoctls(DeviceState state, IStreamer streamer)
         }
 
         Queue.Reallocate(call.Session.Id, request.Count, state.Format.SizeImage);
+        state.ApplyRequestedModeIfIdle();
         answer = new V4l2RequestBuffers
         {
             Count = Queue.Allocated,
@@ -149,6 +150,7 @@ internal sealed class BufferIoctls(DeviceState state, IStreamer streamer)
         {
             StopStreaming();
             Queue.Release();
+            state.ApplyRequestedModeIfIdle();
         }
     }
 

@@ -8,8 +8,8 @@ namespace Spectrum.Camera.Media.Device;
 /// Answers virtio-media commands for either device. A command is read from the request copy into its structure,
 /// checked, and only then acted on; an ioctl payload is read into its V4L2 structure before its handler runs, and the
 /// handler's typed answer is what the response carries. Which ioctls a device serves is its
-/// <see cref="IIoctlAllowlist"/>: one switch over <see cref="V4l2IoctlNumber"/> that names every member (the compiler
-/// refuses a member without an arm); numbers the enum does not name are ENOTTY here, before any allowlist.
+/// <see cref="IoctlAllowlist"/>: one switch over <see cref="V4l2IoctlNumber"/> that names every member (the compiler
+/// refuses a member without an arm); numbers the enum does not name are ENOTTY here, before the allowlist.
 /// </summary>
 internal sealed class CommandDispatcher : ICommandHandler
 {
@@ -22,9 +22,9 @@ internal sealed class CommandDispatcher : ICommandHandler
     private static readonly int IoctlCommandSize = WireStruct.SizeOf<VirtioMediaIoctlCommand>();
 
     private readonly DeviceState _state;
-    private readonly IIoctlAllowlist _allowlist;
+    private readonly IoctlAllowlist _allowlist;
 
-    public CommandDispatcher(DeviceState state, IIoctlAllowlist allowlist)
+    public CommandDispatcher(DeviceState state, IoctlAllowlist allowlist)
     {
         _state = state;
         _allowlist = allowlist;

@@ -9,6 +9,8 @@ namespace Spectrum.Camera.Media.Device;
 /// </summary>
 internal sealed class DeviceState
 {
+    private (FrameFormat Format, FrameRate Rate)? _requestedMode;
+
     public DeviceState(StableMenu menu, int sessionLimit, uint bufferType = V4l2.BufTypeVideoCapture)
     {
         if (bufferType is not (V4l2.BufTypeVideoCapture or V4l2.BufTypeVideoOutput))
@@ -54,12 +56,35 @@ internal sealed class DeviceState
         }
     }
 
-    /// <summary>Back to power-on state (new driver instance).</summary>
+    /// <summary>
+    /// The output device's host asks for frames in this mode (a menu format and rate). It becomes the format and rate
+    /// at once if no buffers exist, otherwise when the queue is next freed (REQBUFS 0, the owner's close, a reset),
+    /// and is then forgotten: the guest may set another format after that.
+    /// </summary>
+    public void RequestMode(FrameFormat format, FrameRate rate)
+    {
+        _requestedMode = (format, rate);
+        ApplyRequestedModeIfIdle();
+    }
+
+    /// <summary>The queue may just have been freed: a requested mode waiting for that takes effect now.</summary>
+    public void ApplyRequestedModeIfIdle()
+    {
+        if (_requestedMode is { } mode && Queue.Allocated == 0)
+        {
+            _requestedMode = null;
+            Format = mode.Format;
+            SetRate(mode.Rate);
+        }
+    }
+
+    /// <summary>Back to power-on state (new driver instance), or to the host's requested mode if one waits.</summary>
     public void Reset()
     {
         Queue.Release();
         Sessions.Clear();
         Format = Menu.DefaultFormat;
         Rate = Menu.DefaultRate;
+        ApplyRequestedModeIfIdle();
     }
 }

@@ -4,7 +4,7 @@ namespace Spectrum.Camera.Media.Device;
 
 /// <summary>
 /// A device's frame engine on the device loop: the capture device's <see cref="FrameStreamer"/> (frames into queued
-/// buffers) or the output device's frame receiver (frames out of them). STREAMON and STREAMOFF start and stop it; it
+/// buffers) or the output device's <see cref="FrameReceiver"/> (frames out of them). STREAMON and STREAMOFF start and stop it; it
 /// touches no guest memory while the rings are stopped.
 /// </summary>
 internal interface IStreamer : IDisposable

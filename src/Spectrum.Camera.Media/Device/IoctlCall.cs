@@ -30,7 +30,7 @@ internal readonly ref struct IoctlCall
 /// Handles one ioctl for <paramref name="table"/> (the allowlist that dispatched it, so handlers can be static lambdas
 /// that allocate nothing): returns 0 with <paramref name="answer"/> to send, or an errno to send the header alone.
 /// </summary>
-internal delegate Errno IoctlHandler<in TTable, TRequest, TAnswer>(TTable table, in IoctlCall call, in TRequest request, out TAnswer answer)
+internal delegate Errno IoctlHandler<TRequest, TAnswer>(IoctlAllowlist table, in IoctlCall call, in TRequest request, out TAnswer answer)
     where TRequest : unmanaged
     where TAnswer : unmanaged;
 

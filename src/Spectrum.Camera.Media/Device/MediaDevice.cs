@@ -115,7 +115,7 @@ public abstract class MediaDevice : IVirtioDevice, IDisposable
     /// Called once by the derived constructor: the device's frame engine, its buffer ioctls (STREAMOFF on reset) and
     /// its ioctl allowlist behind the shared command dispatcher.
     /// </summary>
-    private protected void Compose(IStreamer streamer, BufferIoctls buffers, IIoctlAllowlist allowlist)
+    private protected void Compose(IStreamer streamer, BufferIoctls buffers, IoctlAllowlist allowlist)
     {
         _streamer = streamer;
         _buffers = buffers;

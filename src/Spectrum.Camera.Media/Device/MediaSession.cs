@@ -13,6 +13,10 @@ internal sealed class MediaSession
     /// <summary>The output device's controls whose V4L2_EVENT_CTRL this session subscribed to (bit i: control i).</summary>
     public uint SubscribedControls { get; set; }
 
-    /// <summary>Subscribed controls whose change event is still to be queued (the eventq backlog was full).</summary>
-    public uint PendingControlEvents { get; set; }
+    /// <summary>
+    /// The V4L2_EVENT_CTRL_CH_* bits of the control event still to be queued for this session (the eventq backlog was
+    /// full, or the rings stopped), 0 when none. Only one of the output device's controls ever changes (Frames Wanted),
+    /// so one merged event is all a session can be owed, as V4L2 merges a subscription's unread control events.
+    /// </summary>
+    public uint PendingControlChanges { get; set; }
 }

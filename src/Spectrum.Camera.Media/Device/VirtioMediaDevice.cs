@@ -5,7 +5,7 @@ namespace Spectrum.Camera.Media.Device;
 
 /// <summary>
 /// The virtio-media (id 48) capture device: two queues (commandq, eventq), a 40-byte config, and a narrow allowlist of
-/// V4L2 ioctls (<see cref="CaptureIoctls"/>) served from the stable menu, with frames from an <see cref="IFrameSource"/>
+/// V4L2 ioctls (<see cref="IoctlAllowlist"/>) served from the stable menu, with frames from an <see cref="IFrameSource"/>
 /// written into guest pages by the <see cref="FrameStreamer"/>.
 /// </summary>
 public sealed class VirtioMediaDevice : MediaDevice
@@ -19,7 +19,7 @@ public sealed class VirtioMediaDevice : MediaDevice
         Options = options;
         _streamer = new FrameStreamer(State, options.Source, Transport);
         var buffers = new BufferIoctls(State, _streamer);
-        Compose(_streamer, buffers, new CaptureIoctls(new StreamIoctls(State, buffers)));
+        Compose(_streamer, buffers, new IoctlAllowlist(State, buffers));
     }
 
     public MediaDeviceOptions Options { get; }

@@ -22,7 +22,7 @@ internal sealed class DispatcherRig
         State = new DeviceState(menu ?? StableMenu.Default, sessionLimit: 8);
         Streamer = new FrameStreamer(State, new BlackFrameSource(), new VirtqueueTransport(CommandDispatcher.MaxRequestBytes));
         Buffers = new BufferIoctls(State, Streamer);
-        Dispatcher = new CommandDispatcher(State, new CaptureIoctls(new StreamIoctls(State, Buffers)));
+        Dispatcher = new CommandDispatcher(State, new IoctlAllowlist(State, Buffers));
         Memory = memory ?? GuestMemory.Empty;
     }
 
