@@ -39,6 +39,16 @@ public sealed class MediaGuestDriver
 
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Re-enables interrupts for both queues (used_event = what was consumed), as the Linux driver does before it
+    /// sleeps; with EVENT_IDX only the first completion would interrupt a driver that did not.
+    /// </summary>
+    public void ArmInterrupts()
+    {
+        CommandQueue.SetUsedEvent(CommandQueue.UsedIndex);
+        EventQueue.SetUsedEvent(EventQueue.UsedIndex);
+    }
+
     /// <summary>Posts <paramref name="count"/> 608-byte eventq buffers (the Linux driver posts 16 before DRIVER_OK).</summary>
     public void PostEventBuffers(int count = 16, bool kick = true)
     {

@@ -70,6 +70,7 @@ internal sealed class FrameReceiver : IStreamer
     private void OnPeriod()
     {
         // A late tick still takes one buffer: the stream's rate is the most that is passed on.
+        Counters.Periods = (ulong)_state.Queue.FramePeriod;
         if (!_transport.CanSendEvent)
         {
             if (_state.Queue.QueuedCount > 0)

@@ -25,6 +25,9 @@ public sealed class OutputCounters
     /// <summary>Frame periods in which a queued buffer stayed queued because the driver had no room for its EVT_DQBUF.</summary>
     public ulong HeldPeriods { get; internal set; }
 
+    /// <summary>Frame periods begun since the last STREAMON: at most one buffer is taken in each.</summary>
+    public ulong Periods { get; internal set; }
+
     /// <summary>Buffers taken off the queue: forwarded, dropped and failed together.</summary>
     public ulong Taken => Forwarded + Dropped + Failed;
 }

@@ -1,4 +1,3 @@
-using NUnit.Framework.Interfaces;
 using Spectrum.Camera.Frames;
 using Spectrum.Camera.TestFrontend;
 using Spectrum.Camera.Uapi;
@@ -33,21 +32,13 @@ public abstract class MediaTestBase
     public void StopDevice()
     {
         _session = null;
-        if (_harness is null)
-        {
-            return;
-        }
-
         try
         {
-            if (TestContext.CurrentContext.Result.Outcome.Status == TestStatus.Passed)
-            {
-                _harness.AssertHealthy();
-            }
+            _harness?.AssertHealthyIfPassed();
         }
         finally
         {
-            _harness.Dispose();
+            _harness?.Dispose();
             _harness = null;
         }
     }
