@@ -6,15 +6,14 @@ namespace Spectrum.Camera.TestFrontend;
 /// The test frontend's producer driver mode: an application on an output device's VIDEO_OUTPUT queue behind the guest
 /// driver, as a camera VM's camera pipeline is. It sets the format, allocates buffers of scattered guest pages, writes
 /// each frame into a buffer's pages and queues it (QBUF with bytesused and the SG list), streams, and takes buffers
-/// back from their EVT_DQBUF; control events that arrive meanwhile are kept for the caller. Requests are built by
+/// back from their EVT_DQBUF; events of the other kinds that arrive meanwhile are kept, in order, for the caller. Requests are built by
 /// <see cref="MediaRequests"/>. Nothing here judges: statuses, answers and events are returned to the caller.
 /// </summary>
 public sealed class OutputProducer
 {
     private readonly MediaGuestDriver _driver;
     private readonly List<GuestFrameBuffer> _buffers = [];
-    private readonly Queue<byte[]> _returns = new();
-    private readonly Queue<byte[]> _controlEvents = new();
+    private readonly List<byte[]> _unread = [];
 
     public OutputProducer(MediaGuestDriver driver, uint session)
     {
@@ -93,32 +92,42 @@ public sealed class OutputProducer
         NextReturnEvent(timeout) is { } e ? MediaRequests.Read<VirtioMediaDqbufEvent>(e).Buffer : null;
 
     /// <summary>The next EVT_DQBUF as the eventq carried it (608 bytes), or null if none came in time.</summary>
-    public byte[]? NextReturnEvent(TimeSpan timeout) => Next(_returns, timeout);
+    public byte[]? NextReturnEvent(TimeSpan timeout) => Next(VirtioMediaWire.EventDqbuf, timeout);
 
     /// <summary>The next V4L2 event (EVT_EVENT) the device sent, or null if none came in time.</summary>
     public V4l2Event? NextControlEvent(TimeSpan timeout) =>
-        Next(_controlEvents, timeout) is { } e ? MediaRequests.Read<VirtioMediaV4l2Event>(e).Event : null;
+        Next(VirtioMediaWire.EventV4l2, timeout) is { } e ? MediaRequests.Read<VirtioMediaV4l2Event>(e).Event : null;
 
-    /// <summary>
-    /// Takes every event from the eventq until <paramref name="timeout"/> passes without one, sorting each into the
-    /// returns, the control events and the error count.
-    /// </summary>
-    public void Drain(TimeSpan timeout)
+    /// <summary>The next event of any kind as the eventq carried it, oldest first, or null if none came in time.</summary>
+    public byte[]? NextEvent(TimeSpan timeout) => Next(null, timeout);
+
+    /// <summary>Takes every event from the eventq until <paramref name="quiet"/> passes without one; they stay unread.</summary>
+    public void Drain(TimeSpan quiet)
     {
-        while (TakeEvent(timeout))
+        while (TakeEvent(quiet))
         {
         }
     }
 
-    /// <summary>The oldest event of <paramref name="kind"/>, taking events from the eventq until one arrives or time is up.</summary>
-    private byte[]? Next(Queue<byte[]> kind, TimeSpan timeout)
+    /// <summary>The oldest unread event of <paramref name="type"/> (any type when null), taking events from the eventq until one is there.</summary>
+    private byte[]? Next(uint? type, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
-        while (kind.Count == 0 && TakeEvent(deadline - DateTime.UtcNow))
+        while (true)
         {
-        }
+            var index = _unread.FindIndex(e => type is null || MediaRequests.Read<VirtioMediaEventHeader>(e).Event == type);
+            if (index >= 0)
+            {
+                var e = _unread[index];
+                _unread.RemoveAt(index);
+                return e;
+            }
 
-        return kind.TryDequeue(out var e) ? e : null;
+            if (!TakeEvent(deadline - DateTime.UtcNow))
+            {
+                return null;
+            }
+        }
     }
 
     private bool TakeEvent(TimeSpan timeout)
@@ -129,19 +138,12 @@ public sealed class OutputProducer
             return false;
         }
 
-        switch (MediaRequests.Read<VirtioMediaEventHeader>(e).Event)
+        if (MediaRequests.Read<VirtioMediaEventHeader>(e).Event is not (VirtioMediaWire.EventDqbuf or VirtioMediaWire.EventV4l2))
         {
-            case VirtioMediaWire.EventDqbuf:
-                _returns.Enqueue(e);
-                break;
-            case VirtioMediaWire.EventV4l2:
-                _controlEvents.Enqueue(e);
-                break;
-            default:
-                ErrorEvents++;
-                break;
+            ErrorEvents++;
         }
 
+        _unread.Add(e);
         return true;
     }
 
