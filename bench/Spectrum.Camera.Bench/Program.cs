@@ -16,7 +16,7 @@ using Metric = Spectrum.Camera.Bench.Reporting.Metric;
 
 // spectrum-camera-bench [--quick] [--only frames,alloc,convert,latency,cpu,libc] [--out DIR] [--sidecar DLL]
 //                       [--cpu-sidecars N] [--cpu-seconds S]
-// Runs the suites of issue 7 and writes DIR/summary.json (default artifacts/bench). Exit 1 if any suite failed or
+// Runs the performance suites (docs/performance.md) and writes DIR/summary.json (default artifacts/bench). Exit 1 if any suite failed or
 // BenchmarkDotNet produced no results; bench/run.sh is the usual way in.
 var quick = args.Contains("--quick");
 string Option(string name, string fallback)
