@@ -12,8 +12,8 @@ usage() {
   cat <<USAGE
 Usage: tools/test.sh [--dotnet-only] [--help]
 
-Runs all tests: the .NET unit and component suites, then the end-to-end suite (patched QEMU, Debian guest
-kernels, guest driver, v4l2-compliance, ffmpeg, GStreamer), the camera-permission phase, the host-camera end-to-end
+Runs all tests: the .NET unit and component suites and the end-to-end judges' own unit tests, then the end-to-end
+suite (patched QEMU, Debian guest kernels, guest driver, v4l2-compliance, ffmpeg, GStreamer), the camera-permission phase, the host-camera end-to-end
 test (vivid in a QEMU guest: HostCamera, the camera service, sidecars as unprivileged uids, the test frontend), the
 hostile-device and fault-injection phases, a one-minute fuzz per parser and a short run of the performance suite. Expensive downloads and
 builds are cached in \$SPECTRUM_CACHE (default ~/.cache/spectrum-camera). Results: artifacts/test-results/,
@@ -56,7 +56,13 @@ dotnet test Spectrum.Camera.sln -c Release --no-build --nologo \
   --logger "trx;LogFilePrefix=dotnet" --logger "console;verbosity=minimal" --results-directory "$RESULTS"
 set -e
 
-# Issue 8: a short coverage-guided fuzz of the three guest-facing parsers (docs/fuzzing.md), one check per target.
+step "running the end-to-end judges' unit tests (on recorded artifacts)"
+python3 tests/e2e/unit_tests.py --results "$RESULTS/e2e-judges.json" || true   # counted below
+[ -f "$RESULTS/e2e-judges.json" ] ||
+  echo '{"checks": [{"name": "e2e judges unit tests", "passed": false, "detail": "tests/e2e/unit_tests.py wrote no results"}]}' \
+    > "$RESULTS/e2e-judges.json"
+
+# A short coverage-guided fuzz of the three guest-facing parsers (docs/fuzzing.md), one check per target.
 if [ "$DOTNET_ONLY" = 0 ] && [ -x tests/fuzz/run.sh ]; then
   step "fuzzing the vhost-user, descriptor-chain and virtio-media parsers (AFL++, about a minute each)"
   tests/fuzz/run.sh --results "$RESULTS/fuzz.json" || true   # checks in artifacts/test-results/fuzz.json, counted below
@@ -64,7 +70,7 @@ if [ "$DOTNET_ONLY" = 0 ] && [ -x tests/fuzz/run.sh ]; then
     echo '{"checks": [{"name": "fuzz", "passed": false, "detail": "tests/fuzz/run.sh wrote no results"}]}' > "$RESULTS/fuzz.json"
 fi
 
-# Issue 7: the performance suite in its short form, to prove it runs and produces results (no thresholds in CI;
+# The performance suite in its short form, to prove it runs and produces results (no thresholds in CI;
 # figures come from a full `bench/run.sh` on a quiet machine, docs/performance.md).
 if [ "$DOTNET_ONLY" = 0 ] && [ -x bench/run.sh ]; then
   step "running the performance suite once, short (bench/run.sh --quick; figures in artifacts/bench/)"
@@ -88,7 +94,7 @@ if [ "$DOTNET_ONLY" = 0 ] && [ -x tests/e2e/host-camera.sh ]; then
   tests/e2e/host-camera.sh || true   # its checks land in artifacts/e2e-host-camera/results.json, counted below
 fi
 
-# Issue 8: the guest driver against a hostile device, and fault injection end to end (docs/e2e-infrastructure.md).
+# The guest driver against a hostile device, and fault injection end to end (docs/e2e-infrastructure.md).
 if [ "$DOTNET_ONLY" = 0 ] && [ -x tests/e2e/hostile.sh ]; then
   step "running the hostile-device end-to-end test (malformed answers and events) in a QEMU guest"
   tests/e2e/hostile.sh || true   # checks in artifacts/e2e-hostile/results.json, counted below
@@ -101,7 +107,7 @@ fi
 
 step "results"
 shopt -s nullglob
-files=("$RESULTS"/*.trx)
+files=("$RESULTS"/*.trx "$RESULTS/e2e-judges.json")
 [ -f "$RESULTS/fuzz.json" ] && files+=("$RESULTS/fuzz.json")
 [ -f "$RESULTS/bench.json" ] && files+=("$RESULTS/bench.json")
 [ -f "$ROOT/artifacts/e2e/results.json" ] && files+=("$ROOT/artifacts/e2e/results.json")
