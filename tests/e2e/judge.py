@@ -211,7 +211,11 @@ def judge_compliance(text, series):
     c = parse_compliance(text)
     if c is None:
         return False, "no totals line (v4l2-compliance did not finish; see its log)"
-    bad = c.unexplained(known_compliance_failures(series))
+    try:
+        known = known_compliance_failures(series)
+    except FileNotFoundError as e:
+        return False, str(e)
+    bad = c.unexplained(known)
     detail = (f"{c.succeeded}/{c.tests} succeeded, {c.failed} failed ({c.failed - len(bad)} of them recorded false "
               f"failures of v4l-utils on {series}), {c.warnings} warnings")
     if not c.consistent():

@@ -34,6 +34,12 @@ class RecordingResult(unittest.TextTestResult):
         super().addError(test, err)
         self._record(test, False, self._exc_info_to_string(err, test).strip().splitlines()[-1])
 
+    def addSubTest(self, test, subtest, err):
+        # A test with a failing subtest gets no addSuccess: each failing subtest is recorded instead.
+        super().addSubTest(test, subtest, err)
+        if err is not None:
+            self._record(subtest, False, self._exc_info_to_string(err, test).strip().splitlines()[-1])
+
     def addSkip(self, test, reason):
         super().addSkip(test, reason)
         self._record(test, False, f"skipped: {reason}")
