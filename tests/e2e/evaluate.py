@@ -87,9 +87,10 @@ ALLOW_LATENCY_NS = 500_000_000
 # Frame periods a TCG guest may miss in the 360-frame capture (no buffer queued when the sidecar's period came:
 # v4l2-ctl writes each 150 KB frame to the results disk before it queues the buffer again). The sidecar paces on its
 # own clock through a permission change, so none may be lost where the frames turn black or real.
-# Measured on this 2-core host (TCG, other guests and builds running): MAX_DROPPED_MEASURED.
-MAX_DROPPED_PERCENT = 5.0
-MAX_DROPPED_MEASURED = "0-0.3 % over 3 runs"
+# Measured on the 2-core build machine (TCG): 0 of 360 periods; the fault phase's capture of the same kind lost 1 of
+# 241 (0.4 %) with a load average of 16. The limit is five times that worst figure.
+MAX_DROPPED_PERCENT = 2.0
+MAX_DROPPED_MEASURED = "0.4 % at worst"
 
 
 def evaluate_permission(args, summary):

@@ -16,9 +16,10 @@ STARTING = (["pattern"], ["black", "pattern"])
 # Frame periods a TCG guest may miss in the 240-frame capture across the service's kill -9 (no buffer queued when the
 # sidecar's period came: v4l2-ctl writes each frame to the results disk before it queues the buffer again). The
 # sidecar's pacing does not stop for the kill, so none may be lost where the frames turn black or real.
-# Measured on this 2-core host (TCG, other guests and builds running): MAX_DROPPED_MEASURED.
-MAX_DROPPED_PERCENT = 5.0
-MAX_DROPPED_MEASURED = "0-0.4 % over 3 runs"
+# Measured on the 2-core build machine (TCG): 1 of 241 periods (0.4 %) with a load average of 16 from other builds
+# and guests, 0 of 240 on a quiet host; the limit is five times the worst.
+MAX_DROPPED_PERCENT = 2.0
+MAX_DROPPED_MEASURED = "0.4 % at worst"
 
 
 def main():

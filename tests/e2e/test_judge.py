@@ -65,9 +65,10 @@ class KernelSplatTests(unittest.TestCase):
     healthy guest (boot, vivid, the driver refusing a hostile device's data) prints."""
 
     def test_recorded_splats_of_every_kind_are_caught(self):
-        for name, marker in [("warn", "WARNING:"), ("bug", "kernel BUG at"), ("bug", "Oops"), ("refcount", "refcount_t:"),
-                             ("list", "list_add corruption"), ("hung", "blocked for more than"),
-                             ("hung", "hung_task"), ("ubsan", "UBSAN:"), ("kasan", "KASAN"), ("warn", "Call Trace:")]:
+        for name, marker in [("warn", "WARNING:"), ("warn", "Call Trace:"), ("refcount", "refcount_t:"),
+                             ("list", "list_add corruption"), ("list", "kernel BUG at"), ("oops", "Oops"),
+                             ("oops", "BUG: kernel NULL pointer dereference"), ("hung", "blocked for more than"),
+                             ("hung", "hung_task"), ("ubsan", "UBSAN:"), ("kasan", "KASAN")]:
             with self.subTest(splat=name, marker=marker):
                 found = judge.splats(data("splats", f"{name}.txt"))
                 self.assertTrue(any(marker in line for line in found), f"{marker} not caught in {name}.txt: {found}")

@@ -2,10 +2,10 @@
 /*
  * Makes the guest kernel print one kind of splat, to record what the e2e judges' kernel-splat pattern must catch
  * (the other files here). Never part of a test run. Built out of tree against the guest kernel's headers (a Makefile
- * of one line, obj-m := splat.o) and loaded with what=warn|refcount|list|hung|bug; for "hung" the guest first sets
- * /proc/sys/kernel/hung_task_timeout_secs to 3, and the kernel log after each load is one recorded file.
+ * of one line, obj-m := splat.o) and loaded with what=warn|refcount|list|hung|oops; for "hung" the guest first sets
+ * /proc/sys/kernel/hung_task_timeout_secs to 3, and the kernel log after each load is one recorded file ("list"
+ * becomes a BUG: Debian's kernels stop on list corruption).
  */
-#include <linux/delay.h>
 #include <linux/kthread.h>
 #include <linux/list.h>
 #include <linux/module.h>
@@ -41,8 +41,10 @@ static int __init splat_init(void)
 	} else if (!strcmp(what, "hung")) {
 		kthread_run(hang, NULL, "splat-hang");
 		return 0;
-	} else if (!strcmp(what, "bug")) {
-		BUG();
+	} else if (!strcmp(what, "oops")) {
+		volatile int *nowhere = NULL;
+
+		*nowhere = 1;
 	}
 	return -EAGAIN;
 }
