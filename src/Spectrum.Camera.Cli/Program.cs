@@ -5,20 +5,38 @@ namespace Spectrum.Camera.Cli;
 /// <summary>spectrum-camera: the sidecar and its tools. Exit codes: 0 success, 1 runtime failure, 2 bad usage.</summary>
 internal static class Program
 {
-    private const string Usage = """
-        spectrum-camera: a virtio-media virtual camera for one VM, served over vhost-user.
+    /// <summary>Every command the executable has; --help lists exactly these, so none is hidden.</summary>
+    internal static readonly IReadOnlyList<(string Name, string Summary, Func<string[], int> Run)> Commands =
+    [
+        ("serve", "Serve one VM's camera on a vhost-user socket (QEMU connects to it).", ServeCommand.Run),
+        ("camera-service", "Run the host camera service: owns the camera and each VM's camera permission.", CameraServiceCommand.Run),
+        ("ctl", "Allow or deny VMs the camera, and show their status, events and audit log (camera service).", CtlCommand.Run),
+        ("cameras", "List the host's V4L2 cameras with their formats, sizes and rates.", CamerasCommand.Run),
+        ("verify-frames", "Check a raw capture from a guest against the test pattern (identity and order of frames).", VerifyFramesCommand.Run),
+        ("sandbox-selftest", "Check that this kernel enforces the sidecar's sandbox (no_new_privs + seccomp allowlist).", SandboxSelftestCommand.Run),
+    ];
 
-        Usage: spectrum-camera <command> [options]
+    internal static string Usage
+    {
+        get
+        {
+            var text = new System.Text.StringBuilder();
+            text.AppendLine("spectrum-camera: a virtio-media virtual camera for one VM, served over vhost-user.");
+            text.AppendLine();
+            text.AppendLine("Usage: spectrum-camera <command> [options]");
+            text.AppendLine();
+            text.AppendLine("Commands:");
+            foreach (var (name, summary, _) in Commands)
+            {
+                text.AppendLine(name.Length < 15 ? $"  {name,-15}{summary}" : $"  {name}\n  {"",-15}{summary}");
+            }
 
-        Commands:
-          serve          Serve one VM's camera on a vhost-user socket (QEMU connects to it).
-          verify-frames  Check a raw capture file against the test pattern (used by the end-to-end tests).
-          cameras        List the host's V4L2 cameras with their formats, sizes and rates.
-          camera-service Run the host camera service: owns the camera and each VM's camera permission.
-          ctl            Allow or deny VMs the camera, and show their status, events and audit log (camera service).
-
-        Run 'spectrum-camera <command> --help' for a command's options.
-        """;
+            text.AppendLine();
+            text.AppendLine("Run 'spectrum-camera <command> --help' for a command's options.");
+            text.Append("Exit status: 0 success, 1 runtime failure, 2 bad usage.");
+            return text.ToString();
+        }
+    }
 
     private static int Main(string[] args)
     {
@@ -31,17 +49,15 @@ internal static class Program
         var rest = args[1..];
         try
         {
-            return args[0] switch
+            foreach (var (name, _, run) in Commands)
             {
-                "serve" => ServeCommand.Run(rest),
-                "verify-frames" => VerifyFramesCommand.Run(rest),
-                "cameras" => CamerasCommand.Run(rest),
-                "camera-service" => CameraServiceCommand.Run(rest),
-                "ctl" => CtlCommand.Run(rest),
-                "camera-probe" => CameraProbeCommand.Run(rest), // Hidden: the host-camera end-to-end tests' diagnostic.
-                "sandbox-selftest" => SandboxSelftestCommand.Run(rest), // Hidden: checks the sidecar's seccomp filter (tests).
-                _ => throw new UsageException($"unknown command '{args[0]}'"),
-            };
+                if (name == args[0])
+                {
+                    return run(rest);
+                }
+            }
+
+            throw new UsageException($"unknown command '{args[0]}'");
         }
         catch (UsageException e)
         {

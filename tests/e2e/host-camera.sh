@@ -21,7 +21,7 @@ Usage: tests/e2e/host-camera.sh [--kernel 6.1|6.12] [--accel tcg|kvm] [--smp N] 
 
 Publishes spectrum-camera self-contained for linux-x64 (single file, trimmed), builds an initramfs with it (and the
 shared libraries ldd lists for it) plus tests/e2e/guest/host-camera.sh, boots it with tests/e2e/run-guest.sh (no
-virtio-media socket), and judges the guest's results: 'cameras' lists vivid's formats; camera-probe streams every
+virtio-media socket), and judges the guest's results: 'cameras' lists vivid's formats; spectrum-camera-probe streams every
 vivid format the guest menu can be fed from with the right sizes and strictly increasing sequence numbers; the mode
 selection policy picks an exact and a smallest-larger mode; an unplug (vivid's Disconnect control) is reported as
 such and streaming recovers when the device is back; a camera that appears later (vivid reloaded) is picked up.
@@ -65,14 +65,14 @@ rm -rf "$OUT/guest" "$OUT/initrd.img" "$OUT/service-only"
 log "building the patched QEMU (cached after the first run)"
 need_qemu
 
-if [ "$PUBLISH" = 1 ] || [ ! -x "$PUB/spectrum-camera" ] || [ ! -x "$PUB/spectrum-camera-frontend" ]; then
+if [ "$PUBLISH" = 1 ] || [ ! -x "$PUB/spectrum-camera" ] || [ ! -x "$PUB/spectrum-camera-frontend" ] || [ ! -x "$PUB/spectrum-camera-probe" ]; then
     # Own artifacts path: the RID-specific restore must not race a solution build in the same tree.
     # Google.Protobuf (the camera service's protocol) is not annotated for trimming: its summary warning IL2104 would
     # fail the CLI's publish under TreatWarningsAsErrors. Our own assemblies are IsAotCompatible (analysed at build
     # time), and the guest run exercises the trimmed protocol code for real. ReadyToRun: a TCG guest JITs slowly (the
     # camera service took 10-30 s to start without it, with the host loaded).
     rm -rf "$PUB"
-    for project in src/Spectrum.Camera.Cli tests/Spectrum.Camera.FrontendTool; do
+    for project in src/Spectrum.Camera.Cli tests/Spectrum.Camera.FrontendTool tests/Spectrum.Camera.CameraProbe; do
         log "publishing $project (self-contained, single file, trimmed, linux-x64)"
         dotnet publish "$ROOT/$project" -c Release -r linux-x64 --self-contained \
             -p:PublishSingleFile=true -p:PublishTrimmed=true -p:SuppressTrimAnalysisWarnings=true -p:PublishReadyToRun=true \
@@ -82,6 +82,7 @@ if [ "$PUBLISH" = 1 ] || [ ! -x "$PUB/spectrum-camera" ] || [ ! -x "$PUB/spectru
 fi
 BIN="$PUB/spectrum-camera"
 FRONTEND="$PUB/spectrum-camera-frontend"
+PROBE="$PUB/spectrum-camera-probe"
 SETPRIV="$(command -v setpriv || true)"
 [ -n "$SETPRIV" ] || { log "setpriv (util-linux) is missing on this host"; exit 1; }
 
@@ -89,6 +90,7 @@ SETPRIV="$(command -v setpriv || true)"
 # needs e.g. librt, and setpriv libcap-ng. Add every library ldd lists for the binaries at its own path (a file
 # already in the base is replaced by the same file).
 adds=(--add "$BIN:/spectrum/files/spectrum-camera" --add "$FRONTEND:/spectrum/files/spectrum-camera-frontend"
+      --add "$PROBE:/spectrum/files/spectrum-camera-probe"
       --add "$SETPRIV:/spectrum/files/setpriv" --add "$E2E/guest/camera-service.sh:/spectrum/files/camera-service.sh")
 while read -r lib; do
     [ -n "$lib" ] || continue

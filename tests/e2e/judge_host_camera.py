@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Judges the HostCamera part of the host-camera phase (tests/e2e/host-camera.sh): the guest's results in
-OUT/guest/results/host-camera/ from 'cameras', camera-probe, the mode selection, vivid's unplug and replug. Writes
+OUT/guest/results/host-camera/ from 'cameras', spectrum-camera-probe, the mode selection, vivid's unplug and replug. Writes
 OUT/results.json (judge-camera-service.py adds its checks after these); exits 1 if any check failed.
 Usage: judge_host_camera.py OUT KERNEL"""
 import os
@@ -14,7 +14,7 @@ out, kernel = sys.argv[1], sys.argv[2]
 res = os.path.join(out, "guest", "results", "host-camera")
 j = Judge(f"host-camera {kernel}: ")
 check = j.check
-PROBE_FRAMES = 8  # frames each camera-probe streams (tests/e2e/guest/host-camera.sh, FRAMES)
+PROBE_FRAMES = 8  # frames each spectrum-camera-probe run streams (tests/e2e/guest/host-camera.sh, FRAMES)
 
 
 def read(name, default=""):

@@ -3,21 +3,22 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Spectrum.Camera.Host;
+using Spectrum.Camera.Cli;
 using Spectrum.Camera.Frames;
 
-namespace Spectrum.Camera.Cli;
+namespace Spectrum.Camera.CameraProbe;
 
 /// <summary>
-/// spectrum-camera camera-probe (hidden; for the end-to-end tests): streams frames from a host camera through
+/// spectrum-camera-probe (a diagnostic for the host-camera end-to-end test): streams frames from a host camera through
 /// <see cref="HostCamera"/>, optionally choosing the mode with <see cref="ModeSelector"/>, optionally living
 /// through an unplug and re-open, and reports what happened as one JSON line.
 /// </summary>
 internal static class CameraProbeCommand
 {
     private const string Help = """
-        Usage: spectrum-camera camera-probe --device PATH (--format FOURCC --size WxH | --guest-format FOURCC --guest-size WxH)
-                                            [--fps N] [--frames N] [--out FILE] [--unplug] [--wait-device] [--dequeue-only]
-                                            [--timeout S] [--json]
+        Usage: spectrum-camera-probe --device PATH (--format FOURCC --size WxH | --guest-format FOURCC --guest-size WxH)
+                                  [--fps N] [--frames N] [--out FILE] [--unplug] [--wait-device] [--dequeue-only]
+                                  [--timeout S] [--json]
 
         Streams N frames from a host V4L2 camera with MMAP buffers and writes them raw (bytesused bytes each) to FILE.
         A diagnostic for the end-to-end tests; progress goes to stderr, the report to stdout.
