@@ -98,7 +98,7 @@ while read -r lib; do
     case "$lib" in /lib/*) guest="/usr$lib" ;; *) guest="$lib" ;; esac
     adds+=(--add "$real:$guest")
 done < <(ldd "$BIN" "$FRONTEND" "$SETPRIV" | awk '/=> \// {print $3}' | sort -u)
-log "adding $(( ${#adds[@]} / 2 - 4 )) libraries from ldd"
+log "adding $(( ${#adds[@]} / 2 - 5 )) libraries from ldd"
 
 INITRD="$(initramfs "$KERNEL" "$OUT/initrd.img" "$E2E/guest/host-camera.sh" "${adds[@]}")"
 

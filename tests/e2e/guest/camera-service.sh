@@ -5,11 +5,11 @@
 # against its sidecar, printing one JSON line per frame. Everything goes to $RESULTS/camera-service/; this script only
 # records (the host judges, in tests/e2e/host-camera.sh). Exit code: 0 when every step ran.
 set -u
-BIN="$SPECTRUM_FILES/spectrum-camera"
+# BIN (spectrum-camera) and LINK_ID (vivid's by-id link) come from tests/e2e/guest/host-camera.sh, which runs this.
+: "${BIN:?}" "${LINK_ID:?}"
 FE="$SPECTRUM_FILES/spectrum-camera-frontend"
 OUT="$RESULTS/camera-service"
 mkdir -p "$OUT"
-LINK_ID=/dev/v4l/by-id/usb-Spectrum_vivid_Webcam-video-index0
 RUN=/tmp/cs/run
 STATE=/tmp/cs/state
 OPS="$RUN/operator.sock"

@@ -10,6 +10,7 @@ PROBE="$SPECTRUM_FILES/spectrum-camera-probe"
 OUT="$RESULTS/host-camera"
 mkdir -p "$OUT"
 LINK_ID=/dev/v4l/by-id/usb-Spectrum_vivid_Webcam-video-index0
+export BIN LINK_ID   # for camera-service.sh
 LINK_PATH=/dev/v4l/by-path/platform-vivid.0-video-index0
 FRAMES=8
 
