@@ -12,7 +12,7 @@ usage() {
   cat <<USAGE
 Usage: tools/test.sh [--dotnet-only] [--help]
 
-Runs all tests: the .NET unit and component suites, a one-minute fuzz per parser and a short run of the
+Runs all tests: the .NET unit and component suites, the end-to-end judges' own unit tests, a one-minute fuzz per parser and a short run of the
 performance suite, then the end-to-end phases in QEMU guests (patched QEMU, Debian guest kernels, the guest driver,
 v4l2-compliance, ffmpeg, GStreamer, the camera service with vivid, a hostile device, fault injection), and last the
 field checks: tools/demo.sh in a fresh Debian 12 root, and the host package built and installed in another.
@@ -55,6 +55,12 @@ set +e
 dotnet test Spectrum.Camera.sln -c Release --no-build --nologo \
   --logger "trx;LogFilePrefix=dotnet" --logger "console;verbosity=minimal" --results-directory "$RESULTS"
 set -e
+
+step "running the end-to-end judges' unit tests (on recorded artifacts)"
+python3 tests/e2e/unit_tests.py --results "$RESULTS/e2e-judges.json" || true   # counted below
+[ -f "$RESULTS/e2e-judges.json" ] ||
+  echo '{"checks": [{"name": "e2e judges unit tests", "passed": false, "detail": "tests/e2e/unit_tests.py wrote no results"}]}' \
+    > "$RESULTS/e2e-judges.json"
 
 # A short coverage-guided fuzz of the three guest-facing parsers (docs/fuzzing.md), one check per target.
 if [ "$DOTNET_ONLY" = 0 ] && [ -x tests/fuzz/run.sh ]; then
@@ -105,7 +111,7 @@ fi
 
 step "results"
 shopt -s nullglob
-files=("$RESULTS"/*.trx)
+files=("$RESULTS"/*.trx "$RESULTS/e2e-judges.json")
 [ -f "$RESULTS/fuzz.json" ] && files+=("$RESULTS/fuzz.json")
 [ -f "$RESULTS/bench.json" ] && files+=("$RESULTS/bench.json")
 missing=""
