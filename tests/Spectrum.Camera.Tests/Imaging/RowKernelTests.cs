@@ -125,6 +125,26 @@ public class RowKernelTests
     }
 
     [Test]
+    public void Packed_rows_go_to_420_in_one_pass([ValueSource(nameof(Levels))] object level, [Values] bool lumaFirst, [Values] bool planar) =>
+        ForEachLength((n, random) =>
+        {
+            // n pixel pairs: two packed rows of 4n bytes, luma rows of 2n, chroma of 2n interleaved or n + n planar.
+            var (row0, row1) = (Bytes(random, 4 * n), Bytes(random, 4 * n));
+            var (luma0, luma1) = (new byte[2 * n], new byte[2 * n]);
+            var (cb, cr) = planar ? (new byte[n], new byte[n]) : (new byte[2 * n], Array.Empty<byte>());
+            PackedTo420Kernel.Convert(row0, row1, luma0, luma1, cb, cr, lumaFirst, (SimdLevel)level);
+            var (y, c) = lumaFirst ? (0, 1) : (1, 0);
+            byte Average(int i) => (byte)((row0[i] + row1[i] + 1) >> 1);
+            var chroma = Enumerable.Range(0, 2 * n).Select(i => Average((2 * i) + c)).ToArray();
+            return (
+                [.. luma0, .. luma1, .. cb, .. cr],
+                [
+                    .. row0.Where((_, i) => i % 2 == y), .. row1.Where((_, i) => i % 2 == y),
+                    .. planar ? [.. chroma.Where((_, i) => i % 2 == 0), .. chroma.Where((_, i) => i % 2 == 1)] : chroma,
+                ]);
+        });
+
+    [Test]
     public void Row_blend_stores_the_rounded_weighted_sum_plainly_split_and_zipped([ValueSource(nameof(Levels))] object level)
     {
         // Filtered rows hold sum(w * s) - 32768 with weights summing to 256: values in [-32768, 32512]. One to five
