@@ -31,8 +31,11 @@ internal static class ShuffleFilterKernel
         InterleaveKernels.CheckLengths(filtered.Length == table.Slots);
         switch (table.Level)
         {
-            case SimdLevel.Vector256 when table.BytePermute:
+            case SimdLevel.Vector256 when table.BytePermute && table.PermuteWindow == 64:
                 ApplyPermute256(table, table.SlotPlane[0] == 0 ? first : second, filtered);
+                break;
+            case SimdLevel.Vector256 when table.BytePermute:
+                ApplyPermute512(table, table.SlotPlane[0] == 0 ? first : second, filtered);
                 break;
             case SimdLevel.Vector256 when table.SinglePlane && table.SharedLoads:
                 Apply256(table, table.SlotPlane[0] == 0 ? first : second, filtered);
@@ -181,6 +184,28 @@ internal static class ShuffleFilterKernel
             {
                 var k = (c * pairs) + p;
                 sum += Avx2.MultiplyAddAdjacent(weights[k], Avx512Vbmi.VL.PermuteVar32x8x2(low, indices[k], high).AsSByte());
+            }
+
+            sum.CopyTo(filtered[starts[c]..]);
+        }
+    }
+
+    // AVX-512 VBMI for wide ratios: a 128-byte window in two 64-byte registers, the 512-bit permute, its low half used.
+    private static void ApplyPermute512(ShuffleFilterTable table, ReadOnlySpan<byte> row, Span<short> filtered)
+    {
+        var flip = Vector512.Create((byte)0x80);
+        var (bases, indices, weights, starts) = (table.PermuteBases, table.WidePermuteIndices, table.Weights256, table.ChunkStarts);
+        var pairs = table.Pairs;
+        for (var c = 0; c < starts.Length; c++)
+        {
+            var window = row.Slice(bases[c], 128);
+            var low = Vector512.Create(window) ^ flip;
+            var high = Vector512.Create(window[64..]) ^ flip;
+            var sum = Vector256<short>.Zero;
+            for (var p = 0; p < pairs; p++)
+            {
+                var k = (c * pairs) + p;
+                sum += Avx2.MultiplyAddAdjacent(weights[k], Avx512Vbmi.PermuteVar64x8x2(low, indices[k], high).GetLower().AsSByte());
             }
 
             sum.CopyTo(filtered[starts[c]..]);

@@ -27,7 +27,9 @@ namespace Spectrum.Camera.Imaging;
 /// <para>Byte permute (AVX-512 VBMI, <see cref="BytePermute"/>): where the machine has the two-register byte permute
 /// (<c>vpermt2b</c>), a chunk of 16 slots takes its bytes from one 64-byte window (two 32-byte loads) with one
 /// permute per tap pair, instead of a load and a shuffle per lane and group: 9:4 luma needs 39 bytes for 16 outputs,
-/// which the 16-byte shuffles could only reach with four loads. Same slots, same weights, same sums.</para>
+/// which the 16-byte shuffles could only reach with four loads. Chunks that need more (4.5:1, 1080p to 240p: 78
+/// bytes) take a 128-byte window in two 64-byte registers and the 512-bit form of the same permute, of whose result
+/// the kernel uses the low 32 bytes. Same slots, same weights, same sums.</para>
 /// </remarks>
 internal sealed class ShuffleFilterTable
 {
@@ -100,11 +102,17 @@ internal sealed class ShuffleFilterTable
     /// <summary>Whether the Vector256 kernel gathers with the byte permute of AVX-512 VBMI (see the remarks).</summary>
     public bool BytePermute { get; private set; }
 
-    /// <summary>Per chunk: the first byte of its 64-byte window (byte permute).</summary>
+    /// <summary>The bytes each chunk's window spans (64 or 128; byte permute).</summary>
+    public int PermuteWindow { get; private set; }
+
+    /// <summary>Per chunk: the first byte of its window (byte permute).</summary>
     public int[] PermuteBases { get; private set; } = [];
 
-    /// <summary>Per (chunk, pair): the window byte (0-63) each of the chunk's 32 tap bytes comes from (byte permute).</summary>
+    /// <summary>Per (chunk, pair): the window byte each of the chunk's 32 tap bytes comes from (byte permute, 64-byte window).</summary>
     public Vector256<byte>[] PermuteIndices { get; private set; } = [];
+
+    /// <summary>As <see cref="PermuteIndices"/> in the low 32 bytes, for a 128-byte window.</summary>
+    public Vector512<byte>[] WidePermuteIndices { get; private set; } = [];
 
     /// <summary>
     /// The table for <paramref name="taps"/> (per slot, its (byte offset, weight) taps, weights summing to 256) with
@@ -192,12 +200,16 @@ internal sealed class ShuffleFilterTable
         }
 
         ChunkStarts = [.. starts];
-        if (level == SimdLevel.Vector256 && bytePermute && Avx512Vbmi.VL.IsSupported && SinglePlane
-            && readable[SlotPlane[0]].End - readable[SlotPlane[0]].Start >= 64
-            && ChunkStarts.All(c => ChunkBytes(c).Max() - ChunkBytes(c).Min() < 64))
+        if (level == SimdLevel.Vector256 && bytePermute && Avx512Vbmi.VL.IsSupported && SinglePlane)
         {
-            Permute(readable[SlotPlane[0]].End);
-            return;
+            var (start, end) = readable[SlotPlane[0]];
+            var widest = ChunkStarts.Max(c => ChunkBytes(c).Max() - ChunkBytes(c).Min() + 1);
+            var window = widest <= 64 ? 64 : widest <= 128 && Avx512Vbmi.IsSupported ? 128 : 0;
+            if (window > 0 && end - start >= window)
+            {
+                Permute(end, window);
+                return;
+            }
         }
 
         var lanes = chunkSlots / LaneSlots;
@@ -249,17 +261,18 @@ internal sealed class ShuffleFilterTable
         }
     }
 
-    private void Permute(int end)
+    private void Permute(int end, int window)
     {
         BytePermute = true;
+        PermuteWindow = window;
         PermuteBases = new int[ChunkStarts.Length];
-        PermuteIndices = new Vector256<byte>[ChunkStarts.Length * Pairs];
+        var indices = new Vector256<byte>[ChunkStarts.Length * Pairs];
         Weights256 = new Vector256<byte>[ChunkStarts.Length * Pairs];
         for (var c = 0; c < ChunkStarts.Length; c++)
         {
             var first = ChunkStarts[c];
             // The window starts at the chunk's first byte, or earlier where the row's readable bytes end sooner.
-            var @base = Math.Min(ChunkBytes(first).Min(), end - 64);
+            var @base = Math.Min(ChunkBytes(first).Min(), end - window);
             PermuteBases[c] = @base;
             for (var p = 0; p < Pairs; p++)
             {
@@ -274,9 +287,18 @@ internal sealed class ShuffleFilterTable
                     }
                 }
 
-                PermuteIndices[(c * Pairs) + p] = Vector256.Create(index);
+                indices[(c * Pairs) + p] = Vector256.Create(index);
                 Weights256[(c * Pairs) + p] = Vector256.Create(LaneWeights(first, p), LaneWeights(first + LaneSlots, p));
             }
+        }
+
+        if (window == 64)
+        {
+            PermuteIndices = indices;
+        }
+        else
+        {
+            WidePermuteIndices = indices.Select(i => Vector512.Create(i, Vector256<byte>.Zero)).ToArray();
         }
     }
 

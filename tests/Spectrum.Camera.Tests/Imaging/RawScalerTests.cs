@@ -89,6 +89,7 @@ public class RawScalerTests
         // Tables for the luma and chroma slots of planar, semi-planar and packed rows at the menu's ratios, each
         // allowed to read only [start, end) of its row, where end is the last tap's byte + 1: no load may begin before
         // start or end past end, and every shuffle or permute index must address the bytes it loaded.
+        var forms = new HashSet<string>();
         foreach (var (from, to) in new[] { (1920, 1280), (1440, 640), (1440, 320), (960, 640), (960, 320), (640, 320), (320, 640), (100, 7) })
         {
             foreach (var (step, offset, start) in new[] { (1, 0, 0), (2, 1, 37), (4, 3, 5) })
@@ -102,17 +103,24 @@ public class RawScalerTests
                     foreach (var permute in Gathers)
                     {
                         var table = ShuffleFilterTable.Create(taps, new int[to], [readable], level, permute);
+                        forms.Add(table.BytePermute ? $"permute {table.PermuteWindow}" : $"{table.Level} shared {table.SharedLoads}");
                         var what = $"{from}->{to} step {step} at {level}, byte permute {permute}";
                         var loads = table.Loads128.Concat(table.Loads256.SelectMany(l => new[] { l.Low, l.High }));
                         Assert.That(loads.Select(l => l.Base), Has.All.InRange(readable.Start, readable.End - 16), what);
-                        Assert.That(table.PermuteBases, Has.All.InRange(readable.Start, readable.End - 64), what);
+                        Assert.That(table.PermuteBases, Has.All.InRange(readable.Start, readable.End - table.PermuteWindow), what);
                         var masks = table.Masks128.SelectMany(m => Enumerable.Range(0, 16).Select(i => m[i]))
                             .Concat(table.Masks256.SelectMany(m => Enumerable.Range(0, 32).Select(i => m[i])));
                         Assert.That(masks, Has.All.Matches<byte>(i => i < 16 || i == 0x80), what);
                         Assert.That(table.PermuteIndices.SelectMany(m => Enumerable.Range(0, 32).Select(i => m[i])), Has.All.LessThan(64), what);
+                        Assert.That(table.WidePermuteIndices.SelectMany(m => Enumerable.Range(0, 32).Select(i => m[i])), Has.All.LessThan(128), what);
                     }
                 }
             }
         }
+
+        // Every gather the kernels have was checked.
+        Assert.That(forms, Is.SupersetOf(SimdCapabilities.Available.Where(l => l > SimdLevel.Scalar)
+            .SelectMany(l => new[] { $"{l} shared True", $"{l} shared False" })
+            .Concat(Avx512Vbmi.IsSupported ? ["permute 64", "permute 128"] : Array.Empty<string>())));
     }
 }
