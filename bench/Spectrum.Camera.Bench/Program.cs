@@ -133,9 +133,9 @@ if (suites.Contains("convert"))
         ConversionSuite.Measure(metrics, quick);
 
         var mjpeg = Bdn.Run<MjpegBenchmarks>(BenchSettings.Throughput());
-        foreach (var subsampling in MjpegBenchmarks.SubsamplingValues)
+        foreach (var subsampling in MjpegBenchmarks.Cases)
         {
-            var key = $"mjpeg_{subsampling[4..]}_to_nv12_1080p";
+            var key = MjpegBenchmarks.KeyOf(subsampling);
             var ours = Bdn.Mean(mjpeg, nameof(MjpegBenchmarks.Spectrum), subsampling);
             var pipeline = Bdn.Mean(mjpeg, nameof(MjpegBenchmarks.TurboJpegThenSwscale), subsampling);
             var decode = Bdn.Mean(mjpeg, nameof(MjpegBenchmarks.TurboJpegDecodeOnly), subsampling);
@@ -280,7 +280,7 @@ internal static class Paired
     /// <summary>Ratios ours / (libjpeg-turbo + swscale) and ours / libjpeg-turbo's decode alone.</summary>
     public static (PairedRatio.Result VersusPipeline, PairedRatio.Result VersusDecode) Mjpeg(string subsampling, int rounds)
     {
-        var b = new MjpegBenchmarks { Subsampling = subsampling };
+        var b = new MjpegBenchmarks { Case = subsampling };
         b.SetUp();
         try
         {

@@ -4,7 +4,7 @@ using System.Runtime.Intrinsics.X86;
 namespace Spectrum.Camera.Imaging;
 
 /// <summary>
-/// The vertical pass of <see cref="RawScaledConverter"/>: one destination row as the weighted sum of a few
+/// The vertical pass of <see cref="VectorScaledConverter"/>: one destination row as the weighted sum of a few
 /// horizontally filtered rows (<see cref="ShuffleFilterKernel"/>), rounded once and stored as bytes, either as one run
 /// (<see cref="Store"/>), split into even and odd values (<see cref="StoreSplit"/>: I420's Cb and Cr from an
 /// interleaved row) or zipped from two runs (<see cref="StoreZip"/>: YUYV from a luma run and a CbCr run). Value i is

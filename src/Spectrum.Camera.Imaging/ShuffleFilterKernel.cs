@@ -4,7 +4,7 @@ using System.Runtime.Intrinsics.X86;
 namespace Spectrum.Camera.Imaging;
 
 /// <summary>
-/// The horizontal pass of <see cref="RawScaledConverter"/>: one source row filtered into a row of 16-bit sums, one per
+/// The horizontal pass of <see cref="VectorScaledConverter"/>: one source row filtered into a row of 16-bit sums, one per
 /// slot of a <see cref="ShuffleFilterTable"/>, each <c>sum of weight * sample - 32768</c> (in [-32768, 32512]).
 /// </summary>
 /// <remarks>
@@ -23,43 +23,42 @@ internal static class ShuffleFilterKernel
     public const int Offset = 128 * FilterAxis.One;
 
     /// <param name="table">The filter.</param>
-    /// <param name="first">The row of pass plane 0 (from its first byte; the table's offsets count from there).</param>
-    /// <param name="second">The row of pass plane 1, or empty.</param>
+    /// <param name="rows">The rows of the pass's planes (from their first byte; the table's offsets count from there).</param>
     /// <param name="filtered"><see cref="ShuffleFilterTable.Slots"/> sums.</param>
-    public static void Apply(ShuffleFilterTable table, ReadOnlySpan<byte> first, ReadOnlySpan<byte> second, Span<short> filtered)
+    public static void Apply(ShuffleFilterTable table, SourceRows rows, Span<short> filtered)
     {
         InterleaveKernels.CheckLengths(filtered.Length == table.Slots);
         switch (table.Level)
         {
             case SimdLevel.Vector256 when table.BytePermute && table.PermuteWindow == 64:
-                ApplyPermute256(table, table.SlotPlane[0] == 0 ? first : second, filtered);
+                ApplyPermute256(table, rows[table.SlotPlane[0]], filtered);
                 break;
             case SimdLevel.Vector256 when table.BytePermute:
-                ApplyPermute512(table, table.SlotPlane[0] == 0 ? first : second, filtered);
+                ApplyPermute512(table, rows[table.SlotPlane[0]], filtered);
                 break;
             case SimdLevel.Vector256 when table.SinglePlane && table.SharedLoads:
-                Apply256(table, table.SlotPlane[0] == 0 ? first : second, filtered);
+                Apply256(table, rows[table.SlotPlane[0]], filtered);
                 break;
             case SimdLevel.Vector256:
-                ApplyPlanes256(table, first, second, filtered);
+                ApplyPlanes256(table, rows, filtered);
                 break;
             case SimdLevel.Vector128:
-                Apply128(table, first, second, filtered);
+                Apply128(table, rows, filtered);
                 break;
             default:
-                ApplyScalar(table, first, second, filtered);
+                ApplyScalar(table, rows, filtered);
                 break;
         }
     }
 
-    private static void ApplyScalar(ShuffleFilterTable table, ReadOnlySpan<byte> first, ReadOnlySpan<byte> second, Span<short> filtered)
+    private static void ApplyScalar(ShuffleFilterTable table, SourceRows rows, Span<short> filtered)
     {
         var taps = 2 * table.Pairs;
         var offsets = table.TapOffset.AsSpan();
         var weights = table.TapWeight.AsSpan();
         for (var s = 0; s < filtered.Length; s++)
         {
-            var row = table.SlotPlane[s] == 0 ? first : second;
+            var row = rows[table.SlotPlane[s]];
             var sum = 0;
             for (var t = s * taps; t < (s + 1) * taps; t++)
             {
@@ -70,7 +69,7 @@ internal static class ShuffleFilterKernel
         }
     }
 
-    private static void Apply128(ShuffleFilterTable table, ReadOnlySpan<byte> first, ReadOnlySpan<byte> second, Span<short> filtered)
+    private static void Apply128(ShuffleFilterTable table, SourceRows rows, Span<short> filtered)
     {
         var flip = Vector128.Create((byte)0x80);
         var (loads, masks, weights, starts) = (table.Loads128, table.Masks128, table.Weights128, table.ChunkStarts);
@@ -84,7 +83,7 @@ internal static class ShuffleFilterKernel
             {
                 for (var w = 0; w < windows; w++)
                 {
-                    var bytes = Load(first, second, loads[kl++]) ^ flip;
+                    var bytes = Load(rows, loads[kl++]) ^ flip;
                     for (var p = 0; p < pairs; p++)
                     {
                         gathered[p] |= PackedMultiplyAdd.Shuffle(bytes, masks[km++]);
@@ -97,7 +96,7 @@ internal static class ShuffleFilterKernel
                 {
                     for (var w = 0; w < windows; w++)
                     {
-                        gathered[p] |= PackedMultiplyAdd.Shuffle(Load(first, second, loads[kl++]) ^ flip, masks[km++]);
+                        gathered[p] |= PackedMultiplyAdd.Shuffle(Load(rows, loads[kl++]) ^ flip, masks[km++]);
                     }
                 }
             }
@@ -112,8 +111,7 @@ internal static class ShuffleFilterKernel
         }
     }
 
-    private static Vector128<byte> Load(ReadOnlySpan<byte> first, ReadOnlySpan<byte> second, ShuffleFilterTable.Load load) =>
-        Vector128.Create((load.Plane == 0 ? first : second).Slice(load.Base, 16));
+    private static Vector128<byte> Load(SourceRows rows, ShuffleFilterTable.Load load) => Vector128.Create(rows[load.Plane].Slice(load.Base, 16));
 
     // One plane: the common shapes (one or two tap pairs, one or two loads per lane) get loops without inner loops,
     // which the JIT keeps in registers.
@@ -163,7 +161,7 @@ internal static class ShuffleFilterKernel
 
                 break;
             default:
-                ApplyPlanes256(table, row, row, filtered);
+                ApplyPlanes256(table, new SourceRows(row, row, row), filtered);
                 break;
         }
     }
@@ -217,7 +215,7 @@ internal static class ShuffleFilterKernel
         Vector256.Create(Vector128.Create(row.Slice(loads.Low.Base, 16)), Vector128.Create(row.Slice(loads.High.Base, 16)))
         ^ Vector256.Create((byte)0x80);
 
-    private static void ApplyPlanes256(ShuffleFilterTable table, ReadOnlySpan<byte> first, ReadOnlySpan<byte> second, Span<short> filtered)
+    private static void ApplyPlanes256(ShuffleFilterTable table, SourceRows rows, Span<short> filtered)
     {
         var flip = Vector256.Create((byte)0x80);
         var (loads, masks, weights, starts) = (table.Loads256, table.Masks256, table.Weights256, table.ChunkStarts);
@@ -231,7 +229,7 @@ internal static class ShuffleFilterKernel
             {
                 for (var w = 0; w < windows; w++)
                 {
-                    var bytes = Load(first, second, loads[kl++]) ^ flip;
+                    var bytes = Load(rows, loads[kl++]) ^ flip;
                     for (var p = 0; p < pairs; p++)
                     {
                         gathered[p] |= Avx2.Shuffle(bytes, masks[km++]);
@@ -244,7 +242,7 @@ internal static class ShuffleFilterKernel
                 {
                     for (var w = 0; w < windows; w++)
                     {
-                        gathered[p] |= Avx2.Shuffle(Load(first, second, loads[kl++]) ^ flip, masks[km++]);
+                        gathered[p] |= Avx2.Shuffle(Load(rows, loads[kl++]) ^ flip, masks[km++]);
                     }
                 }
             }
@@ -259,8 +257,6 @@ internal static class ShuffleFilterKernel
         }
     }
 
-    private static Vector256<byte> Load(ReadOnlySpan<byte> first, ReadOnlySpan<byte> second, in ShuffleFilterTable.LanePair loads) =>
-        Vector256.Create(
-            Vector128.Create((loads.Low.Plane == 0 ? first : second).Slice(loads.Low.Base, 16)),
-            Vector128.Create((loads.High.Plane == 0 ? first : second).Slice(loads.High.Base, 16)));
+    private static Vector256<byte> Load(SourceRows rows, in ShuffleFilterTable.LanePair loads) =>
+        Vector256.Create(Vector128.Create(rows[loads.Low.Plane].Slice(loads.Low.Base, 16)), Vector128.Create(rows[loads.High.Plane].Slice(loads.High.Base, 16)));
 }

@@ -66,7 +66,7 @@ internal sealed class ShuffleFilterTable
     /// <summary>Whether the vector kernel gathers with at most two loads per lane (or the byte permute), or runs in scalar only because the row is short.</summary>
     public bool GathersCheaply => Level == SimdLevel.Scalar || BytePermute || (SharedLoads && Windows <= 2);
 
-    /// <summary>Per slot, the pass plane (0 or 1) its samples come from.</summary>
+    /// <summary>Per slot, the pass plane (0-2) its samples come from.</summary>
     public int[] SlotPlane { get; }
 
     /// <summary>Per slot, <c>2 * Pairs</c> byte offsets in its plane's row.</summary>

@@ -114,6 +114,6 @@ public class SimdBitExactnessTests
         var guest = ImageLayout.ForGuest(new FrameFormat(PixelFormats.Nv12, 64, 48));
         var small = ImageLayout.ForGuest(new FrameFormat(PixelFormats.Nv12, 32, 24));
         Assert.That(IImageConverter.Create(host, new CropRegion(0, 0, 64, 48), guest, SimdLevel.Scalar), Is.InstanceOf<UnscaledConverter>());
-        Assert.That(IImageConverter.Create(host, new CropRegion(0, 0, 64, 48), small, SimdLevel.Scalar), Is.InstanceOf<RawScaledConverter>());
+        Assert.That(IImageConverter.Create(host, new CropRegion(0, 0, 64, 48), small, SimdLevel.Scalar), Is.InstanceOf<VectorScaledConverter>());
     }
 }

@@ -5,12 +5,12 @@ using Spectrum.Camera.Imaging;
 namespace Spectrum.Camera.Tests.Imaging;
 
 /// <summary>
-/// The raw-frame scaler (<see cref="RawScaledConverter"/>) against the scaler's scalar reference, bit for bit, at the
-/// sizes the menu needs from real camera modes, at every SIMD level and with both Vector256 gathers (16-byte shuffles,
-/// and AVX-512 VBMI's byte permute where this machine has it); and the rule that keeps its loads inside the bytes a
-/// row may be read at.
+/// The scaler vectorised in both passes (<see cref="VectorScaledConverter"/>) against the scaler's scalar reference, bit
+/// for bit, at the sizes the menu needs from real camera modes, raw and decoded MJPEG, at every SIMD level and with
+/// both Vector256 gathers (16-byte shuffles, and AVX-512 VBMI's byte permute where this machine has it); which
+/// conversions it takes; and the rule that keeps its loads inside the bytes a row may be read at.
 /// </summary>
-public class RawScalerTests
+public class VectorScalerTests
 {
     // Camera size -> guest size: every shrink the default menu needs from 1080p, 720p and 480p cameras (16:9 to 4:3
     // crops included), an enlargement, and sizes that are no multiple of any vector width.
@@ -41,10 +41,10 @@ public class RawScalerTests
             {
                 foreach (var permute in Gathers)
                 {
-                    var converter = RawScaledConverter.TryCreate(layout, crop, destination, level, permute);
+                    var converter = VectorScaledConverter.TryCreate(layout, crop, destination, level, permute);
                     if (converter is null)
                     {
-                        // Only 4:2:0 sources to packed YUYV are left to the general scaler.
+                        // Of the raw layouts, only 4:2:0 sources to packed YUYV are left to the general scaler.
                         Assert.That(layout.ChromaShiftY == 1 && destination.Kind == ImageKind.Yuyv, $"{host} -> {gw}x{gh} was refused");
                         continue;
                     }
@@ -58,8 +58,39 @@ public class RawScalerTests
         }
     }
 
+    [TestCase("I422")]
+    [TestCase("I420")]
+    [TestCase("I444")]
+    public void Decoded_jpeg_downscales_are_exactly_the_reference_at_every_level_with_either_gather(string kindName)
+    {
+        var kind = Enum.Parse<ImageKind>(kindName);
+        // Full-range planes as libjpeg-turbo decodes them, to the 4:2:0 guest formats (the vertical pass maps the range).
+        foreach (var guest in new[] { PixelFormats.Nv12, PixelFormats.Yu12 })
+        {
+            foreach (var (w, h, gw, gh) in Sizes.Where(s => s.GuestW < s.W))
+            {
+                var layout = ImageLayout.ForPlanar(kind, w, h, fullRange: true);
+                var destination = ImageLayout.ForGuest(new FrameFormat(guest, (uint)gw, (uint)gh));
+                var frame = ImagingTestData.RandomBytes(layout.RequiredLength, w + gw);
+                var crop = CropRegion.Centered(w, h, gw, gh);
+                var expected = new byte[destination.RequiredLength];
+                ScalarReferenceScaler.Convert(layout, frame, crop, destination, expected);
+                foreach (var level in SimdCapabilities.Available)
+                {
+                    foreach (var permute in Gathers)
+                    {
+                        var actual = new byte[destination.RequiredLength];
+                        VectorScaledConverter.TryCreate(layout, crop, destination, level, permute)!.Convert(frame, actual);
+                        Assert.That(ImagingTestData.FirstDifference(expected, actual), Is.Null,
+                            $"{kind} {w}x{h} -> {PixelFormats.ToFourccString(guest)} {gw}x{gh} at {level}, byte permute {permute}");
+                    }
+                }
+            }
+        }
+    }
+
     [Test]
-    public void Raw_frames_take_the_raw_scaler_and_the_rest_the_general_one()
+    public void Raw_frames_and_jpeg_planes_to_420_take_the_vector_scaler_and_the_rest_the_general_one()
     {
         var crop = new CropRegion(0, 0, 192, 108);
         IImageConverter Create(ImageLayout source, uint guest) =>
@@ -74,12 +105,17 @@ public class RawScalerTests
                 {
                     var fourcc = $"{PixelFormats.ToFourccString(source)} -> {PixelFormats.ToFourccString(guest)}";
                     var general = layout.ChromaShiftY == 1 && guest == PixelFormats.Yuyv;
-                    Assert.That(Create(layout, guest), general ? Is.InstanceOf<ScaledConverter>() : Is.InstanceOf<RawScaledConverter>(), fourcc);
+                    Assert.That(Create(layout, guest), general ? Is.InstanceOf<ScaledConverter>() : Is.InstanceOf<VectorScaledConverter>(), fourcc);
                 }
             }
 
-            // Decoded JPEG planes are full range: the general scaler maps them as it scales.
-            Assert.That(Create(ImageLayout.ForPlanar(ImageKind.I422, 192, 108, fullRange: true), PixelFormats.Nv12), Is.InstanceOf<ScaledConverter>());
+            // Decoded JPEG planes (full range) to 4:2:0 guests; to YUYV, whose rows mix luma and chroma, and greyscale
+            // JPEGs (neutral chroma), the general scaler.
+            var jpeg = ImageLayout.ForPlanar(ImageKind.I422, 192, 108, fullRange: true);
+            Assert.That(Create(jpeg, PixelFormats.Nv12), Is.InstanceOf<VectorScaledConverter>());
+            Assert.That(Create(jpeg, PixelFormats.Yu12), Is.InstanceOf<VectorScaledConverter>());
+            Assert.That(Create(jpeg, PixelFormats.Yuyv), Is.InstanceOf<ScaledConverter>());
+            Assert.That(Create(ImageLayout.ForPlanar(ImageKind.Gray, 192, 108, fullRange: true), PixelFormats.Nv12), Is.InstanceOf<ScaledConverter>());
         });
     }
 

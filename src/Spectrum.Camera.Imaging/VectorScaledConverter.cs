@@ -1,9 +1,9 @@
 namespace Spectrum.Camera.Imaging;
 
 /// <summary>
-/// The scaler for raw camera frames (limited range, any of the raw layouts) into the guest formats: crop, scale
-/// (area filter shrinking, bilinear enlarging: <see cref="FilterAxis"/>) and convert, vectorised in both passes and
-/// reading each source row once. Bit for bit what <see cref="ScalarReferenceScaler"/> defines.
+/// The scaler for raw camera frames and decoded JPEG planes into the guest formats: crop, scale (area filter
+/// shrinking, bilinear enlarging: <see cref="FilterAxis"/>) and convert, vectorised in both passes and reading each
+/// source row once. Bit for bit what <see cref="ScalarReferenceScaler"/> defines.
 /// </summary>
 /// <remarks>
 /// <para><b>Horizontal pass first, once per source row.</b> Each source row is filtered horizontally, straight from
@@ -17,21 +17,26 @@ namespace Spectrum.Camera.Imaging;
 /// its two chroma planes together). Within a pass, the components that go to destination rows of the same height
 /// form a row kind with one ring: YUYV to NV12 has two kinds (luma rows at 3:2 from 1080p to 720p, chroma rows at
 /// 3:1), both fed by each packed row while it is in cache; YUYV to YUYV has one, whose filtered row is already
-/// interleaved Y, Cb, Y, Cr. A row kind's filtered row holds its destination planes' rows back to back, in
-/// destination byte order, so the vertical pass stores plain runs of bytes.</para>
-/// <para><b>Scope.</b> Limited-range sources with chroma whose every destination plane is fed by one row kind: every
-/// raw camera layout to every guest format, except 4:2:0 sources to packed YUYV when scaling (luma and chroma rows
-/// of different passes would share each destination row); those, and decoded JPEG planes (full range), take
+/// interleaved Y, Cb, Y, Cr. A row kind's filtered row holds its destination planes' rows in an order that lets the
+/// gathers read neighbouring bytes; the vertical pass stores it as plain runs, split (I420's Cb and Cr from one
+/// interleaved run) or zipped (two runs into one interleaved row).</para>
+/// <para><b>Full range.</b> Decoded JPEG planes are full range; each stored run is mapped to limited range in place
+/// (<see cref="RangeCompression"/>), luma or chroma by the plane it went to, which is the reference's table lookup
+/// after its rounding.</para>
+/// <para><b>Scope.</b> Sources with chroma whose every destination plane is fed by one row kind: every raw camera
+/// layout and every JPEG layout to NV12 and I420, raw layouts to YUYV too, except 4:2:0 sources to packed YUYV when
+/// scaling (luma and chroma rows of different passes would share each destination row). Those, JPEG planes to YUYV
+/// (whose rows mix luma and chroma, which the in-place map cannot tell apart) and greyscale JPEGs take
 /// <see cref="ScaledConverter"/>.</para>
 /// </remarks>
-internal sealed class RawScaledConverter : IImageConverter
+internal sealed class VectorScaledConverter : IImageConverter
 {
     private readonly ImageLayout _source;
     private readonly ImageLayout _destination;
     private readonly SimdLevel _level;
     private readonly Pass[] _passes;
 
-    private RawScaledConverter(ImageLayout source, ImageLayout destination, SimdLevel level, Pass[] passes) =>
+    private VectorScaledConverter(ImageLayout source, ImageLayout destination, SimdLevel level, Pass[] passes) =>
         (_source, _destination, _level, _passes) = (source, destination, level, passes);
 
     /// <summary>The converter, or null when the conversion is not one this scaler does (see the remarks).</summary>
@@ -41,9 +46,9 @@ internal sealed class RawScaledConverter : IImageConverter
     /// <param name="level">The widest vectors to use.</param>
     /// <param name="bytePermute">Whether the horizontal pass may use AVX-512 VBMI's byte permute where the machine has it
     /// (<see cref="ShuffleFilterTable"/>); tests turn it off to check the other Vector256 gather on the same machine.</param>
-    public static RawScaledConverter? TryCreate(
+    public static VectorScaledConverter? TryCreate(
         ImageLayout source, CropRegion crop, ImageLayout destination, SimdLevel level, bool bytePermute = true) =>
-        Plan(source, crop, destination, level, bytePermute) is { } passes ? new RawScaledConverter(source, destination, level, passes) : null;
+        Plan(source, crop, destination, level, bytePermute) is { } passes ? new VectorScaledConverter(source, destination, level, passes) : null;
 
     public void Convert(ReadOnlySpan<byte> source, Span<byte> destination)
     {
@@ -62,31 +67,25 @@ internal sealed class RawScaledConverter : IImageConverter
 
         for (var r = 0; r < pass.Rows; r++)
         {
-            ReadOnlySpan<byte> first, second = default;
             var plane = _source.Plane(pass.Planes[0]);
             var row = source[(plane.Offset + ((pass.OriginY + r) * plane.Stride))..];
+            SourceRows rows;
             if (pass.Luma is { } luma)
             {
                 // A packed row, split once into its luma and its CbCr bytes (see the remarks).
                 var packed = row.Slice(pass.PackedStart, 2 * luma.Length);
                 var chroma = pass.Chroma!;
                 InterleaveKernels.Split(packed, pass.LumaFirst ? luma : chroma, pass.LumaFirst ? chroma : luma, _level);
-                first = luma;
-                second = chroma;
+                rows = new SourceRows(luma, chroma);
             }
             else
             {
-                first = row;
-                if (pass.Planes.Length > 1)
-                {
-                    plane = _source.Plane(pass.Planes[1]);
-                    second = source[(plane.Offset + ((pass.OriginY + r) * plane.Stride))..];
-                }
+                rows = new SourceRows(row, Row(source, pass, 1, r), Row(source, pass, 2, r));
             }
 
             foreach (var kind in pass.Kinds)
             {
-                ShuffleFilterKernel.Apply(kind.Horizontal, first, second, kind.Ring[r % kind.Ring.Length]);
+                ShuffleFilterKernel.Apply(kind.Horizontal, rows, kind.Ring[r % kind.Ring.Length]);
             }
 
             foreach (var kind in pass.Kinds)
@@ -99,6 +98,18 @@ internal sealed class RawScaledConverter : IImageConverter
                 }
             }
         }
+    }
+
+    // Row r of the pass's plane i, or empty if the pass has fewer planes.
+    private ReadOnlySpan<byte> Row(ReadOnlySpan<byte> source, Pass pass, int i, int r)
+    {
+        if (i >= pass.Planes.Length)
+        {
+            return default;
+        }
+
+        var plane = _source.Plane(pass.Planes[i]);
+        return source[(plane.Offset + ((pass.OriginY + r) * plane.Stride))..];
     }
 
     private void Emit(RowKind kind, int row, Span<byte> destination)
@@ -120,10 +131,10 @@ internal sealed class RawScaledConverter : IImageConverter
         {
             var (rows, taps, packed) = (kind.TapRows, vertical.Taps, kind.PairWeights);
             var target = _destination.Plane(segment.Plane).Row(destination, row, 0, segment.Count);
+            var odd = segment.Store == Store.Split ? _destination.Plane(segment.OddPlane).Row(destination, row, 0, segment.Count) : default;
             switch (segment.Store)
             {
                 case Store.Split:
-                    var odd = _destination.Plane(segment.OddPlane).Row(destination, row, 0, segment.Count);
                     RowBlendKernel.StoreSplit(rows, weights, taps, segment.Start, target, odd, packed, _level);
                     break;
                 case Store.Zip:
@@ -133,13 +144,25 @@ internal sealed class RawScaledConverter : IImageConverter
                     RowBlendKernel.Store(rows, weights, taps, segment.Start, target, packed, _level);
                     break;
             }
+
+            // Full-range (JPEG) samples are mapped to limited range as the last step, in place in the stored row.
+            if (segment.Range == Range.Luma)
+            {
+                RangeCompression.CompressLuma(target, target, _level);
+            }
+            else if (segment.Range == Range.Chroma)
+            {
+                RangeCompression.CompressChroma(target, target, _level);
+                RangeCompression.CompressChroma(odd, odd, _level);
+            }
         }
     }
 
     // The passes, or null when the conversion is out of scope.
     private static Pass[]? Plan(ImageLayout source, CropRegion crop, ImageLayout destination, SimdLevel level, bool bytePermute)
     {
-        if (source.FullRange || destination.FullRange || !source.HasChroma)
+        // Full-range sources are mapped per stored run, so no destination row may mix luma and chroma (YUYV does).
+        if (destination.FullRange || !source.HasChroma || (source.FullRange && destination.Kind == ImageKind.Yuyv))
         {
             return null;
         }
@@ -188,10 +211,6 @@ internal sealed class RawScaledConverter : IImageConverter
         foreach (var space in components.GroupBy(c => (c.OriginY, c.Rows)))
         {
             var planes = space.Select(c => source.Component(c.Component).Plane).Distinct().Order().ToArray();
-            if (planes.Length > 2)
-            {
-                return null;
-            }
 
             // Where sample s (in source coordinates) of component c is: pass plane and byte offset in its row.
             (int Plane, int Offset) Locate(int c, int s)
@@ -210,41 +229,46 @@ internal sealed class RawScaledConverter : IImageConverter
                 Planes: group.Select(c => destination.Component(c.Component).Plane).Distinct().Order().ToArray())).ToList();
 
             // Every slot of every kind, and how the vertical pass stores it. Two planar chroma destination planes
-            // (I420) are filtered interleaved, Cb Cr Cb Cr, as NV12's chroma row is: neighbouring slots then read
-            // neighbouring bytes of a packed or semi-planar source, so fewer loads gather them; the vertical pass
-            // splits them again as it stores. A packed destination fed by split rows is filtered as its luma run
-            // then its CbCr run (each from one split row), and zipped as it is stored.
+            // (I420) fed from one source plane (NV12's, or packed chroma split out) are filtered interleaved, Cb Cr
+            // Cb Cr: neighbouring slots then read neighbouring bytes, so fewer loads gather them; the vertical pass
+            // splits them again as it stores. A destination row that interleaves samples from two source planes
+            // (YUYV from split packed rows, NV12 chroma from planar Cb and Cr) is filtered as the run of its even
+            // bytes then the run of its odd bytes, each from one plane, and zipped as it is stored.
             var slotsOf = new List<(int Plane, (int Offset, int Weight)[] Taps)[]>();
             var segmentsOf = new List<Segment[]>();
+            var chromaTogether = Locate(1, 0).Plane == Locate(2, 0).Plane;
+            Range RangeOf(int plane) =>
+                !source.FullRange ? Range.Limited : destination.Component(0).Plane == plane ? Range.Luma : Range.Chroma;
             foreach (var k in kinds)
             {
                 (int Plane, (int Offset, int Weight)[] Taps)[] PlaneSlots(int p) => Slots(source, crop, destination, p, Axis, Locate);
-                if (IsSplit(destination, k.Planes))
+                if (chromaTogether && IsSplit(destination, k.Planes))
                 {
                     var (cb, cr) = (PlaneSlots(k.Planes[0]), PlaneSlots(k.Planes[1]));
                     slotsOf.Add(cb.Zip(cr).SelectMany(pair => new[] { pair.First, pair.Second }).ToArray());
-                    segmentsOf.Add([new Segment(Store.Split, k.Planes[0], k.Planes[1], 0, cb.Length)]);
+                    segmentsOf.Add([new Segment(Store.Split, k.Planes[0], k.Planes[1], 0, cb.Length, RangeOf(k.Planes[0]))]);
+                    continue;
                 }
-                else if (split && k.Planes.Length == 1 && destination.Kind == ImageKind.Yuyv)
-                {
-                    var row = PlaneSlots(k.Planes[0]);
-                    slotsOf.Add(row.Where((_, i) => i % 2 == 0).Concat(row.Where((_, i) => i % 2 == 1)).ToArray());
-                    segmentsOf.Add([new Segment(Store.Zip, k.Planes[0], -1, 0, row.Length)]);
-                }
-                else
-                {
-                    var start = 0;
-                    var segments = new List<Segment>();
-                    foreach (var p in k.Planes)
-                    {
-                        var count = destination.Plane(p).RowBytes;
-                        segments.Add(new Segment(Store.Plain, p, -1, start, count));
-                        start += count;
-                    }
 
-                    slotsOf.Add(k.Planes.SelectMany(PlaneSlots).ToArray());
-                    segmentsOf.Add([.. segments]);
+                if (k.Planes.Length == 1 && PlaneSlots(k.Planes[0]) is var row && row.Select(s => s.Plane).Distinct().Count() > 1
+                    && Enumerable.Range(0, 3).Any(c => destination.Component(c).Plane == k.Planes[0] && destination.Component(c).Step > 1))
+                {
+                    slotsOf.Add(row.Where((_, i) => i % 2 == 0).Concat(row.Where((_, i) => i % 2 == 1)).ToArray());
+                    segmentsOf.Add([new Segment(Store.Zip, k.Planes[0], -1, 0, row.Length, RangeOf(k.Planes[0]))]);
+                    continue;
                 }
+
+                var start = 0;
+                var segments = new List<Segment>();
+                foreach (var p in k.Planes)
+                {
+                    var count = destination.Plane(p).RowBytes;
+                    segments.Add(new Segment(Store.Plain, p, -1, start, count, RangeOf(p)));
+                    start += count;
+                }
+
+                slotsOf.Add(k.Planes.SelectMany(PlaneSlots).ToArray());
+                segmentsOf.Add([.. segments]);
             }
 
             if (slotsOf.Any(slots => slots.Any(s => s.Taps.Length == 0)))
@@ -366,12 +390,20 @@ internal sealed class RawScaledConverter : IImageConverter
         Zip,
     }
 
+    /// <summary>Which map stored samples go through: none (limited-range source), or full to limited range for luma or chroma.</summary>
+    private enum Range
+    {
+        Limited,
+        Luma,
+        Chroma,
+    }
+
     /// <summary>
     /// Where the values of a filtered row from <paramref name="Start"/> are stored: <paramref name="Count"/> bytes at
     /// the start of <paramref name="Plane"/>'s destination row, and for <see cref="Store.Split"/> as many in
-    /// <paramref name="OddPlane"/>'s.
+    /// <paramref name="OddPlane"/>'s; then mapped as <paramref name="Range"/> says.
     /// </summary>
-    private readonly record struct Segment(Store Store, int Plane, int OddPlane, int Start, int Count);
+    private readonly record struct Segment(Store Store, int Plane, int OddPlane, int Start, int Count, Range Range);
 
     /// <summary>
     /// Destination rows of one height fed by one pass: the vertical filter, the horizontal table, the ring of
