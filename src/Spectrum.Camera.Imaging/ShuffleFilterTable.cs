@@ -170,6 +170,8 @@ internal sealed class ShuffleFilterTable
 
     private void Vectorise(SimdLevel level, (int Start, int End)[] readable, bool bytePermute)
     {
+        // 256-bit multiply-adds at most (the byte permute's 512-bit form gathers within them).
+        level = level > SimdLevel.Vector256 ? SimdLevel.Vector256 : level;
         if (level >= SimdLevel.Vector256 && (!Avx2.IsSupported || Slots < 2 * LaneSlots))
         {
             level = SimdLevel.Vector128;
