@@ -85,7 +85,11 @@ internal sealed class VectorScaledConverter : IImageConverter
 
             foreach (var kind in pass.Kinds)
             {
-                ShuffleFilterKernel.Apply(kind.Horizontal, rows, kind.Ring[r % kind.Ring.Length]);
+                var filtered = kind.Ring[r % kind.Ring.Length];
+                foreach (var (table, start) in kind.Horizontal)
+                {
+                    ShuffleFilterKernel.Apply(table, rows, filtered.AsSpan(start, table.Slots));
+                }
             }
 
             foreach (var kind in pass.Kinds)
@@ -177,7 +181,7 @@ internal sealed class VectorScaledConverter : IImageConverter
         }
 
         var whole = Plan(source, crop, destination, level, bytePermute, split: false);
-        return whole is null || whole.SelectMany(p => p.Kinds).All(k => k.Horizontal.GathersCheaply)
+        return whole is null || whole.SelectMany(p => p.Kinds).SelectMany(k => k.Horizontal).All(h => h.Table.GathersCheaply)
             ? whole
             : Plan(source, crop, destination, level, bytePermute, split: true);
     }
@@ -283,11 +287,17 @@ internal sealed class VectorScaledConverter : IImageConverter
                 return (Start: taps.Min(t => t.Offset), End: taps.Max(t => t.Offset) + 1);
             }).ToArray();
 
-            var rowKinds = kinds.Select((k, i) => new RowKind(
-                k.Vertical,
-                ShuffleFilterTable.Create(
-                    slotsOf[i].Select(s => s.Taps).ToArray(), slotsOf[i].Select(s => s.Plane).ToArray(), readable, level, bytePermute),
-                segmentsOf[i])).ToArray();
+            // One table per zipped run (each run from one plane, so it gets the single-plane gathers), else per kind.
+            ShuffleFilterTable Table(IEnumerable<(int Plane, (int Offset, int Weight)[] Taps)> slots) =>
+                ShuffleFilterTable.Create(slots.Select(s => s.Taps).ToArray(), slots.Select(s => s.Plane).ToArray(), readable, level, bytePermute);
+            var rowKinds = kinds.Select((k, i) =>
+            {
+                var (slots, segments) = (slotsOf[i], segmentsOf[i]);
+                (ShuffleFilterTable, int)[] tables = segments[0].Store == Store.Zip
+                    ? [(Table(slots[..(slots.Length / 2)]), 0), (Table(slots[(slots.Length / 2)..]), slots.Length / 2)]
+                    : [(Table(slots), 0)];
+                return new RowKind(k.Vertical, tables, slots.Length, segments);
+            }).ToArray();
 
             var pass = new Pass(planes, space.Key.OriginY, space.Key.Rows, rowKinds);
             if (split)
@@ -406,19 +416,19 @@ internal sealed class VectorScaledConverter : IImageConverter
     private readonly record struct Segment(Store Store, int Plane, int OddPlane, int Start, int Count, Range Range);
 
     /// <summary>
-    /// Destination rows of one height fed by one pass: the vertical filter, the horizontal table, the ring of
-    /// filtered rows, and where the parts of a filtered row are stored.
+    /// Destination rows of one height fed by one pass: the vertical filter, the horizontal tables (each filling the
+    /// filtered row from a first slot), the ring of filtered rows, and where the parts of a filtered row are stored.
     /// </summary>
-    private sealed class RowKind(FilterAxis vertical, ShuffleFilterTable horizontal, Segment[] segments)
+    private sealed class RowKind(FilterAxis vertical, (ShuffleFilterTable Table, int Start)[] horizontal, int slots, Segment[] segments)
     {
         public FilterAxis Vertical { get; } = vertical;
 
-        public ShuffleFilterTable Horizontal { get; } = horizontal;
+        public (ShuffleFilterTable Table, int Start)[] Horizontal { get; } = horizontal;
 
         public Segment[] Segments { get; } = segments;
 
         /// <summary>The filtered rows of the last <c>Taps</c> source rows, source row r at r mod Taps.</summary>
-        public short[][] Ring { get; } = Enumerable.Range(0, vertical.Taps).Select(_ => new short[horizontal.Slots]).ToArray();
+        public short[][] Ring { get; } = Enumerable.Range(0, vertical.Taps).Select(_ => new short[slots]).ToArray();
 
         /// <summary>The ring rows under the destination row being made, padded to an even count.</summary>
         public short[][] TapRows { get; } = new short[vertical.Taps + 1][];
