@@ -42,8 +42,11 @@ internal static class ShuffleFilterKernel
             case SimdLevel.Vector256:
                 ApplyPlanes256(table, rows, filtered);
                 break;
+            case SimdLevel.Vector128 when table.SinglePlane && table.SharedLoads:
+                Apply128(table, rows[table.SlotPlane[0]], filtered);
+                break;
             case SimdLevel.Vector128:
-                Apply128(table, rows, filtered);
+                ApplyPlanes128(table, rows, filtered);
                 break;
             default:
                 ApplyScalar(table, rows, filtered);
@@ -69,7 +72,63 @@ internal static class ShuffleFilterKernel
         }
     }
 
-    private static void Apply128(ShuffleFilterTable table, SourceRows rows, Span<short> filtered)
+    // One plane, as Apply256 at half the width.
+    private static void Apply128(ShuffleFilterTable table, ReadOnlySpan<byte> row, Span<short> filtered)
+    {
+        var (loads, masks, weights, starts) = (table.Loads128, table.Masks128, table.Weights128, table.ChunkStarts);
+        switch ((table.Pairs, table.Windows))
+        {
+            case (1, 1):
+                for (var c = 0; c < starts.Length; c++)
+                {
+                    var gathered = PackedMultiplyAdd.Shuffle(Load(row, loads[c]), masks[c]);
+                    PackedMultiplyAdd.Bytes(weights[c], gathered.AsSByte()).CopyTo(filtered[starts[c]..]);
+                }
+
+                break;
+            case (1, 2):
+                for (var c = 0; c < starts.Length; c++)
+                {
+                    var gathered = PackedMultiplyAdd.Shuffle(Load(row, loads[2 * c]), masks[2 * c])
+                        | PackedMultiplyAdd.Shuffle(Load(row, loads[(2 * c) + 1]), masks[(2 * c) + 1]);
+                    PackedMultiplyAdd.Bytes(weights[c], gathered.AsSByte()).CopyTo(filtered[starts[c]..]);
+                }
+
+                break;
+            case (2, 1):
+                for (var c = 0; c < starts.Length; c++)
+                {
+                    var bytes = Load(row, loads[c]);
+                    var sum = PackedMultiplyAdd.Bytes(weights[2 * c], PackedMultiplyAdd.Shuffle(bytes, masks[2 * c]).AsSByte());
+                    sum += PackedMultiplyAdd.Bytes(weights[(2 * c) + 1], PackedMultiplyAdd.Shuffle(bytes, masks[(2 * c) + 1]).AsSByte());
+                    sum.CopyTo(filtered[starts[c]..]);
+                }
+
+                break;
+            case (2, 2):
+                for (var c = 0; c < starts.Length; c++)
+                {
+                    var (a, b) = (Load(row, loads[2 * c]), Load(row, loads[(2 * c) + 1]));
+                    var m = 4 * c;
+                    var pair0 = PackedMultiplyAdd.Shuffle(a, masks[m]) | PackedMultiplyAdd.Shuffle(b, masks[m + 2]);
+                    var pair1 = PackedMultiplyAdd.Shuffle(a, masks[m + 1]) | PackedMultiplyAdd.Shuffle(b, masks[m + 3]);
+                    var sum = PackedMultiplyAdd.Bytes(weights[2 * c], pair0.AsSByte());
+                    sum += PackedMultiplyAdd.Bytes(weights[(2 * c) + 1], pair1.AsSByte());
+                    sum.CopyTo(filtered[starts[c]..]);
+                }
+
+                break;
+            default:
+                ApplyPlanes128(table, new SourceRows(row, row, row), filtered);
+                break;
+        }
+    }
+
+    // The flipped bytes of one lane's load.
+    private static Vector128<byte> Load(ReadOnlySpan<byte> row, ShuffleFilterTable.Load load) =>
+        Vector128.Create(row.Slice(load.Base, 16)) ^ Vector128.Create((byte)0x80);
+
+    private static void ApplyPlanes128(ShuffleFilterTable table, SourceRows rows, Span<short> filtered)
     {
         var flip = Vector128.Create((byte)0x80);
         var (loads, masks, weights, starts) = (table.Loads128, table.Masks128, table.Weights128, table.ChunkStarts);
