@@ -17,7 +17,8 @@ in artifacts/bench/bdn/results/, and prints a table. 7-12 minutes in full; --qui
 run) uses short BenchmarkDotNet jobs and one sidecar for 3 s, to prove the suite runs, not for figures.
 
   --quick         short jobs
-  --only SUITES   comma-separated subset of frames,alloc,convert,latency,cpu (alloc uses frames' memcpy figure)
+  --only SUITES   comma-separated subset of frames,alloc,convert,latency,cpu (alloc uses frames' memcpy figure);
+                  also libc, not in the full run: Tmds.LibC's bindings against [LibraryImport] (README, Packages)
   BENCH-ARGS      passed to the benchmark program: --cpu-sidecars N, --cpu-seconds S
 USAGE
 }

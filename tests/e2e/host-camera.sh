@@ -23,7 +23,7 @@ Usage: tests/e2e/host-camera.sh [--kernel 6.1|6.12] [--accel tcg|kvm] [--smp N] 
 
 Publishes spectrum-camera self-contained for linux-x64 (single file, trimmed), builds an initramfs with it (and the
 shared libraries ldd lists for it) plus tests/e2e/guest/host-camera.sh, boots it with tests/e2e/run-guest.sh (no
-virtio-media socket), and judges the guest's results: 'cameras' lists vivid's formats; camera-probe streams every
+virtio-media socket), and judges the guest's results: 'cameras' lists vivid's formats; spectrum-camera-probe streams every
 vivid format the guest menu can be fed from with the right sizes and strictly increasing sequence numbers; the mode
 selection policy picks an exact and a smallest-larger mode; an unplug (vivid's Disconnect control) is reported as
 such and streaming recovers when the device is back; a camera that appears later (vivid reloaded) is picked up.
@@ -34,6 +34,11 @@ sidecars ('serve --camera-service') run as uids without access to /dev/video*, a
 size vivid lacks is scaled, two VMs stream at once, and one stream each lives through a deny and allow, an unplug
 and replug, and a kill -9 and restart of the service (black meanwhile, never stopping); the camera is open only
 while an allowed VM streams. Judged by tests/e2e/judge-camera-service.py.
+
+Then two cameras (tests/e2e/guest/two-cameras.sh): two vivid instances with different pictures owned by one camera
+service, a VM on each, one VM moved to the other camera and back while it streams (no black frame, the picture changes
+from one frame to the next), and one camera unplugged (only its VM turns black). Judged by
+tests/e2e/judge-two-cameras.py.
 
 Output: artifacts/e2e-host-camera/{results.json,guest/,publish/,initrd.img}. Needs the .NET SDK; installs the rest.
 USAGE
@@ -68,14 +73,14 @@ log "building the patched QEMU (cached after the first run)"
 QEMU="$("$ROOT/tools/build-qemu.sh" | tail -n 1)"
 export QEMU
 
-if [ "$PUBLISH" = 1 ] || [ ! -x "$PUB/spectrum-camera" ] || [ ! -x "$PUB/spectrum-camera-frontend" ]; then
+if [ "$PUBLISH" = 1 ] || [ ! -x "$PUB/spectrum-camera" ] || [ ! -x "$PUB/spectrum-camera-frontend" ] || [ ! -x "$PUB/spectrum-camera-probe" ]; then
     # Own artifacts path: the RID-specific restore must not race a solution build in the same tree.
     # Google.Protobuf (the camera service's protocol) is not annotated for trimming: its summary warning IL2104 would
     # fail the CLI's publish under TreatWarningsAsErrors. Our own assemblies are IsAotCompatible (analysed at build
     # time), and the guest run exercises the trimmed protocol code for real. ReadyToRun: a TCG guest JITs slowly (the
     # camera service took 10-30 s to start without it, with the host loaded).
     rm -rf "$PUB"
-    for project in src/Spectrum.Camera.Cli tests/Spectrum.Camera.FrontendTool; do
+    for project in src/Spectrum.Camera.Cli tests/Spectrum.Camera.FrontendTool tests/Spectrum.Camera.CameraProbe; do
         log "publishing $project (self-contained, single file, trimmed, linux-x64)"
         dotnet publish "$ROOT/$project" -c Release -r linux-x64 --self-contained \
             -p:PublishSingleFile=true -p:PublishTrimmed=true -p:SuppressTrimAnalysisWarnings=true -p:PublishReadyToRun=true \
@@ -85,6 +90,7 @@ if [ "$PUBLISH" = 1 ] || [ ! -x "$PUB/spectrum-camera" ] || [ ! -x "$PUB/spectru
 fi
 BIN="$PUB/spectrum-camera"
 FRONTEND="$PUB/spectrum-camera-frontend"
+PROBE="$PUB/spectrum-camera-probe"
 SETPRIV="$(command -v setpriv || true)"
 [ -n "$SETPRIV" ] || { log "setpriv (util-linux) is missing on this host"; exit 1; }
 
@@ -92,14 +98,16 @@ SETPRIV="$(command -v setpriv || true)"
 # needs e.g. librt, and setpriv libcap-ng. Add every library ldd lists for the binaries at its own path (a file
 # already in the base is replaced by the same file).
 adds=(--add "$BIN:/spectrum/files/spectrum-camera" --add "$FRONTEND:/spectrum/files/spectrum-camera-frontend"
-      --add "$SETPRIV:/spectrum/files/setpriv" --add "$HERE/guest/camera-service.sh:/spectrum/files/camera-service.sh")
+      --add "$PROBE:/spectrum/files/spectrum-camera-probe"
+      --add "$SETPRIV:/spectrum/files/setpriv" --add "$HERE/guest/camera-service.sh:/spectrum/files/camera-service.sh"
+      --add "$HERE/guest/two-cameras.sh:/spectrum/files/two-cameras.sh")
 while read -r lib; do
     [ -n "$lib" ] || continue
     real="$(readlink -f "$lib")"
     case "$lib" in /lib/*) guest="/usr$lib" ;; *) guest="$lib" ;; esac
     adds+=(--add "$real:$guest")
 done < <(ldd "$BIN" "$FRONTEND" "$SETPRIV" | awk '/=> \// {print $3}' | sort -u)
-log "adding $(( ${#adds[@]} / 2 - 4 )) libraries from ldd"
+log "adding $(( ${#adds[@]} / 2 - 5 )) libraries from ldd"
 
 INITRD="$("$HERE/build-initramfs.sh" --kernel "$KERNEL" --out "$OUT/initrd.img" \
     --script "$HERE/guest/host-camera.sh" "${adds[@]}" | tail -n 1)"
@@ -347,6 +355,7 @@ with open(os.path.join(out, "results.json"), "w", encoding="utf-8") as f:
 sys.exit(1 if any(not c["passed"] for c in checks) else 0)
 PY
 fi
-# The camera-service checks join results.json; the last line counts every check in it.
+# The two-camera and camera-service checks join results.json; the camera-service judge's last line counts every check.
+python3 "$HERE/judge-two-cameras.py" "$OUT" "$KERNEL" || status=$?
 python3 "$HERE/judge-camera-service.py" "$OUT" "$KERNEL" || status=$?
 exit "$status"
