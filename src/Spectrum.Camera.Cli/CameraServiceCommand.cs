@@ -30,7 +30,8 @@ internal static class CameraServiceCommand
         an output device of its own sidecar (spectrum-camera serve --role producer), which connects to
         RUNTIME_DIR/producers/VM.sock; the service tells it when frames are wanted and in which mode, and converts its
         frames for the allowed VMs as it does a host camera's. Only a VM named so gets a producer socket.
-        Identity: NAME.sock belongs to UID (mode 0600) and every connection's peer uid is checked again.
+        Identity: vms/NAME.sock and producers/VM.sock belong to the VM's UID (mode 0600) and every connection's
+        peer uid is checked again.
 
         Options:
           --vm NAME[:UID]       A VM the service serves (repeatable). Its sidecar must run as UID (default: this
@@ -38,9 +39,10 @@ internal static class CameraServiceCommand
           --camera NAME=PATH    A camera (repeatable; the first is every VM's camera until 'ctl assign' gives it
                                 another): a V4L2 capture device (/dev/video0, better /dev/v4l/by-id/...; see
                                 'spectrum-camera cameras'), test-pattern[:N] for a synthetic camera (N from 0 to
-                                255 tells several apart), or vm:VM for the camera VM VM (also given as --vm VM:UID,
-                                UID being the uid its producer sidecar runs as). Without NAME= the camera is named
-                                after the device (video0, test-pattern) or the VM. Default /dev/video0.
+                                255 tells several apart), or vm:VM for the camera VM named VM (also given as
+                                --vm VM:UID, UID being the uid its producer sidecar runs as). Without NAME= the
+                                camera is named after the device (video0, test-pattern) or the VM. Default
+                                /dev/video0.
           --ask-timeout SECONDS How long a request of a VM in ask mode waits for an answer before its stream is
                                 denied (default 30).
           --runtime-dir DIR     Sockets (default /run/spectrum-camera).
