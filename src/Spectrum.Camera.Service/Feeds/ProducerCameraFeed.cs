@@ -263,7 +263,20 @@ public sealed class ProducerCameraFeed : CameraFeedBase
             return;
         }
 
-        var stream = ProducerStream.Open(started, Menu, _ringSlots, out var error);
+        ProducerStream? stream;
+        string error;
+        try
+        {
+            stream = ProducerStream.Open(started, Menu, _ringSlots, out error);
+        }
+        catch (NativeException e)
+        {
+            // memfd_create, ftruncate or mmap failed (out of memory or fds): the host's trouble, not the camera VM's.
+            Log.Error(Component, $"camera VM {Vm}: cannot make a ring for its stream: {e.Message}; check the service's memory and fd limits");
+            Refuse($"the service cannot make a ring now ({e.Message}); connect again later");
+            return;
+        }
+
         if (stream is null)
         {
             Refuse($"refused stream: {error}");

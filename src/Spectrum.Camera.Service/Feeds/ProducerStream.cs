@@ -86,6 +86,10 @@ internal sealed class ProducerStream : IDisposable
         {
             error = $"size_image {started.SizeImage} is not {format.SizeImage}, the packed size of {format}";
         }
+        else if (format.SizeImage > FrameRingLayout.MaxFrameSize)
+        {
+            error = $"{format} frames are larger than a ring carries ({FrameRingLayout.MaxFrameSize} bytes)";
+        }
         else if (!rate.IsValid || !menu.Rates.Contains(rate))
         {
             error = $"frame interval {started.IntervalNumerator}/{started.IntervalDenominator} s is not on the camera VM's menu ({menu})";

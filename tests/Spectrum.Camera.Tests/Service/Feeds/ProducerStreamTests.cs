@@ -60,6 +60,14 @@ public sealed class ProducerStreamTests
     }
 
     [Test]
+    public void A_menu_size_whose_frames_a_ring_cannot_carry_is_refused_before_anything_is_allocated()
+    {
+        var huge = StableMenu.Parse("formats=YUYV;sizes=8192x8192;fps=30");
+        Assert.That(ProducerStream.Open(Started(PixelFormats.Yuyv, 8192, 8192, 30), huge, 4, out var error), Is.Null);
+        Assert.That(error, Does.Contain("larger than a ring carries"));
+    }
+
+    [Test]
     public void An_announced_frame_is_checked_against_the_ring_before_anything_is_copied()
     {
         using var stream = ProducerStream.Open(Started(PixelFormats.Yuyv, 320, 240, 30), StableMenu.Default, 4, out _)!;
