@@ -72,7 +72,8 @@ log "faults: $(awk '{ printf "%s ", $4 }' "$OUT/hostile-faults.txt")"
 
 if [ -f "$OUT/module/virtio_media_camera.ko" ]; then
     INITRD="$("$HERE/build-initramfs.sh" --kernel "$KERNEL" --out "$OUT/initrd.img" --module "$OUT/module/virtio_media_camera.ko" \
-        --script "$HERE/guest/hostile.sh" --add "$OUT/hostile-faults.txt:/spectrum/files/hostile-faults.txt" | tail -n 1)"
+        --script "$HERE/guest/hostile.sh" --add "$OUT/hostile-faults.txt:/spectrum/files/hostile-faults.txt" \
+        --add "$OUT/faults-all.txt:/spectrum/files/faults-all.txt" --add "$HERE/guest/stalled-device.sh:/spectrum/files/stalled-device.sh" | tail -n 1)"
 
     SOCK="$OUT/hostile.sock"
     log "starting the hostile device"
@@ -98,7 +99,8 @@ fi
 echo "$(( $(date +%s) - START ))" > "$OUT/wall-seconds"
 log "guest exit $(cat "$OUT/run-guest.exit" 2>/dev/null || echo none), $(cat "$OUT/wall-seconds") s; judging"
 
-python3 - "$OUT" "$SIDECAR_DLL" "$KERNEL" <<'PY'
+judged=0
+python3 - "$OUT" "$SIDECAR_DLL" "$KERNEL" <<'PY' || judged=1
 import json, os, re, subprocess, sys
 
 out, sidecar, kernel = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -257,3 +259,6 @@ failed = sum(1 for c in checks if not c["passed"])
 print(f"hostile summary -- {len(checks) - failed} of {len(checks)} checks passed")
 sys.exit(1 if failed else 0)
 PY
+# The stalled-device test ran in the same guest after the faults; its checks join results.json.
+python3 "$HERE/judge-stalled-device.py" --out "$OUT" --sidecar "$SIDECAR_DLL" || judged=1
+exit $judged

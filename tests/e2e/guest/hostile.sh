@@ -149,5 +149,8 @@ while read -r num fault magic label; do
     say "$fault: rmmod $(cat "$D/rmmod"), insmod $(cat "$D/insmod"), $(( (t1 - t0) / 100 )) s"
 done < "$FAULTS"
 
+# Killable waits and the broken state on a stalled device (results in $R/stalled-device/).
+[ -f /spectrum/files/stalled-device.sh ] && . /spectrum/files/stalled-device.sh
+
 lsmod > "$R/lsmod-end.txt"
 exit 0

@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""Judges the stalled-device test (tests/e2e/guest/stalled-device.sh, run inside the hostile phase's guest) and adds
+its checks to the hostile phase's results.json.
+
+Usage: judge-stalled-device.py --out DIR --sidecar SPECTRUM-CAMERA.DLL
+  DIR is tests/e2e/hostile.sh's output directory (DIR/guest/results/stalled-device/ holds the guest's files); the
+  checks are appended to DIR/results.json and written alone to DIR/stalled-device.json. Exits 1 if any failed.
+
+Thresholds: a killed process must be gone within 1 s (the driver's waits are killable; before, they were not and
+took the full 5 s timeout); the unanswered G_FMT must fail after 5 s and before 10 s (the driver's timeout is 5 s;
+the 5 s margin covers starting v4l2-ctl under TCG, measured at 0.3-0.6 s); each open after the timeout must fail
+within 1 s (it fails before reaching the device; before, each took 5 s).
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+
+# Kernel log lines that mean the driver or the kernel went wrong, whatever the test did.
+SPLAT = re.compile(r"(Oops|BUG:|WARNING:|Call Trace|general protection|use-after-free|KASAN|UBSAN|refcount_t|"
+                   r"sleeping function called|blocked for more than|list_(add|del) corruption|double free|"
+                   r"Bad page state|Unable to handle)")
+
+
+def read(path, default=""):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except OSError:
+        return default
+
+
+def parse_steps(text):
+    """steps.txt lines 'name word... key=value...' -> {name: {'words': [...], key: value}} (the last line wins)."""
+    steps = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if not parts:
+            continue
+        n = 2 if parts[0] in ("waiter", "queued") and len(parts) > 1 else 1
+        rest = parts[n:]
+        entry = {"words": [p for p in rest if "=" not in p]}
+        entry.update(p.split("=", 1) for p in rest if "=" in p)
+        steps[" ".join(parts[:n])] = entry
+    return steps
+
+
+def num(entry, key, default=-1):
+    try:
+        return int(entry.get(key, default))
+    except (TypeError, ValueError):
+        return default
+
+
+def judge(out, sidecar):
+    d = os.path.join(out, "guest", "results", "stalled-device")
+    steps = parse_steps(read(os.path.join(d, "steps.txt")))
+    checks = []
+
+    def check(name, passed, detail):
+        checks.append({"name": "stalled-device: " + name, "passed": bool(passed), "detail": detail})
+
+    if not steps or "setup" in steps:
+        check("the test ran (device bound, fault no-answer selectable)", False,
+              f"steps: {sorted(steps) or 'none'}; setup {steps.get('setup', {}).get('words')}")
+        return checks
+
+    blocked = steps.get("waiter blocked", {}).get("words", [])
+    later = steps.get("waiter after-1s", {}).get("words", [])
+    check("a v4l2-ctl whose G_FMT the device holds sleeps in the driver (killable, state D) and is still there 1 s "
+          "later", steps.get("select1", {}).get("words") == ["ok"] and blocked[:1] == ["D"] and later[:1] == ["D"],
+          f"fault selected: {steps.get('select1', {}).get('words')}; state, wchan: {blocked} then {later}")
+    queued = steps.get("queued blocked", {}).get("words", [])
+    check("a second v4l2-ctl's open() queues behind the held command (killable, state D)", queued[:1] == ["D"],
+          f"state, wchan: {queued}")
+
+    for who, what in (("waiter", "killed waiter (its G_FMT unanswered)"),
+                      ("queued", "killed process queued behind the stalled command")):
+        cs = num(steps.get(f"{who} killed", {}), "cs")
+        rc = num(steps.get(f"{who} exit", {}), "rc")
+        check(f"{what} exits within 1 s of SIGKILL", 0 <= cs <= 100 and rc == 137,
+              f"gone {cs * 10} ms after SIGKILL, exit status {rc} (137 = killed)")
+
+    t = steps.get("timeout", {})
+    tlog = read(os.path.join(d, "timeout.log"))
+    cs = num(t, "cs")
+    check("an unanswered G_FMT fails with ETIMEDOUT after the 5 s timeout (took 5 to 10 s)",
+          steps.get("select2", {}).get("words") == ["ok"] and num(t, "rc") not in (0, -1) and 500 <= cs < 1000
+          and "Connection timed out" in tlog,
+          f"exit {t.get('rc')}, {cs / 100:.2f} s; v4l2-ctl: {tlog.strip().splitlines()[-1:] or 'no output'}")
+
+    after = [steps.get(f"after-{i}", {}) for i in range(1, 6)]
+    fast = [e for e in after if num(e, "rc") not in (0, -1) and 0 <= num(e, "cs") <= 100]
+    eio = [i for i in range(1, 6) if "Input/output error" in read(os.path.join(d, f"after-{i}.log"))]
+    check("after the timeout every open fails at once with EIO (5 opens, each within 1 s)",
+          len(fast) == 5 and len(eio) == 5,
+          "opens: " + ", ".join(f"exit {e.get('rc')} in {num(e, 'cs') * 10} ms" for e in after)
+          + f"; EIO reported by {len(eio)} of 5")
+
+    dmesg = read(os.path.join(d, "dmesg.txt"))
+    marked = len(re.findall(r"command timed out after \d+ ms: the device is marked broken", dmesg))
+    refused = len(re.findall(r"the device stopped answering: command refused with EIO", dmesg))
+    check("the driver logs the timeout once (device marked broken) and a refusal line for the later commands",
+          marked == 1 and refused >= 1, f"'marked broken' {marked}x, refusal lines {refused}")
+
+    dstate = steps.get("dstate", {}).get("words", [])
+    splat = [line.strip() for line in dmesg.splitlines() if SPLAT.search(line)]
+    check("no process left in D state; no oops, BUG, WARN or other splat in dmesg",
+          dstate == ["none"] and not splat and dmesg, f"D state: {dstate}; splat: {splat[:3]}")
+
+    raw = os.path.join(d, "capture.raw")
+    frames = {"frames": 0, "ok": False}
+    if os.path.exists(raw):
+        v = subprocess.run(["dotnet", sidecar, "verify-frames", "--format", "YUYV", "--size", "320x240", "--json",
+                            raw], capture_output=True, text=True, check=False)
+        try:
+            frames = json.loads(v.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            pass
+    ok = all(num(steps.get(k, {}), "rc") == 0 for k in ("rmmod", "insmod", "reload-all", "reload-capture"))
+    check("after a driver reload the device works again (rmmod, insmod, v4l2-ctl --all, 10 frames verified)",
+          ok and frames.get("ok") and frames.get("frames") == 10,
+          f"rmmod {steps.get('rmmod', {}).get('rc')}, insmod {steps.get('insmod', {}).get('rc')}, "
+          f"--all {steps.get('reload-all', {}).get('rc')}, capture {steps.get('reload-capture', {}).get('rc')}, "
+          f"{frames.get('frames', 0)} frames, {frames.get('verified', 0)} verified")
+    return checks
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--sidecar", required=True)
+    args = ap.parse_args()
+    checks = judge(args.out, args.sidecar)
+    for c in checks:
+        print(f"{'PASS' if c['passed'] else 'FAIL'}  {c['name']}  ({c['detail']})")
+    with open(os.path.join(args.out, "stalled-device.json"), "w", encoding="utf-8") as f:
+        json.dump({"checks": checks}, f, indent=1)
+    results = os.path.join(args.out, "results.json")
+    merged = json.loads(read(results, '{"checks": []}'))
+    merged.setdefault("checks", []).extend(checks)
+    with open(results, "w", encoding="utf-8") as f:
+        json.dump(merged, f, indent=1)
+    failed = sum(1 for c in checks if not c["passed"])
+    print(f"stalled-device summary -- {len(checks) - failed} of {len(checks)} checks passed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
