@@ -80,7 +80,7 @@ gzip -9n < guest-kernel/README.md > "$DOC/README.md.gz"
   echo "  * Built from commit $(git rev-parse HEAD)."
   echo
   echo " -- Spectrum Camera developers <spectrum-camera@users.invalid>  $(git log -1 --format=%cD)"
-} | gzip -9n > "$DOC/changelog.Debian.gz"
+} | gzip -9n > "$DOC/changelog.gz"    # a native package: no Debian revision, so changelog, not changelog.Debian
 
 for script in postinst prerm; do
   sed -e "s/@NAME@/$NAME/g" -e "s/@VERSION@/$VERSION/g" "packaging/dkms/$script" > "$PKG/DEBIAN/$script"

@@ -30,7 +30,8 @@ basename "$DEB" > "$R/deb-name.txt"
 # What an operator runs in a guest (guest-kernel/README.md), with the guest kernel's headers.
 step install install.log "${APT[@]}" install -y "$DEB" "linux-headers-$KVER"
 dkms status > "$R/dkms-status.txt" 2>&1
-cp /var/lib/dkms/spectrum-camera/*/build/make.log "$R/make.log" 2>/dev/null
+# DKMS keeps the compiler output of a successful build in .../KERNEL/ARCH/log/make.log.
+cp /var/lib/dkms/spectrum-camera/*/"$KVER"/*/log/make.log "$R/make.log" 2>/dev/null
 for ko in /lib/modules/"$KVER"/updates/dkms/virtio_media_camera.ko*; do
     [ -f "$ko" ] || continue
     cp "$ko" "$R/"
