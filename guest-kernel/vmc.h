@@ -40,7 +40,10 @@
 #endif
 
 #define VMC_DRIVER_NAME		"virtio_media_camera"
-/* QUERYCAP's driver field holds 15 characters: the module name would be cut to "virtio_media_ca". */
+/*
+ * QUERYCAP's driver field holds 15 characters: the module name would be cut to
+ * "virtio_media_ca".
+ */
 #define VMC_CAP_DRIVER_NAME	"spectrum-camera"
 
 /* Limits of this driver and of the Spectrum Camera device. */

@@ -28,8 +28,8 @@ Runs as root (the fresh root is a chroot), under the machine's QEMU lock like th
 
 Checks (results.json): the package builds in the fresh root; apt installs it with the 6.1 headers and dkms status
 says installed for that kernel; DKMS's build has no compiler warning; the module's vermagic is the guest kernel's;
-lintian reports no error; removing the package removes the module; the guest loads that very module (same
-srcversion), binds the device and captures 10 verified frames.
+lintian reports no error; removing the package removes the module; the guest loads that very module (same GNU
+build ID), binds the device and captures 10 verified frames.
 USAGE
 }
 
@@ -87,7 +87,7 @@ echo "$(( $(date +%s) - START ))" > "$OUT/fresh-root-seconds"
 KO="$(ls "$OUT"/root/virtio_media_camera.ko* 2>/dev/null | head -n 1 || true)"
 if [ -n "$KO" ]; then
     if [[ "$KO" == *.xz ]]; then xz -dc "$KO" > "$OUT/virtio_media_camera.ko"; KO="$OUT/virtio_media_camera.ko"; fi
-    modinfo -F srcversion "$KO" > "$OUT/srcversion.txt"
+    readelf -n "$KO" | sed -n 's/^ *Build ID: //p' > "$OUT/build-id.txt"
 
     [ -n "${QEMU:-}" ] || { QEMU="$(tools/build-qemu.sh | tail -n 1)"; export QEMU; }
     log "building the Release sidecar"
@@ -188,13 +188,13 @@ if os.path.exists(raw):
         frames = json.loads(v.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
         pass
-want = read(out, "srcversion.txt").strip()
-check("the end-to-end 6.1 guest loads the DKMS-built module (same srcversion), binds the device and captures 10 "
+want = read(out, "build-id.txt").strip()
+check("the end-to-end 6.1 guest loads the DKMS-built module (same GNU build ID), binds the device and captures 10 "
       "verified frames",
-      read(out, "run-guest.exit").strip() == "0" and want and mod.get("srcversion") == want
+      read(out, "run-guest.exit").strip() == "0" and want and mod.get("build-id") == want
       and mod.get("device", "none") != "none" and gsteps.get("info") == "0" and gsteps.get("capture") == "0"
       and frames.get("ok") and frames.get("frames") == 10,
-      f"run-guest exit {read(out, 'run-guest.exit').strip() or 'not run'}; srcversion {mod.get('srcversion')} "
+      f"run-guest exit {read(out, 'run-guest.exit').strip() or 'not run'}; build ID {mod.get('build-id')} "
       f"(built {want or 'none'}); device {mod.get('device')}; v4l2-ctl --all {gsteps.get('info')}, capture "
       f"{gsteps.get('capture')}; {frames.get('frames', 0)} frames, {frames.get('verified', 0)} verified")
 

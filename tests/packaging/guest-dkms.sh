@@ -1,14 +1,13 @@
 #!/bin/sh
 # The guest side of tests/packaging/dkms-check.sh: /init loaded the virtio_media_camera.ko that DKMS built in a
-# fresh Debian 12 root. Records which module is loaded, what the device shows, and captures 10 frames for the host
+# fresh Debian 12 root. Records which module is loaded (its build ID), what the device shows, and captures 10 frames for the host
 # to verify. Files in $RESULTS: module.txt, info.log, capture.log, capture.raw, exit codes in steps.txt.
 set -u
 R=${RESULTS:-/results}
 MOD=virtio_media_camera
-{
-    echo "srcversion $(cat /sys/module/$MOD/srcversion 2>/dev/null || echo none)"
-    echo "refcnt $(cat /sys/module/$MOD/refcnt 2>/dev/null || echo none)"
-} > "$R/module.txt"
+# The loaded module's GNU build ID: the last 20 bytes of its note (name and type fields come first).
+id=$(od -An -v -tx1 "/sys/module/$MOD/notes/.note.gnu.build-id" 2>/dev/null | tr -d ' \n')
+echo "build-id ${id:+${id#"${id%????????????????????????????????????????}"}}" > "$R/module.txt"
 DEV=""
 for n in /sys/class/video4linux/video*; do
     [ "$(basename "$(readlink "$n/device/driver")")" = "$MOD" ] && DEV=/dev/${n##*/}
