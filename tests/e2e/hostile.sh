@@ -259,6 +259,6 @@ failed = sum(1 for c in checks if not c["passed"])
 print(f"hostile summary -- {len(checks) - failed} of {len(checks)} checks passed")
 sys.exit(1 if failed else 0)
 PY
-# The stalled-device test ran in the same guest after the faults; its checks join results.json.
+# The stalled-device test ran in the same guest before the faults; its checks join results.json.
 python3 "$HERE/judge-stalled-device.py" --out "$OUT" --sidecar "$SIDECAR_DLL" || judged=1
 exit $judged

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The stalled-device test, sourced by tests/e2e/guest/hostile.sh after its faults (it uses that script's R, MOD, KO,
+# The stalled-device test, sourced by tests/e2e/guest/hostile.sh before its faults (it uses that script's R, MOD, KO,
 # say, find_device and uptime_cs). The hostile device's fault no-answer holds the first G_FMT, QBUF, STREAMOFF and
 # CLOSE after it is selected until the driver resets the device; selecting it again starts over. Steps:
 #   1. a v4l2-ctl whose G_FMT the device holds, and a second one whose open() queues behind it; both get SIGKILL
