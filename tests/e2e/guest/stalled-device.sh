@@ -3,7 +3,7 @@
 # say, find_device and uptime_cs). The hostile device's fault no-answer holds the first G_FMT, QBUF, STREAMOFF and
 # CLOSE after it is selected until the driver resets the device; selecting it again starts over. Steps:
 #   1. a v4l2-ctl whose G_FMT the device holds, and a second one whose open() queues behind it; both get SIGKILL
-#      and must be gone at once (the driver's waits are killable);
+#      (the queued one first) and must be gone at once (the driver's waits are killable);
 #   2. a G_FMT the device never answers fails with ETIMEDOUT after the 5 s timeout: the driver marks the device
 #      broken;
 #   3. later opens fail at once with EIO (not 5 s each);
@@ -84,8 +84,9 @@ else
     queued=$!
     step "queued blocked $(wait_blocked $queued 10)"
     cat "/proc/$queued/stack" > "$SD/queued-stack.txt" 2>/dev/null
-    step "waiter killed cs=$(gone_after_kill $waiter)"
+    # The queued one first: once the waiter is gone, its open() would go ahead and succeed.
     step "queued killed cs=$(gone_after_kill $queued)"
+    step "waiter killed cs=$(gone_after_kill $waiter)"
     wait $waiter
     step "waiter exit rc=$?"
     wait $queued
