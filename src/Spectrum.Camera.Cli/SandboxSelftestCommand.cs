@@ -4,7 +4,7 @@ using Spectrum.Camera.Native.Sandbox;
 namespace Spectrum.Camera.Cli;
 
 /// <summary>
-/// spectrum-camera sandbox-selftest (hidden): installs exactly the sidecar's sandbox (no_new_privs + the seccomp
+/// spectrum-camera sandbox-selftest: for operators and the tests, installs exactly the sidecar's sandbox (no_new_privs + the seccomp
 /// allowlist serve installs), then makes system calls the sidecar must not make and ones it must be able to make,
 /// and prints each result. Exit 0 when every forbidden call was refused and every allowed one worked, 1 otherwise.
 /// --try CALL makes one call that the filter answers by killing the process (SIGSYS), so the caller can see that.

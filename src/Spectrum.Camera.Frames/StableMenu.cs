@@ -31,9 +31,6 @@ public sealed class StableMenu
     /// <summary>The fastest rate accepted; the device paces frames with a timer on one loop thread.</summary>
     public const uint MaxFramesPerSecond = 240;
 
-    private const string FormatsKey = "formats";
-    private const string SizesKey = "sizes";
-    private const string FpsKey = "fps";
 
     // The default menu, built from its own spec so Parse, ToString and the default can never disagree.
     private const string DefaultSpec = "formats=YUYV,NV12,YU12;sizes=320x240,640x480,1280x720,1920x1080;fps=30,15";
@@ -206,10 +203,10 @@ public sealed class StableMenu
     public override string ToString()
     {
         var text = new StringBuilder();
-        text.Append(FormatsKey).Append('=').AppendJoin(',', _formats.Select(PixelFormats.ToFourccString));
-        text.Append(';').Append(SizesKey).Append('=')
+        text.Append(MenuSpecParser.FormatsKey).Append('=').AppendJoin(',', _formats.Select(PixelFormats.ToFourccString));
+        text.Append(';').Append(MenuSpecParser.SizesKey).Append('=')
             .AppendJoin(',', _sizes.Select(s => string.Create(CultureInfo.InvariantCulture, $"{s.Width}x{s.Height}")));
-        text.Append(';').Append(FpsKey).Append('=')
+        text.Append(';').Append(MenuSpecParser.FpsKey).Append('=')
             .AppendJoin(',', _framesPerSecond.Select(f => f.ToString(CultureInfo.InvariantCulture)));
         return text.ToString();
     }
@@ -238,7 +235,7 @@ public sealed class StableMenu
         [NotNullWhen(false)] out string? error)
     {
         menu = null;
-        error = TryParseSections(spec, out var formats, out var sizes, out var fps);
+        error = MenuSpecParser.TryParseSections(spec, out var formats, out var sizes, out var fps);
         if (error is not null)
         {
             error = $"Invalid menu spec \"{spec}\": {error}";
@@ -262,119 +259,7 @@ public sealed class StableMenu
 
     private bool ContainsSize(uint width, uint height) => Array.IndexOf(_sizes, (width, height)) >= 0;
 
-    private static string? TryParseSections(
-        string? spec,
-        out uint[]? formats,
-        out (uint Width, uint Height)[]? sizes,
-        out uint[]? fps)
-    {
-        (formats, sizes, fps) = (null, null, null);
-        if (string.IsNullOrWhiteSpace(spec))
-        {
-            return "the spec is empty (expected e.g. \"" + DefaultSpec + "\").";
-        }
-
-        foreach (var rawSection in spec.Split(';'))
-        {
-            var section = rawSection.Trim();
-            if (section.Length == 0)
-            {
-                continue; // Tolerate "a;;b" and a trailing ';'.
-            }
-
-            var equals = section.IndexOf('=', StringComparison.Ordinal);
-            if (equals < 0)
-            {
-                return $"section \"{section}\" is not key=value (keys: {FormatsKey}, {SizesKey}, {FpsKey}).";
-            }
-
-            var key = section[..equals].Trim();
-            var items = section[(equals + 1)..].Split(',', StringSplitOptions.TrimEntries);
-            if (items.Any(item => item.Length == 0))
-            {
-                return $"section \"{key}\" has an empty value (\"{section}\").";
-            }
-
-            string? error;
-            if (key.Equals(FormatsKey, StringComparison.OrdinalIgnoreCase))
-            {
-                error = formats is null ? ParseFormats(items, out formats) : Repeated(key);
-            }
-            else if (key.Equals(SizesKey, StringComparison.OrdinalIgnoreCase))
-            {
-                error = sizes is null ? ParseSizes(items, out sizes) : Repeated(key);
-            }
-            else if (key.Equals(FpsKey, StringComparison.OrdinalIgnoreCase))
-            {
-                error = fps is null ? ParseFps(items, out fps) : Repeated(key);
-            }
-            else
-            {
-                error = $"unknown key \"{key}\" (keys: {FormatsKey}, {SizesKey}, {FpsKey}).";
-            }
-
-            if (error is not null)
-            {
-                return error;
-            }
-        }
-
-        return null;
-    }
-
-    private static string Repeated(string key) => $"section \"{key}\" is given more than once.";
-
-    private static string? ParseFormats(string[] items, out uint[]? formats)
-    {
-        formats = new uint[items.Length];
-        for (var i = 0; i < items.Length; i++)
-        {
-            if (!PixelFormats.TryParseFourcc(items[i], out formats[i]) || !PixelFormats.IsSupported(formats[i]))
-            {
-                return $"\"{items[i]}\" is not a supported pixel format (supported: {SupportedList()}).";
-            }
-        }
-
-        return null;
-    }
-
-    private static string? ParseSizes(string[] items, out (uint Width, uint Height)[]? sizes)
-    {
-        sizes = new (uint, uint)[items.Length];
-        for (var i = 0; i < items.Length; i++)
-        {
-            var x = items[i].IndexOfAny(['x', 'X']);
-            if (x < 0
-                || !TryParseUInt(items[i].AsSpan(0, x), out var width)
-                || !TryParseUInt(items[i].AsSpan(x + 1), out var height))
-            {
-                return $"size \"{items[i]}\" is not WIDTHxHEIGHT (e.g. 640x480).";
-            }
-
-            sizes[i] = (width, height);
-        }
-
-        return null;
-    }
-
-    private static string? ParseFps(string[] items, out uint[]? fps)
-    {
-        fps = new uint[items.Length];
-        for (var i = 0; i < items.Length; i++)
-        {
-            if (!TryParseUInt(items[i], out fps[i]))
-            {
-                return $"frame rate \"{items[i]}\" is not a whole number of frames per second.";
-            }
-        }
-
-        return null;
-    }
-
-    private static bool TryParseUInt(ReadOnlySpan<char> text, out uint value) =>
-        uint.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out value);
-
-    private static string SupportedList() => string.Join(", ", PixelFormats.Supported.Select(PixelFormats.ToFourccString));
+    internal static string SupportedList() => string.Join(", ", PixelFormats.Supported.Select(PixelFormats.ToFourccString));
 
     // One place for the rules, so the constructor (ArgumentException) and Parse (FormatException) say the same thing.
     private static string? Validate(uint[] formats, (uint Width, uint Height)[] sizes, uint[] fps)

@@ -10,17 +10,17 @@ using Spectrum.Camera.Sources;
 namespace Spectrum.Camera.ServiceClient;
 
 /// <summary>
-/// The sidecar's side of the camera-service protocol (docs/camera-service.md, protocol/camera_service.proto): a frame
+/// The sidecar's side of the camera-service protocol (protocol/camera_service.proto): a frame
 /// source that copies the service's newest frame out of a shared ring into guest pages, and renders black whenever it
 /// has no fresh frame it may show (no service, denied, camera opening or unplugged, frame older than 2 s).
 /// </summary>
 /// <remarks>
 /// <para>
-/// Everything runs on the device loop thread: the service socket and a 1 s timerfd are watched on the
-/// <see cref="EventLoop"/>, and <see cref="Render"/>, <see cref="StreamStarted"/> and <see cref="StreamStopped"/> are
-/// called there by the device. So there are no locks and no threads, and nothing here ever blocks: the socket is
-/// nonblocking (connect included), a full send queue counts as a broken connection, and a misbehaving service is
-/// logged and dropped (black frames, reconnect a second later) instead of throwing into the loop.
+/// Everything runs on the device loop thread: the connection (<see cref="ServiceConnection"/>: socket, handshake,
+/// reconnecting) is watched on the <see cref="EventLoop"/>, and <see cref="Render"/>, <see cref="StreamStarted"/> and
+/// <see cref="StreamStopped"/> are called there by the device. So there are no locks and no threads, and nothing here
+/// ever blocks. This type holds what the messages mean: permission, the camera's state, the stream this sidecar asked
+/// for; the ring and its newest frame are in <see cref="NewestFrame"/>.
 /// </para>
 /// <para>
 /// A deny is applied the moment its <c>Permission</c> message is read: the ring is unmapped and the announced frame
@@ -32,13 +32,13 @@ namespace Spectrum.Camera.ServiceClient;
 /// or after the loop stopped, before the loop is disposed.
 /// </para>
 /// </remarks>
-public sealed class CameraServiceSource : IFrameSource, IDisposable
+public sealed class CameraServiceSource : IFrameSource, IServiceSession, IDisposable
 {
     /// <summary>The protocol version this client speaks (Hello.protocol_version).</summary>
     public const uint ProtocolVersion = 1;
 
     /// <summary>Largest packet either side sends.</summary>
-    public const int MaxPacketBytes = 4096;
+    public const int MaxPacketBytes = ServiceConnection.MaxPacketBytes;
 
     /// <summary>
     /// A frame that arrived longer ago than this is stale and not shown. Unplug, deny and a lost service are
@@ -54,42 +54,65 @@ public sealed class CameraServiceSource : IFrameSource, IDisposable
     /// <summary>Ticks a connection may wait for Welcome before it is dropped (a hung service).</summary>
     public const int HandshakeTicks = 5;
 
-    private const int MaxMessagesPerWakeup = 64;
-    private const int MaxVmNameLength = 64;
     private const int SocketPathCapacity = 108;
     private const string Component = "camera-service";
 
-    private readonly EventLoop _loop;
     private readonly BlackFrameSource _black = new();
-    private readonly List<FdHandle> _receivedFds = [];
-    private readonly TimerFd _timer;
-    private MessageChannel<ServiceMessage, SidecarMessage>? _channel;
-    private bool _timerWatched;
+    private readonly NewestFrame _frame = new();
+    private readonly StreamCounterWindow _counters = new();
+    private readonly ServiceConnection _connection;
     private bool _disposed;
-    private bool _welcomed;
-    private int _handshakeTicks;
-    private string? _lastFailure;
-
     private bool _allowed;
     private CameraState.Types.State _cameraState;
-    private FrameRingReader? _ring;
-
-    // The newest announced frame of _ring (valid while _hasFrame).
-    private bool _hasFrame;
-    private ulong _frameRingId;
-    private int _frameSlot;
-    private ulong _frameSequence;
-    private long _frameArrivalNs;
-
     private bool _streaming;
     private FrameFormat _format;
     private FrameRate _rate;
 
-    // StreamCounters: frames written since the StartStream the service last saw, and what the last report said.
-    private ulong _windowCamera;
-    private ulong _windowBlack;
-    private ulong _reportedCamera;
-    private ulong _reportedBlack;
+    /// <summary>
+    /// A client for the camera service listening at <paramref name="serviceSocketPath"/>, for VM <paramref name="vm"/>
+    /// (the name the service knows the VM by). Connecting starts once <paramref name="loop"/> runs.
+    /// </summary>
+    /// <exception cref="ArgumentException">The path cannot be a Unix socket address or the VM name is not valid.</exception>
+    public CameraServiceSource(EventLoop loop, string serviceSocketPath, string vm)
+    {
+        ArgumentNullException.ThrowIfNull(loop);
+        if (ConfigurationProblem(serviceSocketPath, vm) is { } problem)
+        {
+            throw new ArgumentException(problem);
+        }
+
+        _connection = new ServiceConnection(loop, serviceSocketPath, vm, this);
+    }
+
+    /// <inheritdoc />
+    public string Name => "camera-service";
+
+    /// <summary>The service's socket for this VM.</summary>
+    public string ServiceSocketPath => _connection.SocketPath;
+
+    /// <summary>The VM name sent in Hello.</summary>
+    public string Vm => _connection.Vm;
+
+    /// <summary>Frames copied from the service's ring (torn ones included).</summary>
+    public ulong CameraFrames { get; private set; }
+
+    /// <summary>Frames rendered black.</summary>
+    public ulong BlackFrames { get; private set; }
+
+    /// <summary>Camera frames whose slot was rewritten during the copy (they mix two frames).</summary>
+    public ulong TornFrames => _frame.TornFrames;
+
+    /// <summary>Frames whose slot already held a newer frame when the copy began (rendered black instead).</summary>
+    public ulong OverwrittenFrames => _frame.OverwrittenFrames;
+
+    /// <summary>Connections the service welcomed.</summary>
+    public ulong Connections => _connection.Connections;
+
+    /// <summary>Connected and welcomed.</summary>
+    public bool IsConnected => _connection.IsWelcomed;
+
+    /// <summary>The service's latest word is that this VM may see the camera.</summary>
+    public bool IsAllowed => _connection.IsWelcomed && _allowed;
 
     /// <summary>
     /// Why a client for <paramref name="vm"/> cannot use <paramref name="serviceSocketPath"/>, or null when it can.
@@ -104,87 +127,25 @@ public sealed class CameraServiceSource : IFrameSource, IDisposable
             return $"camera service socket path must be 1..{SocketPathCapacity - 1} bytes, got {pathBytes}: {serviceSocketPath}";
         }
 
-        return IsValidVmName(vm)
+        return VmNames.IsValid(vm)
             ? null
-            : $"VM name '{vm}' cannot be used with the camera service: it must match [A-Za-z0-9][A-Za-z0-9._-]{{0,63}}";
+            : $"VM name '{vm}' cannot be used with the camera service: it must match {VmNames.Pattern}";
     }
-
-    /// <summary>
-    /// A client for the camera service listening at <paramref name="serviceSocketPath"/>, for VM <paramref name="vm"/>
-    /// (the name the service knows the VM by). Connecting starts once <paramref name="loop"/> runs.
-    /// </summary>
-    /// <exception cref="ArgumentException">The path cannot be a Unix socket address or the VM name is not valid.</exception>
-    public CameraServiceSource(EventLoop loop, string serviceSocketPath, string vm)
-    {
-        ArgumentNullException.ThrowIfNull(loop);
-        ArgumentNullException.ThrowIfNull(serviceSocketPath);
-        ArgumentNullException.ThrowIfNull(vm);
-        if (ConfigurationProblem(serviceSocketPath, vm) is { } problem)
-        {
-            throw new ArgumentException(problem);
-        }
-
-        _loop = loop;
-        ServiceSocketPath = serviceSocketPath;
-        Vm = vm;
-        _timer = TimerFd.Create();
-        loop.Post(Start);
-    }
-
-    /// <inheritdoc />
-    public string Name => "camera-service";
-
-    /// <summary>The service's socket for this VM.</summary>
-    public string ServiceSocketPath { get; }
-
-    /// <summary>The VM name sent in Hello.</summary>
-    public string Vm { get; }
-
-    /// <summary>Frames copied from the service's ring (torn ones included).</summary>
-    public ulong CameraFrames { get; private set; }
-
-    /// <summary>Frames rendered black.</summary>
-    public ulong BlackFrames { get; private set; }
-
-    /// <summary>Camera frames whose slot was rewritten during the copy (they mix two frames).</summary>
-    public ulong TornFrames { get; private set; }
-
-    /// <summary>Frames whose slot already held a newer frame when the copy began (rendered black instead).</summary>
-    public ulong OverwrittenFrames { get; private set; }
-
-    /// <summary>Connections the service welcomed.</summary>
-    public ulong Connections { get; private set; }
-
-    /// <summary>Connected and welcomed.</summary>
-    public bool IsConnected => _welcomed;
-
-    /// <summary>The service's latest word is that this VM may see the camera.</summary>
-    public bool IsAllowed => _welcomed && _allowed;
 
     /// <inheritdoc />
     public FrameContent Render(FrameFormat format, uint frameNumber, IFrameSink sink)
     {
         ArgumentNullException.ThrowIfNull(sink);
-        if (_welcomed && _allowed && _hasFrame && _ring is { } ring && _frameRingId == ring.Id && _streaming
-            && format == _format && MonotonicClock.NowNanoseconds() - _frameArrivalNs < FreshnessNanoseconds)
+        if (IsAllowed && _streaming && format == _format && _frame.TryCopy(format, sink))
         {
-            switch (ring.CopyFrame(_frameSlot, _frameSequence, sink))
-            {
-                case RingReadResult.Copied:
-                    return CountCamera();
-                case RingReadResult.Torn:
-                    TornFrames++;
-                    return CountCamera();
-                default:
-                    // Nothing was written: the slot moved on before the copy began.
-                    OverwrittenFrames++;
-                    break;
-            }
+            CameraFrames++;
+            _counters.CountCamera();
+            return FrameContent.Camera;
         }
 
         _black.Render(format, frameNumber, sink);
         BlackFrames++;
-        _windowBlack++;
+        _counters.CountBlack();
         return FrameContent.Black;
     }
 
@@ -194,9 +155,9 @@ public sealed class CameraServiceSource : IFrameSource, IDisposable
         _streaming = true;
         _format = format;
         _rate = rate;
-        _windowCamera = _windowBlack = _reportedCamera = _reportedBlack = 0;
-        DropRing();
-        if (_welcomed)
+        _counters.Reset();
+        _frame.Drop();
+        if (_connection.IsWelcomed)
         {
             SendStartStream();
         }
@@ -210,13 +171,13 @@ public sealed class CameraServiceSource : IFrameSource, IDisposable
             return;
         }
 
-        if (_welcomed && SendCounters())
+        if (_connection.IsWelcomed && SendCounters())
         {
-            _ = Send(new SidecarMessage { StopStream = new StopStream() }, "StopStream");
+            _ = _connection.Send(new SidecarMessage { StopStream = new StopStream() }, "StopStream");
         }
 
         _streaming = false;
-        DropRing();
+        _frame.Drop();
     }
 
     public void Dispose()
@@ -227,221 +188,59 @@ public sealed class CameraServiceSource : IFrameSource, IDisposable
         }
 
         _disposed = true;
-        CloseConnection();
-        if (_timerWatched)
-        {
-            _loop.Unwatch(_timer.Fd);
-            _timerWatched = false;
-        }
-
-        _timer.Dispose();
+        _connection.Dispose();
+        _frame.Dispose();
     }
 
-    private static bool IsValidVmName(string vm)
+    void IServiceSession.OnWelcomed(Welcome welcome)
     {
-        if (vm.Length is 0 or > MaxVmNameLength || !char.IsAsciiLetterOrDigit(vm[0]))
+        _allowed = welcome.Allowed;
+        if (_streaming)
         {
-            return false;
-        }
-
-        foreach (var c in vm)
-        {
-            if (!char.IsAsciiLetterOrDigit(c) && c is not ('.' or '_' or '-'))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    private FrameContent CountCamera()
-    {
-        CameraFrames++;
-        _windowCamera++;
-        return FrameContent.Camera;
-    }
-
-    private void Start()
-    {
-        if (_disposed)
-        {
-            return;
-        }
-
-        _loop.Watch(_timer.Fd, OnTick);
-        _timerWatched = true;
-        _timer.SetPeriodic(TickNanoseconds);
-        TryConnect();
-    }
-
-    private void OnTick()
-    {
-        if (_disposed || _timer.ConsumeExpirations() == 0)
-        {
-            return;
-        }
-
-        if (_channel is null)
-        {
-            TryConnect();
-        }
-        else if (!_welcomed)
-        {
-            if (++_handshakeTicks >= HandshakeTicks)
-            {
-                Drop($"no Welcome from the camera service within {HandshakeTicks} s");
-            }
-        }
-        else if (_streaming)
-        {
-            _ = SendCounters();
+            // The service forgot the stream with the old connection; the frames since the last report count again.
+            _counters.ForgetReported();
+            SendStartStream();
         }
     }
 
-    private void TryConnect()
+    void IServiceSession.OnMessage(ServiceMessage message, FdHandle? memfd)
     {
-        UnixSocket socket;
-        try
-        {
-            socket = UnixSocket.Connect(ServiceSocketPath, UnixSocketKind.SeqPacket, nonBlocking: true);
-        }
-        catch (NativeException e)
-        {
-            ReportFailure($"camera service not reachable at {ServiceSocketPath}: {e.Message}");
-            return;
-        }
-
-        _channel = new MessageChannel<ServiceMessage, SidecarMessage>(socket, MaxPacketBytes);
-        _welcomed = false;
-        _handshakeTicks = 0;
-        _loop.Watch(_channel.Fd, OnReadable);
-        Log.Debug(Component, $"connected to {ServiceSocketPath}; sending Hello for VM {Vm}");
-        _ = Send(new SidecarMessage { Hello = new Hello { ProtocolVersion = ProtocolVersion, Vm = Vm } }, "Hello");
-    }
-
-    private void OnReadable()
-    {
-        for (var i = 0; i < MaxMessagesPerWakeup && _channel is { } channel; i++)
-        {
-            try
-            {
-                var status = channel.TryReceive(out var message, _receivedFds, maxFds: 1);
-                if (status == ReceiveStatus.Empty)
-                {
-                    return;
-                }
-
-                if (status == ReceiveStatus.Closed)
-                {
-                    Drop("the camera service closed the connection");
-                    return;
-                }
-
-                Handle(message!);
-            }
-            catch (ProtocolException e)
-            {
-                Drop($"protocol error from the camera service: {e.Message}", LogLevel.Error);
-            }
-            catch (NativeException e)
-            {
-                Drop($"lost the camera service: {e.Message}");
-            }
-            finally
-            {
-                // Every received fd is closed here: a ring's mapping outlives its fd.
-                foreach (var fd in _receivedFds)
-                {
-                    fd.Dispose();
-                }
-
-                _receivedFds.Clear();
-            }
-        }
-    }
-
-    private void Handle(ServiceMessage message)
-    {
-        var kind = message.KindCase;
-        if (_receivedFds.Count > 0 && kind != ServiceMessage.KindOneofCase.RingAttached)
-        {
-            throw new ProtocolException($"{kind} carried an fd");
-        }
-
-        switch (kind)
-        {
-            case ServiceMessage.KindOneofCase.Welcome:
-                OnWelcome(message.Welcome);
-                return;
-            case ServiceMessage.KindOneofCase.Refused:
-                OnRefused(message.Refused);
-                return;
-        }
-
-        if (!_welcomed)
-        {
-            throw new ProtocolException($"{kind} before Welcome");
-        }
-
-        switch (kind)
+        switch (message.KindCase)
         {
             case ServiceMessage.KindOneofCase.Permission:
                 OnPermission(message.Permission);
                 break;
             case ServiceMessage.KindOneofCase.RingAttached:
-                OnRingAttached(message.RingAttached);
+                OnRingAttached(message.RingAttached, memfd!);
                 break;
             case ServiceMessage.KindOneofCase.FrameReady:
-                OnFrameReady(message.FrameReady);
+                if (_allowed)
+                {
+                    _frame.Announce(message.FrameReady);
+                }
+
                 break;
             case ServiceMessage.KindOneofCase.CameraState:
                 OnCameraState(message.CameraState);
                 break;
             default:
-                throw new ProtocolException($"unknown message ({kind})");
+                throw new ProtocolException($"unknown message ({message.KindCase})");
         }
     }
 
-    private void OnWelcome(Welcome welcome)
+    void IServiceSession.OnDisconnected()
     {
-        if (_welcomed)
-        {
-            throw new ProtocolException("a second Welcome");
-        }
+        _allowed = false;
+        _cameraState = CameraState.Types.State.Unspecified;
+        _frame.Drop();
+    }
 
-        if (welcome.ProtocolVersion != ProtocolVersion)
-        {
-            throw new ProtocolException(
-                $"the service speaks protocol version {welcome.ProtocolVersion}, this sidecar {ProtocolVersion}");
-        }
-
-        if (welcome.Vm != Vm)
-        {
-            throw new ProtocolException($"Welcome names VM '{welcome.Vm}', this sidecar serves '{Vm}'");
-        }
-
-        _welcomed = true;
-        _allowed = welcome.Allowed;
-        _lastFailure = null;
-        Connections++;
-        Log.Info(Component, $"connected to the camera service at {ServiceSocketPath}: camera " +
-                            $"{(welcome.Allowed ? "allowed" : "denied (black frames)")} for this VM (generation {welcome.Generation})");
+    void IServiceSession.OnTick()
+    {
         if (_streaming)
         {
-            // The service forgot the stream with the old connection; the frames since the last report count again.
-            _windowCamera -= _reportedCamera;
-            _windowBlack -= _reportedBlack;
-            _reportedCamera = _reportedBlack = 0;
-            SendStartStream();
+            _ = SendCounters();
         }
-    }
-
-    private void OnRefused(Refused refused)
-    {
-        var message = $"the camera service at {ServiceSocketPath} refused this sidecar (VM {Vm}): {refused.Reason}";
-        CloseConnection();
-        ReportFailure(message, LogLevel.Error);
     }
 
     private void OnPermission(Permission permission)
@@ -449,7 +248,7 @@ public sealed class CameraServiceSource : IFrameSource, IDisposable
         if (!permission.Allowed)
         {
             // First make sure nothing real can be rendered any more, then say so.
-            DropRing();
+            _frame.Drop();
             _allowed = false;
             Log.Info(Component, $"camera permission denied (generation {permission.Generation}): black frames from now on");
         }
@@ -463,18 +262,13 @@ public sealed class CameraServiceSource : IFrameSource, IDisposable
             _allowed = true;
         }
 
-        _ = Send(new SidecarMessage { PermissionAck = new PermissionAck { Generation = permission.Generation } }, "PermissionAck");
+        _ = _connection.Send(new SidecarMessage { PermissionAck = new PermissionAck { Generation = permission.Generation } }, "PermissionAck");
     }
 
-    private void OnRingAttached(RingAttached attached)
+    private void OnRingAttached(RingAttached attached, FdHandle memfd)
     {
-        if (_receivedFds.Count != 1)
-        {
-            throw new ProtocolException("RingAttached without its memfd");
-        }
-
         // Whatever happens, the previous ring is replaced: the service no longer writes it.
-        DropRing();
+        _frame.Drop();
         if (!_allowed)
         {
             Log.Warning(Component, $"ignored ring {attached.RingId}: this VM is denied the camera");
@@ -487,51 +281,14 @@ public sealed class CameraServiceSource : IFrameSource, IDisposable
             return;
         }
 
-        var ringFormat = new FrameFormat(attached.PixelFormat, attached.Width, attached.Height);
-        if (ringFormat != _format || attached.FrameSize != _format.SizeImage)
-        {
-            Log.Warning(Component, $"ignored ring {attached.RingId}: it carries {ringFormat} frames of {attached.FrameSize} bytes, " +
-                                   $"the guest streams {_format} ({_format.SizeImage} bytes)");
-            return;
-        }
-
-        try
-        {
-            _ring = FrameRingReader.Open(attached.RingId, _receivedFds[0], attached.SlotCount, attached.SlotSize, attached.FrameSize);
-        }
-        catch (ProtocolException e)
-        {
-            Log.Error(Component, $"rejected a ring from the camera service: {e.Message}");
-            return;
-        }
-        catch (NativeException e)
-        {
-            Log.Error(Component, $"cannot map ring {attached.RingId}: {e.Message}");
-            return;
-        }
-
-        Log.Debug(Component, $"ring {attached.RingId}: {attached.SlotCount} slots of {ringFormat}");
-    }
-
-    private void OnFrameReady(FrameReady ready)
-    {
-        if (!_allowed || _ring is not { } ring || ready.RingId != ring.Id)
-        {
-            return;
-        }
-
-        _hasFrame = true;
-        _frameRingId = ready.RingId;
-        _frameSlot = ready.Slot < int.MaxValue ? (int)ready.Slot : int.MaxValue;
-        _frameSequence = ready.Sequence;
-        _frameArrivalNs = MonotonicClock.NowNanoseconds();
+        _frame.Attach(attached, memfd, _format);
     }
 
     private void OnCameraState(CameraState state)
     {
         if (state.State != CameraState.Types.State.Streaming)
         {
-            _hasFrame = false;
+            _frame.ForgetFrame();
         }
 
         if (state.State != _cameraState)
@@ -553,7 +310,7 @@ public sealed class CameraServiceSource : IFrameSource, IDisposable
 
     private void SendStartStream()
     {
-        _ = Send(new SidecarMessage
+        _ = _connection.Send(new SidecarMessage
         {
             StartStream = new StartStream
             {
@@ -569,112 +326,12 @@ public sealed class CameraServiceSource : IFrameSource, IDisposable
 
     private bool SendCounters()
     {
-        var sent = Send(new SidecarMessage
-        {
-            Counters = new StreamCounters { CameraFrames = _windowCamera, BlackFrames = _windowBlack },
-        }, "StreamCounters");
+        var sent = _connection.Send(new SidecarMessage { Counters = _counters.Report() }, "StreamCounters");
         if (sent)
         {
-            _reportedCamera = _windowCamera;
-            _reportedBlack = _windowBlack;
+            _counters.MarkReported();
         }
 
         return sent;
-    }
-
-    /// <summary>Sends <paramref name="message"/>; any failure (queue full, peer gone) drops the connection.</summary>
-    private bool Send(SidecarMessage message, string what)
-    {
-        if (_channel is not { } channel)
-        {
-            return false;
-        }
-
-        try
-        {
-            if (channel.TrySend(message))
-            {
-                return true;
-            }
-
-            Drop($"the camera service is not reading (its queue is full) at {what}");
-        }
-        catch (NativeException e)
-        {
-            Drop($"lost the camera service at {what}: {e.Message}");
-        }
-
-        return false;
-    }
-
-    /// <summary>Logs why, closes the connection (black from now on) and lets the timer reconnect.</summary>
-    private void Drop(string reason, LogLevel level = LogLevel.Warning)
-    {
-        if (_channel is null)
-        {
-            return;
-        }
-
-        var wasWelcomed = _welcomed;
-        CloseConnection();
-        var message = $"{reason}; rendering black, reconnecting every second";
-        if (level == LogLevel.Error)
-        {
-            Log.Error(Component, message);
-        }
-        else if (wasWelcomed)
-        {
-            Log.Warning(Component, message);
-        }
-        else
-        {
-            // A connection that never got going (service starting or stuck) is reported like an unreachable one.
-            ReportFailure(reason);
-        }
-    }
-
-    private void CloseConnection()
-    {
-        if (_channel is { } channel)
-        {
-            _loop.Unwatch(channel.Fd);
-            channel.Dispose();
-            _channel = null;
-        }
-
-        _welcomed = false;
-        _allowed = false;
-        _cameraState = CameraState.Types.State.Unspecified;
-        DropRing();
-    }
-
-    /// <summary>Forgets the ring and the announced frame: nothing real can be rendered until a new ring comes.</summary>
-    private void DropRing()
-    {
-        _hasFrame = false;
-        _ring?.Dispose();
-        _ring = null;
-    }
-
-    /// <summary>A connection attempt failed: said once per distinct reason (then at debug level), so a service that
-    /// stays away for hours does not flood the journal.</summary>
-    private void ReportFailure(string message, LogLevel level = LogLevel.Warning)
-    {
-        if (message == _lastFailure)
-        {
-            Log.Debug(Component, message);
-            return;
-        }
-
-        _lastFailure = message;
-        var line = $"{message}; rendering black, retrying every second";
-        if (level == LogLevel.Error)
-        {
-            Log.Error(Component, line);
-        }
-        else
-        {
-            Log.Warning(Component, line);
-        }
     }
 }

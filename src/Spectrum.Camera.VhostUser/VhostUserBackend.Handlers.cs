@@ -27,21 +27,17 @@ public sealed partial class VhostUserBackend
             return Refuse(m, $"features 0x{features:x} include bits never offered (0x{features & ~OfferedFeatures:x})");
         }
 
-        if (AnyRunning())
+        if (_rings.AnyRunning)
         {
             return Refuse(m, "features cannot change while rings run");
         }
 
-        _ackedFeatures = features;
+        _rings.AckedFeatures = features;
         Log.Debug(Component, $"driver acked features 0x{features:x}");
         if ((features & VhostUserFeatures.ProtocolFeatures) == 0)
         {
             // vhost-user spec: without F_PROTOCOL_FEATURES every ring is enabled at once.
-            for (var i = 0; i < _vrings.Length; i++)
-            {
-                _vrings[i].Enabled = true;
-                UpdateRunning(i);
-            }
+            _rings.SetAllEnabled(true);
         }
 
         return true;
@@ -83,12 +79,7 @@ public sealed partial class VhostUserBackend
     private bool HandleResetOwner(VhostUserMessage m)
     {
         // Deprecated and never sent by QEMU 10.0; honour it as "stop every ring".
-        for (var i = 0; i < _vrings.Length; i++)
-        {
-            _vrings[i].Enabled = false;
-            UpdateRunning(i);
-        }
-
+        _rings.SetAllEnabled(false);
         return ExpectFds(m, 0);
     }
 
@@ -137,7 +128,7 @@ public sealed partial class VhostUserBackend
             }
 
             var memory = new GuestMemory(regions);
-            SwapMemory(memory);
+            _rings.ReplaceMemory(memory);
             Log.Info(Component, $"guest memory: {count} regions, {memory.TotalSize >> 20} MiB " +
                 string.Join(" ", memory.Regions.Select(r => $"[0x{r.GuestPhysicalAddress:x}+0x{r.Size:x}]")));
             return true;
@@ -153,24 +144,6 @@ public sealed partial class VhostUserBackend
         }
     }
 
-    private void SwapMemory(GuestMemory memory)
-    {
-        var old = _memory;
-        _memory = memory;
-        for (var i = 0; i < _vrings.Length; i++)
-        {
-            var running = _vrings[i].Running;
-            if (running is not null && !running.Ring.TryRebind(memory, _vrings[i].Addresses!.Value, out var error))
-            {
-                // Logs one line and signals the err eventfd, like any ring violation.
-                running.Fail($"queue {i} no longer fits the new memory table: {error}");
-            }
-        }
-
-        // Safe to unmap now: the loop thread is the only user, and every ring was re-translated above.
-        old.Dispose();
-    }
-
     private bool HandleSetVringNum(VhostUserMessage m)
     {
         if (!ExpectPayload(m, 8) || !ExpectFds(m, 0))
@@ -184,17 +157,20 @@ public sealed partial class VhostUserBackend
             return false;
         }
 
-        if (num == 0 || num > SplitQueue.MaxSize || (num & (num - 1)) != 0)
-        {
-            return Refuse(m, $"queue {q} size {num} is not a power of two in 1..{SplitQueue.MaxSize}");
-        }
-
-        if (_vrings[q].Running is not null)
+        if (_rings[q].Running is not null)
         {
             return Refuse(m, $"queue {q} size cannot change while it runs");
         }
 
-        _vrings[q].Size = num;
+        if (num == 0 || num > SplitQueue.MaxSize || (num & (num - 1)) != 0)
+        {
+            // The queue is left without a size, so it cannot start until a valid size arrives: starting it with the
+            // size it had before would serve a ring of another size than the front-end now believes.
+            _rings[q].Size = 0;
+            return Refuse(m, $"queue {q} size {num} is not a power of two in 1..{SplitQueue.MaxSize}; the queue has no size until a valid one arrives");
+        }
+
+        _rings[q].Size = num;
         return true;
     }
 
@@ -218,13 +194,13 @@ public sealed partial class VhostUserBackend
             return Refuse(m, $"queue {q} address flags 0x{flags:x}: dirty logging is not supported");
         }
 
-        if (_vrings[q].Running is not null)
+        if (_rings[q].Running is not null)
         {
             return Refuse(m, $"queue {q} addresses cannot change while it runs");
         }
 
-        // Wire order is desc, used, avail (vhost-user-backend.md §1.2).
-        _vrings[q].Addresses = new VirtqueueAddresses(
+        // struct vhost_vring_addr puts the used ring before the avail ring: desc, used, avail (vhost-user spec, "Vring address description").
+        _rings[q].Addresses = new VirtqueueAddresses(
             BinaryPrimitives.ReadUInt64LittleEndian(p[8..]),
             BinaryPrimitives.ReadUInt64LittleEndian(p[24..]),
             BinaryPrimitives.ReadUInt64LittleEndian(p[16..]));
@@ -249,12 +225,12 @@ public sealed partial class VhostUserBackend
             return Refuse(m, $"queue {q} base {num} does not fit 16 bits");
         }
 
-        if (_vrings[q].Running is not null)
+        if (_rings[q].Running is not null)
         {
             return Refuse(m, $"queue {q} base cannot change while it runs");
         }
 
-        _vrings[q].Base = (ushort)num;
+        _rings[q].Base = (ushort)num;
         return true;
     }
 
@@ -265,13 +241,9 @@ public sealed partial class VhostUserBackend
         Span<byte> reply = stackalloc byte[8];
         if (TryQueueIndex(m, index, out var q))
         {
-            // Stops the ring (vhost-user spec). StopRing quiesces the device before we answer.
-            var vring = _vrings[q];
-            vring.Started = false;
-            UpdateRunning(q);
-            vring.ReplaceKick(null);
+            // Stops the ring (vhost-user spec); the device quiesces before we answer.
             BinaryPrimitives.WriteUInt32LittleEndian(reply, index);
-            BinaryPrimitives.WriteUInt32LittleEndian(reply[4..], vring.Base);
+            BinaryPrimitives.WriteUInt32LittleEndian(reply[4..], _rings.Stop(q));
         }
         else
         {
@@ -306,30 +278,17 @@ public sealed partial class VhostUserBackend
             return Refuse(m, $"queue {q}: the {kind} fd is not an eventfd (it was closed)");
         }
 
+        if (kind == VringFdKind.Kick && noFd)
+        {
+            return Refuse(m, $"queue {q}: polling mode (kick NOFD) is not supported");
+        }
+
         var fd = noFd ? null : new EventFd(m.TakeFd(0));
-        var vring = _vrings[q];
+        var vring = _rings[q];
         switch (kind)
         {
             case VringFdKind.Kick:
-                if (fd is null)
-                {
-                    return Refuse(m, $"queue {q}: polling mode (kick NOFD) is not supported");
-                }
-
-                if (vring.Running is not null && vring.Kick is not null)
-                {
-                    _loop.Unwatch(vring.Kick.Fd);
-                    vring.ReplaceKick(fd);
-                    _loop.Watch(fd.Fd, () => OnKick(q));
-                }
-                else
-                {
-                    vring.ReplaceKick(fd);
-                }
-
-                // The vhost-user spec starts a ring when its kick fd arrives.
-                vring.Started = true;
-                UpdateRunning(q);
+                _rings.ReplaceKick(q, fd!);
                 return true;
             case VringFdKind.Call:
                 vring.ReplaceCall(fd);
@@ -358,8 +317,8 @@ public sealed partial class VhostUserBackend
             return Refuse(m, $"queue {q} enable value {num} is not 0 or 1");
         }
 
-        _vrings[q].Enabled = num == 1;
-        UpdateRunning(q);
+        _rings[q].Enabled = num == 1;
+        _rings.Update(q);
         return true;
     }
 
@@ -400,118 +359,4 @@ public sealed partial class VhostUserBackend
 
     private static (uint Index, uint Num) ReadVringState(VhostUserMessage m) =>
         (BinaryPrimitives.ReadUInt32LittleEndian(m.Payload.Span), BinaryPrimitives.ReadUInt32LittleEndian(m.Payload.Span[4..]));
-
-    private bool AnyRunning() => _vrings.Any(v => v.Running is not null);
-
-    /// <summary>Starts or stops ring <paramref name="q"/> to match its started/enabled/described state.</summary>
-    private void UpdateRunning(int q)
-    {
-        var v = _vrings[q];
-        var shouldRun = v.Started && v.Enabled && v.Kick is not null && v.Addresses is not null && v.Size != 0 &&
-                        _memory.Regions.Count > 0;
-        if (shouldRun && v.Running is null)
-        {
-            StartRing(q);
-        }
-        else if (!shouldRun && v.Running is not null)
-        {
-            StopRing(q);
-        }
-    }
-
-    private void StartRing(int q)
-    {
-        var v = _vrings[q];
-        if (!AnyRunning() && IsNewDriverInstance())
-        {
-            Log.Info(Component, _everStarted ? "driver restarted with new rings: resetting the device" : "driver started");
-            foreach (var vring in _vrings)
-            {
-                // Chains of the old driver instance must never be completed into the new rings.
-                vring.Suspended = null;
-            }
-
-            _device.Reset();
-        }
-
-        var eventIdx = (_ackedFeatures & VhostUserFeatures.RingEventIdx) != 0;
-        var indirect = (_ackedFeatures & VhostUserFeatures.RingIndirectDesc) != 0;
-        var ring = SplitQueue.TryCreate(_memory, v.Size, v.Addresses!.Value, v.Base, eventIdx, indirect, out var error);
-        if (ring is null)
-        {
-            Log.GuestFault(Component, "ring-setup", $"queue {q} cannot start: {error}");
-            v.Err?.Signal();
-            return;
-        }
-
-        // VM stop/cont: the same driver continues on the same ring, so chains the device still holds stay in flight.
-        if (v.Suspended is { } previous && previous.Size == ring.Size && v.LastRun is { } last &&
-            last.Addresses == v.Addresses.Value && last.Base == v.Base)
-        {
-            ring.AdoptInFlight(previous);
-        }
-
-        v.Suspended = null;
-
-        _everStarted = true;
-        v.Running = new DeviceQueue(q, ring, v);
-        _loop.Watch(v.Kick!.Fd, () => OnKick(q));
-        Log.Debug(Component, $"queue {q} started: size {v.Size}, base {v.Base}, event_idx {eventIdx}, indirect {indirect}");
-        _device.QueueStarted(q, v.Running);
-        // Re-scan on start: QEMU's kick can arrive before the ring is enabled, and eventq buffers are posted early.
-        _device.QueueNotified(q);
-    }
-
-    private void StopRing(int q)
-    {
-        var v = _vrings[q];
-        if (v.Running is null)
-        {
-            return;
-        }
-
-        if (v.Kick is not null)
-        {
-            _loop.Unwatch(v.Kick.Fd);
-        }
-
-        _device.QueueStopped(q);
-        v.Base = v.Running.Ring.LastAvailIndex;
-        v.LastRun = (v.Addresses!.Value, v.Base);
-        v.Suspended = v.Running.Ring;
-        v.Running = null;
-        Log.Debug(Component, $"queue {q} stopped at avail index {v.Base}");
-    }
-
-    /// <summary>
-    /// A VM stop/cont restarts rings at the same addresses and the base we returned; a reboot or driver reload brings
-    /// new addresses or base 0 (vhost-user-backend.md §5). The generic device sends no explicit reset.
-    /// </summary>
-    private bool IsNewDriverInstance()
-    {
-        if (!_everStarted)
-        {
-            return true;
-        }
-
-        foreach (var v in _vrings)
-        {
-            if (v.Addresses is not null && v.LastRun is { } last && (last.Addresses != v.Addresses.Value || last.Base != v.Base))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    private void OnKick(int q)
-    {
-        var v = _vrings[q];
-        v.Kick?.Consume();
-        if (v.Running is not null)
-        {
-            _device.QueueNotified(q);
-        }
-    }
 }

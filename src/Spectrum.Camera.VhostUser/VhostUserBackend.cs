@@ -7,8 +7,9 @@ using Spectrum.Camera.Virtio;
 namespace Spectrum.Camera.VhostUser;
 
 /// <summary>
-/// The vhost-user backend for one connection (one VM lifetime: QEMU 10.0 cannot reconnect). It owns negotiation, the
-/// guest memory map and the ring lifecycle, and drives one <see cref="IVirtioDevice"/>. All of it runs on the
+/// The vhost-user backend for one connection (one VM lifetime: QEMU 10.0 cannot reconnect). It owns negotiation and
+/// validates every front-end message; the rings, the guest memory map and their lifecycle live in
+/// <see cref="VringSet"/>, which drives one <see cref="IVirtioDevice"/>. All of it runs on the
 /// <see cref="EventLoop"/> thread. Per error it decides between a NACK (bad values in a well-formed message: the
 /// connection lives on) and a disconnect (a broken byte stream that cannot be resynchronised).
 /// </summary>
@@ -21,12 +22,9 @@ public sealed partial class VhostUserBackend : IDisposable
     private readonly EventLoop _loop;
     private readonly UnixSocket _socket;
     private readonly VhostUserMessageReader _reader;
-    private readonly VringState[] _vrings;
-    private GuestMemory _memory = GuestMemory.Empty;
-    private ulong _ackedFeatures;
+    private readonly VringSet _rings;
     private ulong _ackedProtocol;
     private bool _ownerSet;
-    private bool _everStarted;
     private bool _closed;
 
     /// <summary>Takes ownership of <paramref name="connection"/>; it is closed on dispose.</summary>
@@ -39,11 +37,7 @@ public sealed partial class VhostUserBackend : IDisposable
         _loop = loop;
         _socket = connection;
         _reader = new VhostUserMessageReader(connection);
-        _vrings = new VringState[device.QueueCount];
-        for (var i = 0; i < _vrings.Length; i++)
-        {
-            _vrings[i] = new VringState();
-        }
+        _rings = new VringSet(device, loop);
     }
 
     /// <summary>Virtio features offered to the front-end.</summary>
@@ -59,7 +53,7 @@ public sealed partial class VhostUserBackend : IDisposable
     public event Action<DisconnectReason>? Disconnected;
 
     /// <summary>The current guest memory map (empty before SET_MEM_TABLE).</summary>
-    public GuestMemory Memory => _memory;
+    public GuestMemory Memory => _rings.Memory;
 
     private bool ReplyAck => (_ackedProtocol & VhostUserFeatures.ProtocolReplyAck) != 0;
 
@@ -80,14 +74,7 @@ public sealed partial class VhostUserBackend : IDisposable
 
         _closed = true;
         _loop.Unwatch(_socket.Fd);
-        for (var i = 0; i < _vrings.Length; i++)
-        {
-            StopRing(i);
-            _vrings[i].Dispose();
-        }
-
-        _memory.Dispose();
-        _memory = GuestMemory.Empty;
+        _rings.Dispose();
         _reader.Dispose();
         _socket.Dispose();
     }
@@ -149,7 +136,7 @@ public sealed partial class VhostUserBackend : IDisposable
                 return;
             case VhostUserRequest.GetQueueNum:
                 ExpectFds(m, 0);
-                ReplyU64(m, (ulong)_vrings.Length);
+                ReplyU64(m, (ulong)_rings.Count);
                 return;
             case VhostUserRequest.GetVringBase:
                 HandleGetVringBase(m);
@@ -223,7 +210,7 @@ public sealed partial class VhostUserBackend : IDisposable
     private bool TryQueueIndex(VhostUserMessage m, ulong index, out int queue)
     {
         queue = (int)Math.Min(index, int.MaxValue);
-        return index < (ulong)_vrings.Length || Refuse(m, $"queue index {index} is not below {_vrings.Length}");
+        return index < (ulong)_rings.Count || Refuse(m, $"queue index {index} is not below {_rings.Count}");
     }
 
     /// <summary>How a connection ended.</summary>

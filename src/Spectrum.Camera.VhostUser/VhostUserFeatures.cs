@@ -1,6 +1,6 @@
 namespace Spectrum.Camera.VhostUser;
 
-/// <summary>Virtio and vhost-user protocol feature bits this backend knows (vhost-user-backend.md §2.3, §4.7).</summary>
+/// <summary>Virtio feature bits (virtio 1.x §6, "Reserved Feature Bits") and vhost-user protocol feature bits (vhost-user spec, "Protocol features") this backend knows.</summary>
 public static class VhostUserFeatures
 {
     public const ulong RingIndirectDesc = 1UL << 28;

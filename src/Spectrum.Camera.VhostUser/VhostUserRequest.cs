@@ -1,6 +1,6 @@
 namespace Spectrum.Camera.VhostUser;
 
-/// <summary>Front-end → backend request ids (vhost-user spec; vhost-user-backend.md §2.1).</summary>
+/// <summary>Front-end → backend request ids (vhost-user spec, "Front-end message types").</summary>
 public enum VhostUserRequest : uint
 {
     None = 0,

@@ -5,7 +5,7 @@ namespace Spectrum.Camera.VhostUser;
 
 /// <summary>
 /// What the front-end has told us about one virtqueue (size, addresses, base, fds) and its lifecycle flags
-/// (vhost-user-backend.md §4.6): started by SET_VRING_KICK, stopped by GET_VRING_BASE, enabled by SET_VRING_ENABLE.
+/// (vhost-user spec, "Ring states"): started by SET_VRING_KICK, stopped by GET_VRING_BASE, enabled by SET_VRING_ENABLE.
 /// It runs only while started, enabled and fully described.
 /// </summary>
 internal sealed class VringState : IDisposable

@@ -10,20 +10,20 @@ export SPECTRUM_CACHE="${SPECTRUM_CACHE:-$HOME/.cache/spectrum-camera}"
 
 usage() {
     cat <<'USAGE'
-Usage: tests/packaging/dkms-check.sh [--out DIR] [--fresh-debian PATH] [--accel tcg|kvm]
+Usage: tests/packaging/dkms-check.sh [--out DIR] [--accel tcg|kvm]
 
 Runs as root (the fresh root is a chroot), under the machine's QEMU lock like the end-to-end scripts:
   flock /tmp/spectrum-e2e.lock tests/packaging/dkms-check.sh
 
-  1. In a fresh Debian 12 minbase root (fresh-debian.sh; a clean clone of HEAD, so commit first): builds the package
-     with tools/build-dkms-deb.sh, installs it with apt next to linux-headers-KVER (KVER: the end-to-end guest's
-     6.1 kernel, from tools/fetch-guest-kernel.sh), records dkms status, DKMS's make.log and the module, runs
-     lintian on the package, and removes the package (tests/packaging/dkms-in-root.sh).
+  1. In a fresh Debian 12 minbase root without the .NET SDK (tests/packaging/fresh-root.sh --no-dotnet; a clean
+     clone of HEAD, so commit first): builds the package with tools/build-dkms-deb.sh, installs it with apt next to
+     linux-headers-KVER (KVER: the end-to-end guest's 6.1 kernel, from tools/fetch-guest-kernel.sh), records dkms
+     status, DKMS's make.log and the module, runs lintian on the package, and removes the package
+     (tests/packaging/dkms-in-root.sh).
   2. Boots the end-to-end guest (tests/e2e/build-initramfs.sh, tests/e2e/run-guest.sh) on the Release sidecar with
      the module DKMS built: it must load, bind the device and capture 10 frames the host verifies.
 
   --out DIR            output directory (default artifacts/packaging-dkms; emptied first)
-  --fresh-debian PATH  the fresh-root tool (default ../shared/tools/fresh-debian.sh next to the repository)
   --accel tcg|kvm      QEMU accelerator for the guest (default tcg)
 
 Checks (results.json): the package builds in the fresh root; apt installs it with the 6.1 headers and dkms status
@@ -33,11 +33,10 @@ build ID), binds the device and captures 10 verified frames.
 USAGE
 }
 
-OUT="$ROOT/artifacts/packaging-dkms" FRESH="" ACCEL=tcg
+OUT="$ROOT/artifacts/packaging-dkms" ACCEL=tcg
 while [ $# -gt 0 ]; do
     case "$1" in
     --out) OUT="${2:?}"; shift ;;
-    --fresh-debian) FRESH="${2:?}"; shift ;;
     --accel) ACCEL="${2:?}"; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "tests/packaging/dkms-check.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
@@ -46,12 +45,6 @@ while [ $# -gt 0 ]; do
 done
 log() { printf '[dkms-check] %s\n' "$*" >&2; }
 [ "$(id -u)" = 0 ] || { echo "tests/packaging/dkms-check.sh: run as root (the fresh root is a chroot)" >&2; exit 2; }
-if [ -z "$FRESH" ]; then
-    for f in "$ROOT/../shared/tools/fresh-debian.sh" "$ROOT/../../shared/tools/fresh-debian.sh"; do
-        [ -x "$f" ] && { FRESH="$f"; break; }
-    done
-fi
-[ -x "${FRESH:-}" ] || { echo "tests/packaging/dkms-check.sh: no fresh-debian.sh found; pass --fresh-debian PATH" >&2; exit 2; }
 
 rm -rf "$OUT"
 mkdir -p "$OUT"
@@ -65,23 +58,12 @@ log "resolving the end-to-end guest's 6.1 kernel"
 eval "$(tools/fetch-guest-kernel.sh --no-headers 6.1)"
 echo "$KVER" > "$OUT/kver.txt"
 
-log "building and installing the package in a fresh Debian 12 root ($FRESH; a few minutes)"
-kept=""
+log "building and installing the package in a fresh Debian 12 root (tests/packaging/fresh-root.sh; a few minutes)"
 rc=0
-(cd "$ROOT" && "$FRESH" --keep -- bash tests/packaging/dkms-in-root.sh "$KVER") > "$OUT/fresh-root.log" 2>&1 || rc=$?
+tests/packaging/fresh-root.sh --no-dotnet --timeout 1200 --log "$OUT/fresh-root.log" \
+    --collect artifacts/packaging-dkms-root -- bash tests/packaging/dkms-in-root.sh "$KVER" > /dev/null 2>&1 || rc=$?
 echo "$rc" > "$OUT/fresh-root.exit"
-kept="$(sed -n 's/^\[fresh-debian\] kept \(.*\)$/\1/p' "$OUT/fresh-root.log" | tail -n 1)"
-if [ -n "$kept" ] && [ -d "$kept/src/artifacts/packaging-dkms-root" ]; then
-    cp -r "$kept/src/artifacts/packaging-dkms-root" "$OUT/root"
-fi
-# The kept root is ours to delete, but only once nothing is mounted below it (fresh-debian.sh unmounts on exit).
-if [ -n "$kept" ] && [[ "$kept" == /var/tmp/fresh-debian.* ]]; then
-    if awk -v r="$kept/" 'index($2 "/", r) == 1 { found = 1 } END { exit !found }' /proc/mounts; then
-        log "leaving $kept in place: something is still mounted below it"
-    else
-        rm -rf "$kept"
-    fi
-fi
+[ -d "$OUT/packaging-dkms-root" ] && mv "$OUT/packaging-dkms-root" "$OUT/root"
 echo "$(( $(date +%s) - START ))" > "$OUT/fresh-root-seconds"
 
 KO="$(ls "$OUT"/root/virtio_media_camera.ko* 2>/dev/null | head -n 1 || true)"
@@ -145,7 +127,7 @@ deb = read(root, "deb-name.txt").strip()
 
 rc, secs = steps.get("build", (-1, 0))
 check("tools/build-dkms-deb.sh builds the package from a clean clone in a fresh Debian 12 root", rc == 0 and deb,
-      f"exit {rc} in {secs} s: {deb or 'no package'}; fresh-debian.sh exit {read(out, 'fresh-root.exit').strip()}")
+      f"exit {rc} in {secs} s: {deb or 'no package'}; fresh-root.sh exit {read(out, 'fresh-root.exit').strip()}")
 
 rc, secs = steps.get("install", (-1, 0))
 status = read(root, "dkms-status.txt").strip()

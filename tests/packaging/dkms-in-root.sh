@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The part of tests/packaging/dkms-check.sh that runs inside a freshly bootstrapped Debian 12 root (started through
-# fresh-debian.sh in a clean clone of the repository): builds the DKMS package from the clone, installs it the way
-# the guest driver's README tells operators to, next to the headers of kernel KVER, records what DKMS did, then
-# removes the package again. Everything lands in artifacts/packaging-dkms-root/ for the host; steps.txt has one
+# tests/packaging/fresh-root.sh in a clean clone of the repository): builds the DKMS package from the clone,
+# installs it the way the guest driver's README tells operators to, next to the headers of kernel KVER, records what
+# DKMS did, then removes the package again. Everything lands in artifacts/packaging-dkms-root/ for the host; steps.txt has one
 # "STEP EXIT-CODE SECONDS" line per step. Exits 0 once the files are written, whatever the steps did.
 set -uo pipefail
 KVER="${1:?usage: tests/packaging/dkms-in-root.sh KVER}"

@@ -26,6 +26,40 @@ public sealed class ServeCommandTests
         }
     }
 
+    [Test]
+    public void Help_lists_every_command_and_each_command_has_its_own_help()
+    {
+        var (code, stdout, _) = SidecarProcess.Run("--help");
+        Assert.That(code, Is.Zero);
+        foreach (var (name, summary, _) in Spectrum.Camera.Cli.Program.Commands)
+        {
+            Assert.That(stdout, Does.Contain(name).And.Contain(summary), $"--help lists {name}");
+            var (commandCode, commandHelp, commandErrors) = SidecarProcess.Run(name, "--help");
+            Assert.That(commandCode, Is.Zero, $"{name} --help: {commandErrors}");
+            Assert.That(commandHelp, Does.Contain("Usage: spectrum-camera " + name), $"{name} --help shows its usage");
+        }
+    }
+
+    [Test]
+    public void A_vmm_that_breaks_the_protocol_ends_the_serve_with_exit_1_and_one_error_line()
+    {
+        var socket = Path.Combine(_dir, "broken.sock");
+        using var sidecar = SidecarProcess.Start("serve", "--socket-path", socket, "--vm", "broken-vm");
+        sidecar.WaitForSocket(socket);
+        using (var client = VhostUserClient.Connect(socket))
+        {
+            // Version 0 in the header flags: a byte stream the backend cannot trust any further.
+            client.SendRaw(VhostUserClient.SetOwner, 0x0, []);
+            Assert.That(sidecar.WaitForExit(TimeSpan.FromSeconds(30)), Is.True, sidecar.Stderr);
+        }
+
+        Assert.That(sidecar.ExitCode, Is.EqualTo(1), sidecar.Stderr);
+        var errors = sidecar.Stderr.Split('\n').Where(l => l.Contains(" ERROR ", StringComparison.Ordinal)).ToArray();
+        Assert.That(errors, Has.Length.EqualTo(1), sidecar.Stderr);
+        Assert.That(errors[0], Does.Contain("protocol error"));
+        Assert.That(File.Exists(socket), Is.False, "socket file left behind");
+    }
+
     [TestCase(new[] { "serve", "--vm", "a" }, "--socket-path is required")]
     [TestCase(new[] { "serve", "--socket-path", "/tmp/x.sock", "--vm", "a", "--source", "webcam" }, "--source must be")]
     [TestCase(new[] { "serve", "--bogus" }, "unknown option --bogus")]
@@ -53,9 +87,7 @@ public sealed class ServeCommandTests
             vmm.StartDriver(newRings: true, beforeEnable: v => new MediaGuestDriver(v).PostEventBuffers(kick: false));
             var driver = new MediaGuestDriver(vmm);
             var session = driver.OpenSession();
-            var fmt = new byte[208];
-            MediaGuestDriver.Put(fmt, 0, 1);
-            var (status, payload) = driver.Ioctl(session, 4, fmt, 208);
+            var (status, payload) = driver.Ioctl(session, Uapi.V4l2IoctlNumber.GFmt, MediaRequests.Format(0, 0, 0), 208);
             Assert.That(status, Is.Zero);
             Assert.That(MediaGuestDriver.U32(payload, 8), Is.EqualTo(640u));
             vmm.StopDriver();

@@ -34,15 +34,22 @@ public sealed class MaliciousFrontendTests : CoreFixture
     }
 
     [Test]
-    public void Set_vring_num_refused_during_a_start_leaves_the_size_already_set()
+    public void Set_vring_num_refused_during_a_start_leaves_the_queue_without_a_size_so_it_does_not_start()
     {
         using var s = new CoreSession(start: false);
         s.StartDriver(newRings: true, beforeEnable: session =>
-            Assert.That(session.Client.SendVringState(VhostUserClient.SetVringNum, 0, 0), Is.Not.Zero));
+            Assert.That(session.Client.SendVringState(VhostUserClient.SetVringNum, 0, 3), Is.Not.Zero));
 
-        // The size from the start sequence (128) stands: the refused message changed nothing.
-        Assert.That(s.Harness.OnLoop(() => s.Harness.Device.Queue(0)?.Size), Is.EqualTo((ushort)128));
-        s.AssertEchoWorks();
+        // The start sequence had set 128; the refused size 3 must not leave that size in place: queue 0 has no size
+        // now, so it stays stopped while queue 1 (untouched) runs.
+        Assert.Multiple(() =>
+        {
+            Assert.That(s.Harness.OnLoop(() => s.Harness.Device.Queue(0)), Is.Null, "queue 0 runs without a valid size");
+            Assert.That(s.Harness.OnLoop(() => s.Harness.Device.Queue(1)), Is.Not.Null, "queue 1 runs");
+            Assert.That(s.Log.Text, Does.Contain("queue 0 size 3 is not a power of two in 1..1024; the queue has no size"));
+        });
+
+        // A valid size brings it up on the next start.
         AssertServingAfterRestart(s);
     }
 
