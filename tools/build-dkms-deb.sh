@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the guest driver's DKMS package, artifacts/packages/spectrum-camera-dkms_VERSION_all.deb, with dpkg-deb
-# (installed if missing): the driver's source in /usr/src/spectrum-camera-VERSION, and maintainer scripts that let
-# DKMS build and install virtio_media_camera.ko for every installed kernel with headers.
+# (tools/install-deps.sh installs what is missing): the driver's source in /usr/src/spectrum-camera-VERSION, and
+# maintainer scripts that let DKMS build and install virtio_media_camera.ko for every installed kernel with headers.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -42,15 +42,7 @@ while [ $# -gt 0 ]; do
 done
 log() { printf '[build-dkms-deb] %s\n' "$*" >&2; }
 
-need=()
-for tool in dpkg-deb:dpkg gzip:gzip git:git; do
-  command -v "${tool%%:*}" >/dev/null || need+=("${tool#*:}")
-done
-if [ ${#need[@]} -gt 0 ]; then
-  log "installing ${need[*]}"
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=1200 install -y -qq "${need[@]}" >&2
-fi
+tools/install-deps.sh dpkg gzip git
 
 if [ -z "$VERSION" ]; then
   VERSION="$BASE_VERSION+git$(git log -1 --date=format:%Y%m%d --format=%cd).$(git rev-parse --short=7 HEAD)"
