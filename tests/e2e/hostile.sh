@@ -52,7 +52,8 @@ log "faults: $(awk '{ printf "%s ", $4 }' "$OUT/hostile-faults.txt")"
 
 if [ -f "$OUT/module/virtio_media_camera.ko" ]; then
     INITRD="$(initramfs "$KERNEL" "$OUT/initrd.img" "$E2E/guest/hostile.sh" --module "$OUT/module/virtio_media_camera.ko" \
-        --add "$OUT/hostile-faults.txt:/spectrum/files/hostile-faults.txt")"
+        --add "$OUT/hostile-faults.txt:/spectrum/files/hostile-faults.txt" --add "$OUT/faults-all.txt:/spectrum/files/faults-all.txt" \
+        --add "$E2E/guest/stalled-device.sh:/spectrum/files/stalled-device.sh")"
 
     SOCK="$OUT/hostile.sock"
     log "starting the hostile device"
@@ -72,4 +73,8 @@ if [ -f "$OUT/module/virtio_media_camera.ko" ]; then
 fi
 echo "$(( $(date +%s) - START ))" > "$OUT/wall-seconds"
 log "guest exit $(cat "$OUT/run-guest.exit" 2>/dev/null || echo none), $(cat "$OUT/wall-seconds") s; judging"
-python3 "$E2E/judge_hostile.py" --out "$OUT" --sidecar "$SIDECAR_DLL" --kernel "$KERNEL"
+judged=0
+python3 "$E2E/judge_hostile.py" --out "$OUT" --sidecar "$SIDECAR_DLL" --kernel "$KERNEL" || judged=1
+# The stalled-device test ran in the same guest before the faults; its checks join results.json.
+python3 "$E2E/judge_stalled_device.py" --out "$OUT" --sidecar "$SIDECAR_DLL" || judged=1
+exit $judged

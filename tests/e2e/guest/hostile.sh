@@ -86,6 +86,9 @@ DEV=$(find_device) || { say "no $MOD video device at boot"; dmesg | tail -40; ex
 say "device $DEV; kernel $(uname -r)"
 dmesg -c > "$R/dmesg-boot.txt"
 mkdir -p "$R/hostile"
+# First, killable waits and the broken state on a stalled device (config-caps, the last fault, leaves no device
+# behind); it ends with a reload, which resets the device. Results in $R/stalled-device/.
+[ -f /spectrum/files/stalled-device.sh ] && . /spectrum/files/stalled-device.sh
 
 while read -r num fault magic label; do
     [ -n "$label" ] || continue
