@@ -2,7 +2,7 @@
 # The browser phase, first part: run inside the guest by the initramfs /init (busybox sh) with the project's driver
 # loaded. It mounts the browser root filesystem (a Debian 12 ext4 disk, serial "spectrum-rootfs", built by
 # tests/e2e/build-browser-rootfs.sh and attached by tests/e2e/browser.sh with snapshot=on, so the guest may write to
-# it and the cached image stays as built) and runs tests/e2e/guest/browser-session.sh inside it with chroot, so the
+# it and the cached image stays as built) and runs tests/e2e/guest/browser/browser-session.sh with it as root, so the
 # browsers, PipeWire and WirePlumber run from Debian's own packages. /results is bound into the root, so everything
 # the session writes comes back to the host through the initramfs' results disk.
 # Files from the host (tests/e2e/browser.sh): /spectrum/files/kmods/ (the ext4 modules of this kernel and their
@@ -47,8 +47,12 @@ mount -o bind "$R" $NEW/results
 cp -r "$F/browser" $NEW/spectrum/browser
 cp "$F/browser.conf" $NEW/spectrum/browser.conf
 
-chroot $NEW /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 RESULTS=/results \
-    /bin/sh /spectrum/browser/browser-session.sh
+# The session's root is the Debian root itself, not a chroot inside the initramfs: in a mount namespace of its own,
+# the root filesystem is moved over / (as switch_root does) before chroot. The kernel refuses unprivileged user
+# namespaces to a chrooted process, which would take the browsers' sandboxes away; with the move the process root is
+# the namespace's top mount, so nothing counts as chrooted.
+unshare -m sh -c "cd $NEW && mount --move . / && exec chroot . /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+    HOME=/root LANG=C.UTF-8 RESULTS=/results /bin/sh /spectrum/browser/browser-session.sh"
 rc=$?
 say "session exit code $rc"
 

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The browser phase, second part: runs as root inside the Debian 12 browser root (chroot from tests/e2e/guest/browser.sh).
+# The browser phase, second part: runs as root in the Debian 12 browser root (entered by tests/e2e/guest/browser.sh).
 # Starts udev and the page server, runs each browser headless as the unprivileged user 'caller' in its own session
 # bus against the test page, then PipeWire and WirePlumber in a session bus with a PipeWire client
 # (gst-launch-1.0 pipewiresrc). Everything lands in $RESULTS; the host judges it (tests/e2e/judge-browser.py).
@@ -36,10 +36,14 @@ for p in chromium firefox-esr pipewire wireplumber gstreamer1.0-pipewire; do
     dpkg-query -W -f='${Package} ${Version}\n' "$p"
 done > "$R/versions.txt"
 
-# udev gives the video nodes to group video (Debian's rules) and PipeWire's V4L2 monitor reads its database.
+# A system bus, as on a desktop (the browsers ask it for power and login state).
+mkdir -p /run/dbus
+dbus-daemon --system --fork --nopidfile > "$R/dbus-system.log" 2>&1
+# udev gives the video nodes to group video (Debian's rules) and PipeWire's V4L2 monitor reads its database. udevadm
+# takes this root, whose PID 1 is the initramfs' busybox init, for a chroot and would ignore the requests otherwise.
 /lib/systemd/systemd-udevd --daemon > "$R/udevd.log" 2>&1
-udevadm trigger --action=add --subsystem-match=video4linux
-udevadm settle --timeout=60
+SYSTEMD_IGNORE_CHROOT=1 udevadm trigger --action=add --subsystem-match=video4linux
+SYSTEMD_IGNORE_CHROOT=1 udevadm settle --timeout=60
 for n in /sys/class/video4linux/video*; do
     echo "/dev/${n##*/} $(cat "$n/name")"
 done > "$R/video-devices.txt"
@@ -137,6 +141,7 @@ end_group $pid
 wait $pid 2> /dev/null
 mark pipewire-end seconds=$(( $(date +%s) - start ))
 
-udevadm control --exit 2> /dev/null
+SYSTEMD_IGNORE_CHROOT=1 udevadm control --exit 2> /dev/null
+/usr/bin/kill -s TERM $(pgrep -x dbus-daemon) 2> /dev/null
 mark session-end
 exit 0
