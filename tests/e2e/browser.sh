@@ -12,7 +12,7 @@ export SPECTRUM_CACHE="${SPECTRUM_CACHE:-$HOME/.cache/spectrum-camera}"
 usage() {
     cat <<'USAGE'
 Usage: tests/e2e/browser.sh [--out DIR] [--kernel 6.1|6.12] [--accel tcg|kvm] [--smp N] [--mem SIZE]
-                            [--browsers "chromium firefox"] [--seconds S] [--artifacts DIR] [--judge-only]
+                            [--browsers "chromium firefox"] [--frames N] [--artifacts DIR] [--judge-only]
 
   --out        output directory (default artifacts/e2e-browser; emptied first unless --judge-only).
   --kernel     guest kernel series (default 6.1).
@@ -20,7 +20,7 @@ Usage: tests/e2e/browser.sh [--out DIR] [--kernel 6.1|6.12] [--accel tcg|kvm] [-
   --smp        guest vCPUs (default 2: the browsers are multi-process; the sidecars idle while they start).
   --mem        guest RAM (default 3G).
   --browsers   which browsers, in order (default "chromium firefox").
-  --seconds    how long the page samples each steady capture (default 3).
+  --frames     frames the page reads back from each steady capture (default 10; at most 30 s each).
   --artifacts  MSBuild ArtifactsPath for building spectrum-camera (default: the repository's artifacts/build).
   --judge-only judge DIR again without booting.
 
@@ -43,7 +43,7 @@ and the camera service on SIGTERM.
 USAGE
 }
 
-OUT="$ROOT/artifacts/e2e-browser" KERNEL=6.1 ACCEL=tcg SMP=2 MEM=3G BROWSERS="chromium firefox" SECONDS_PER_SIZE=3
+OUT="$ROOT/artifacts/e2e-browser" KERNEL=6.1 ACCEL=tcg SMP=2 MEM=3G BROWSERS="chromium firefox" FRAMES=10
 ARTIFACTS="" JUDGE_ONLY=0
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -53,7 +53,7 @@ while [ $# -gt 0 ]; do
     --smp) SMP="${2:?}"; shift ;;
     --mem) MEM="${2:?}"; shift ;;
     --browsers) BROWSERS="${2:?}"; shift ;;
-    --seconds) SECONDS_PER_SIZE="${2:?}"; shift ;;
+    --frames) FRAMES="${2:?}"; shift ;;
     --artifacts) ARTIFACTS="${2:?}"; shift ;;
     --judge-only) JUDGE_ONLY=1 ;;
     -h|--help) usage; exit 0 ;;
@@ -68,7 +68,7 @@ PATTERN_CARD="Spectrum Camera" BLACK_CARD="Spectrum Black" SERVICE_CARD="Spectru
 ART="${ARTIFACTS:-$ROOT/artifacts/build}"
 SIDECAR_DLL="$ART/bin/Spectrum.Camera.Cli/release/spectrum-camera.dll"
 judge() {
-    python3 "$HERE/judge-browser.py" --out "$OUT" --sidecar "$SIDECAR_DLL" --browsers "$BROWSERS" \
+    python3 "$HERE/judge-browser.py" --out "$OUT" --sidecar "$SIDECAR_DLL" --browsers "$BROWSERS" --frames "$FRAMES" \
         --cards "$PATTERN_CARD" "$BLACK_CARD" "$SERVICE_CARD"
 }
 if [ "$JUDGE_ONLY" = 1 ]; then judge; exit $?; fi
@@ -108,7 +108,7 @@ while read -r verb path _; do
     echo "$ko" >> "$OUT/files/kmods/order"
 done < <(modprobe -d "${moddir%/lib/modules/*}" -S "$kver" --show-depends ext4)
 {
-    printf 'BROWSERS=%q\nSECONDS_PER_SIZE=%q\n' "$BROWSERS" "$SECONDS_PER_SIZE"
+    printf 'BROWSERS=%q\nFRAMES=%q\n' "$BROWSERS" "$FRAMES"
     printf 'PATTERN_CARD=%q\nBLACK_CARD=%q\nSERVICE_CARD=%q\n' "$PATTERN_CARD" "$BLACK_CARD" "$SERVICE_CARD"
 } > "$OUT/files/browser.conf"
 

@@ -4,12 +4,13 @@
 # bus against the test page, then PipeWire and WirePlumber in a session bus with a PipeWire client
 # (gst-launch-1.0 pipewiresrc). Everything lands in $RESULTS; the host judges it (tests/e2e/judge-browser.py).
 # Console lines "BROWSER-E2E: <event> [k=v]... t=<CLOCK_REALTIME ns>" tell the host where the guest is.
-# Settings (/spectrum/browser.conf): BROWSERS, PATTERN_CARD, BLACK_CARD, SERVICE_CARD, SECONDS (sampling per size),
+# Settings (/spectrum/browser.conf): BROWSERS, PATTERN_CARD, BLACK_CARD, SERVICE_CARD, FRAMES and LIMIT (frames the
+# page samples per steady capture, within at most LIMIT seconds),
 # BROWSER_TIMEOUT (seconds per browser), PW_FRAMES (frames pipewiresrc captures).
 set -u
 R=${RESULTS:-/results}
 S=/spectrum/browser
-BROWSERS="chromium firefox" SECONDS_PER_SIZE=3 BROWSER_TIMEOUT=300 PW_FRAMES=30
+BROWSERS="chromium firefox" FRAMES=10 LIMIT=30 BROWSER_TIMEOUT=300 PW_FRAMES=30
 . /spectrum/browser.conf
 CALLER_UID=1000
 export XDG_RUNTIME_DIR=/run/user/$CALLER_UID
@@ -61,7 +62,8 @@ for _ in $(seq 100); do grep -q server-ready "$R/markers.txt" 2> /dev/null && br
 url() {
     python3 -c 'import sys, urllib.parse as u
 print("http://127.0.0.1:8080/camera-test.html?" + u.urlencode({"browser": sys.argv[1], "pattern": sys.argv[2],
-      "black": sys.argv[3], "service": sys.argv[4], "seconds": sys.argv[5]}))' "$1" "$PATTERN_CARD" "$BLACK_CARD" "$SERVICE_CARD" "$SECONDS_PER_SIZE"
+      "black": sys.argv[3], "service": sys.argv[4], "frames": sys.argv[5], "limit": sys.argv[6]}))' \
+        "$1" "$PATTERN_CARD" "$BLACK_CARD" "$SERVICE_CARD" "$FRAMES" "$LIMIT"
 }
 
 write_firefox_profile() {

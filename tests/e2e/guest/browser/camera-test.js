@@ -3,7 +3,8 @@
 // Spectrum Camera devices and posts the record to the server; the host judges it (tests/e2e/judge-browser.py).
 //
 // Query: browser=NAME, pattern=CARD (a sidecar with the test pattern), black=CARD (serve --source black),
-// service=CARD (serve --camera-service), seconds=S (sampling time per size), sizes=WxH,WxH.
+// service=CARD (serve --camera-service), frames=N (frames sampled per steady capture), limit=S (the most seconds a
+// steady capture may take to show them), sizes=WxH,WxH.
 //
 // Every sampled frame is classified from its pixels (drawn to a canvas): the test pattern's rows 0-15 carry the
 // frame number as 32 blocks, most significant bit first, each (width / 32) rounded down to even pixels wide, luma
@@ -14,7 +15,8 @@
 const params = new URLSearchParams(location.search);
 const browser = params.get("browser") || "unknown";
 const cards = { pattern: params.get("pattern"), black: params.get("black"), service: params.get("service") };
-const seconds = Number(params.get("seconds") || 3);
+const frameCount = Number(params.get("frames") || 10);
+const limitMs = 1000 * Number(params.get("limit") || 30);
 const sizes = (params.get("sizes") || "640x480,1280x720").split(",").map(s => s.split("x").map(Number));
 const MARKER = 0x5343;
 // A channel value counts as a 1 bit above ONE and as a 0 bit below ZERO; anything between is not the pattern.
@@ -96,7 +98,10 @@ function sample(width, height, until, limitMs) {
             if (done) return;
             const f = classify(width, height);
             f.t = Date.now();
+            // The frame's own times: mediaTime (stream timeline, s) and, where the browser gives it, captureTime (ms).
             f.presented = meta ? meta.presentedFrames : null;
+            f.mediaTime = meta ? meta.mediaTime : null;
+            f.captureTime = meta && meta.captureTime !== undefined ? meta.captureTime : null;
             frames.push(f);
             if (until(frames) || Date.now() - start > limitMs) finish();
             else video.requestVideoFrameCallback(onFrame);
@@ -153,13 +158,13 @@ async function step(name, fn) {
     report.steps[name].ms = Date.now() - started;
 }
 
-// A steady capture: open, record settings, sample for `seconds`, stop.
+// A steady capture: open, record settings, sample `frameCount` frames (or for at most `limitMs`), stop.
 async function capture(card, width, height) {
     const { track, deviceId } = await open(card, width, height);
     let ended = false;
     track.addEventListener("ended", () => { ended = true; });
     const opened = describe(track);
-    const frames = await sample(width, height, () => false, seconds * 1000);
+    const frames = await sample(width, height, f => f.length >= frameCount, limitMs);
     const readyState = track.readyState;
     track.stop();
     video.srcObject = null;

@@ -9,6 +9,11 @@ OUT=$1 CARD=$2 FRAMES=$3
 shift 3
 say() { echo "pipewire-check: $*"; }
 
+# The guest has no Bluetooth and no logind: WirePlumber's Bluetooth part would load its logind module, which fails
+# without systemd-logind and takes WirePlumber down with it ("disconnected from pipewire"), so it is left out.
+mkdir -p "$HOME/.config/wireplumber/bluetooth.lua.d"
+echo 'bluez_monitor.enabled = false' > "$HOME/.config/wireplumber/bluetooth.lua.d/80-no-bluetooth.lua"
+
 pipewire > "$OUT/pipewire-daemon.log" 2>&1 &
 PW=$!
 for _ in $(seq 100); do [ -S "$XDG_RUNTIME_DIR/pipewire-0" ] && break; sleep 0.2; done
