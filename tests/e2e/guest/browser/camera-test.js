@@ -94,14 +94,17 @@ function sample(width, height, until, limitMs) {
         const start = Date.now();
         let done = false;
         const finish = () => { if (!done) { done = true; resolve(frames); } };
-        const onFrame = (now, meta) => {
+        const onFrame = (_now, meta) => {
             if (done) return;
+            const t = Date.now(), perfNow = performance.now();
             const f = classify(width, height);
-            f.t = Date.now();
-            // The frame's own times: mediaTime (stream timeline, s) and, where the browser gives it, captureTime (ms).
+            f.t = t;
             f.presented = meta ? meta.presentedFrames : null;
-            f.mediaTime = meta ? meta.mediaTime : null;
-            f.captureTime = meta && meta.captureTime !== undefined ? meta.captureTime : null;
+            // When the browser took the frame from the camera (captureTime, on the performance.now() clock), as a
+            // Date.now() time: under TCG the page draws frames up to seconds after that, so the checks of what the
+            // camera delivered when use this time, not the drawing time.
+            f.captured = meta && typeof meta.captureTime === "number" && meta.captureTime > 0
+                ? t - (perfNow - meta.captureTime) : null;
             frames.push(f);
             if (until(frames) || Date.now() - start > limitMs) finish();
             else video.requestVideoFrameCallback(onFrame);
