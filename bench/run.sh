@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The performance suite (issue 7, docs/performance.md): builds in Release, runs the BenchmarkDotNet suites (frame
+# The performance suite (docs/performance.md): builds in Release, runs the BenchmarkDotNet suites (frame
 # delivery through the real device, allocation, conversions against libswscale and libjpeg-turbo, command latency)
 # and the CPU-per-sidecar measurement, writes artifacts/bench/summary.json and prints a table. No thresholds: the
 # summary says which targets were met, the exit status only whether everything ran and produced results.
@@ -17,7 +17,8 @@ in artifacts/bench/bdn/results/, and prints a table. 7-12 minutes in full; --qui
 run) uses short BenchmarkDotNet jobs and one sidecar for 3 s, to prove the suite runs, not for figures.
 
   --quick         short jobs
-  --only SUITES   comma-separated subset of frames,alloc,convert,latency,cpu (alloc uses frames' memcpy figure)
+  --only SUITES   comma-separated subset of frames,alloc,convert,latency,cpu (alloc uses frames' memcpy figure);
+                  also libc, not in the full run: Tmds.LibC's bindings against [LibraryImport] (README, Packages)
   BENCH-ARGS      passed to the benchmark program: --cpu-sidecars N, --cpu-seconds S
 USAGE
 }

@@ -91,16 +91,7 @@ ensure_backports() {
         && qemu_source_visible; then
         return 0
     fi
-    if ! grep -rqsE '^[^#]*bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-        log "enabling bookworm-backports (deb + deb-src) in /etc/apt/sources.list.d/bookworm-backports.sources"
-        cat > /etc/apt/sources.list.d/bookworm-backports.sources <<'EOF'
-Types: deb deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm-backports
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOF
-    fi
+    "$SCRIPT_DIR/enable-backports.sh"
     apt_update_once
     qemu_source_visible || die "no qemu $QEMU_VERSION source package visible; is a deb-src entry for bookworm-backports configured?"
 }

@@ -80,6 +80,9 @@ resolve_meta_target() {
         | tr ',' '\n' | sed -E 's/^ *//; s/ .*//' | grep -E "^${prefix}[0-9]" | head -n1
 }
 
+# depmod (below) is kmod's; a minimal Debian install does not have it.
+"$(dirname "${BASH_SOURCE[0]}")/install-deps.sh" kmod
+
 if ! grep -rqsE '^[^#]*bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/ && [[ "$SERIES" == 6.12 ]]; then
     die "bookworm-backports is not enabled (run tools/build-qemu.sh once, or add it to /etc/apt/sources.list.d)"
 fi

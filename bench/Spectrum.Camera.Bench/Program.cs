@@ -14,9 +14,9 @@ using Spectrum.Camera.Bench.Native;
 using Spectrum.Camera.Bench.Reporting;
 using Metric = Spectrum.Camera.Bench.Reporting.Metric;
 
-// spectrum-camera-bench [--quick] [--only frames,alloc,convert,latency,cpu] [--out DIR] [--sidecar DLL]
+// spectrum-camera-bench [--quick] [--only frames,alloc,convert,latency,cpu,libc] [--out DIR] [--sidecar DLL]
 //                       [--cpu-sidecars N] [--cpu-seconds S]
-// Runs the suites of issue 7 and writes DIR/summary.json (default artifacts/bench). Exit 1 if any suite failed or
+// Runs the performance suites (docs/performance.md) and writes DIR/summary.json (default artifacts/bench). Exit 1 if any suite failed or
 // BenchmarkDotNet produced no results; bench/run.sh is the usual way in.
 var quick = args.Contains("--quick");
 string Option(string name, string fallback)
@@ -201,6 +201,20 @@ if (suites.Contains("cpu"))
                 $"mean of {r.Sidecars} sidecars ({each}) over {r.WindowSeconds:F0} s at {fps} fps; /proc/PID/stat utime+stime"));
             metrics.Add(new($"cpu.{scenario.Key}.percent_of_core_schedstat", r.SchedstatPercentPerSidecar.Average(), "%", null, null,
                 $"the same window from /proc/PID/task/*/schedstat (ns resolution): {sched}"));
+        }
+    });
+}
+
+// Not in the default run: the comparison behind the README's package table (Tmds.LibC's cost on the hot calls).
+if (suites.Contains("libc"))
+{
+    Suite("libc bindings: Tmds.LibC against [LibraryImport]", () =>
+    {
+        foreach (var pair in LibcBindingPairs.Measure(quick ? 2000 : 20000))
+        {
+            var r = pair.Result;
+            metrics.Add(new($"libc.{pair.Key}.ratio_paired", r.Ratio, "x", null, new Baseline($"{pair.Baseline}, interleaved", r.BaselineNs, "ns"),
+                $"{pair.Candidate}: {r.CandidateNs:F0} ns; median of {r.Rounds} interleaved rounds of 100 calls"));
         }
     });
 }

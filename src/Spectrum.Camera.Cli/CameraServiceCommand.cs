@@ -9,23 +9,35 @@ using Spectrum.Camera.Service.Policy;
 namespace Spectrum.Camera.Cli;
 
 /// <summary>
-/// spectrum-camera camera-service: the host camera service (docs/camera-service.md). Owns the camera, the per-VM
-/// permission policy and the audit log; sidecars connect to their VM's socket, operators to operator.sock.
+/// spectrum-camera camera-service: the host camera service (docs/camera-service.md). Owns the cameras, the per-VM
+/// permission policy and camera assignment, and the audit log; sidecars connect to their VM's socket, operators to
+/// operator.sock.
 /// </summary>
 internal static class CameraServiceCommand
 {
     private const string Help = """
-        Usage: spectrum-camera camera-service --vm NAME[:UID] [--vm NAME[:UID]]... [options]
+        Usage: spectrum-camera camera-service --vm NAME[:UID] [--vm NAME[:UID]]... [--camera NAME=PATH]... [options]
 
-        Runs the host camera service: it owns the host camera and the per-VM camera permission (default deny), and
-        shares frames with each VM's sidecar (spectrum-camera serve --camera-service RUNTIME_DIR/vms/NAME.sock).
-        A VM without permission gets black frames; the camera is open only while an allowed VM streams.
+        Runs the host camera service: it owns the host cameras and each VM's camera permission (allow, deny or ask;
+        default deny) and camera (default the first), and shares frames with each VM's sidecar
+        (spectrum-camera serve --camera-service RUNTIME_DIR/vms/NAME.sock). A VM without permission gets black
+        frames; a VM in ask mode gets black frames until an operator answers its request ('spectrum-camera ctl
+        prompt', 'spectrum-camera notify'); each camera is open only while an allowed VM streams from it.
+        A deny takes effect before 'ctl deny' returns. Permissions and camera assignments are kept in
+        STATE_DIR/policy.json; every change, request, answer and camera stream start and stop is appended to
+        STATE_DIR/audit.log.
+        Identity: NAME.sock belongs to UID (mode 0600) and every connection's peer uid is checked again.
 
         Options:
           --vm NAME[:UID]       A VM the service serves (repeatable). Its sidecar must run as UID (default: this
                                 service's uid) and connect to RUNTIME_DIR/vms/NAME.sock, which is created for it.
-          --camera SPEC         A V4L2 capture device (/dev/video0, /dev/v4l/by-id/...; see 'spectrum-camera
-                                cameras'), or test-pattern for a synthetic camera. Default /dev/video0.
+          --camera NAME=PATH    A camera (repeatable; the first is every VM's camera until 'ctl assign' gives it
+                                another): a V4L2 capture device (/dev/video0, better /dev/v4l/by-id/...; see
+                                'spectrum-camera cameras'), or test-pattern[:N] for a synthetic camera (N from 0 to
+                                255 tells several apart). Without NAME= the camera is named after the device
+                                (video0, test-pattern). Default /dev/video0.
+          --ask-timeout SECONDS How long a request of a VM in ask mode waits for an answer before its stream is
+                                denied (default 30).
           --runtime-dir DIR     Sockets (default /run/spectrum-camera).
           --state-dir DIR       policy.json and audit.log (default /var/lib/spectrum-camera).
           --operator-uid UID    A uid allowed to use the operator API besides root and this service's uid (repeatable).
@@ -33,14 +45,31 @@ internal static class CameraServiceCommand
           --log-level LEVEL     debug, info (default), warning or error.
           --help                Show this help.
 
-        Operators: spectrum-camera ctl --operator-socket RUNTIME_DIR/operator.sock allow|deny|status|watch|audit.
-        Exit status: 0 on SIGTERM/SIGINT, 1 on a runtime error, 2 on bad usage.
+        Operators: spectrum-camera ctl --operator-socket RUNTIME_DIR/operator.sock allow|deny|ask|assign|status|prompt|watch|audit.
+
+        Exit status:
+          0  SIGTERM or SIGINT.
+          1  a runtime error (the log line says which, e.g. a socket that cannot be created).
+          2  bad usage.
+
+        Files:
+          /etc/spectrum-camera/camera-service.env   SPECTRUM_CAMERA_SERVICE_ARGS="..." for the systemd unit
+                                                    spectrum-camera-service.service (example in
+                                                    /usr/share/doc/spectrum-camera/examples/).
+          RUNTIME_DIR/operator.sock                 the operator API (mode 0660, group --operator-group if given).
+          RUNTIME_DIR/vms/NAME.sock                 each VM's sidecar connects here (owned by the VM's UID).
+          STATE_DIR/policy.json, STATE_DIR/audit.log  permissions and the audit log.
+
+        Examples:
+          spectrum-camera camera-service --camera test-pattern --vm vm1 --runtime-dir /tmp/cs --state-dir /tmp/cs
+          spectrum-camera camera-service --camera usb=/dev/v4l/by-id/usb-046d_C920-video-index0 \
+              --camera pattern=test-pattern --vm work:61001 --vm personal:61002 --operator-group 1000 --ask-timeout 20
         """;
 
     public static int Run(string[] args)
     {
         var cl = CommandLine.Parse(args,
-            ["--vm", "--camera", "--runtime-dir", "--state-dir", "--operator-uid", "--operator-group", "--log-level"], []);
+            ["--vm", "--camera", "--ask-timeout", "--runtime-dir", "--state-dir", "--operator-uid", "--operator-group", "--log-level"], []);
         if (cl.HelpRequested)
         {
             Console.Out.WriteLine(Help);
@@ -75,18 +104,34 @@ internal static class CameraServiceCommand
 
         var operatorUids = cl.GetAll("--operator-uid").Select(v => ParseId("--operator-uid", v)).ToArray();
         uint? operatorGid = cl.Get("--operator-group") is { } g ? ParseId("--operator-group", g) : null;
+        var cameras = new List<CameraConfig>();
+        foreach (var spec in cl.GetAll("--camera") is { Count: > 0 } given ? given : ["/dev/video0"])
+        {
+            try
+            {
+                cameras.Add(CameraConfig.Parse(spec));
+            }
+            catch (FormatException e)
+            {
+                throw new UsageException(e.Message);
+            }
+        }
+
         var options = new CameraServiceOptions(
             cl.Get("--runtime-dir") ?? "/run/spectrum-camera",
             cl.Get("--state-dir") ?? "/var/lib/spectrum-camera",
-            cl.Get("--camera") ?? "/dev/video0",
+            cameras,
             vms,
             operatorUids,
-            operatorGid);
+            operatorGid)
+        {
+            AskTimeout = ParseSeconds("--ask-timeout", cl.Get("--ask-timeout") ?? "30"),
+        };
 
         CameraService service;
         try
         {
-            service = new CameraService(options, loop => CameraFeeds.Create(loop, options.Camera));
+            service = new CameraService(options, (loop, camera) => CameraFeeds.Create(loop, camera.Spec));
         }
         catch (ArgumentException e)
         {
@@ -124,6 +169,11 @@ internal static class CameraServiceCommand
         uint.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var id)
             ? id
             : throw new UsageException($"{option} needs a numeric id, not '{value}'");
+
+    private static TimeSpan ParseSeconds(string option, string value) =>
+        double.TryParse(value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var seconds) && seconds is >= 1 and <= 86_400
+            ? TimeSpan.FromSeconds(seconds)
+            : throw new UsageException($"{option} needs a number of seconds from 1 to 86400, not '{value}'");
 
     private static void Stop(PosixSignalContext context, CameraService service, string signal)
     {

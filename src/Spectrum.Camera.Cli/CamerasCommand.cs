@@ -27,7 +27,14 @@ internal static class CamerasCommand
           --dev DIR   Scan DIR instead of /dev (for tests).
           --help      Show this help.
 
-        Exit status: 0 when at least one camera is listed, 1 when there is none (the message says what to do).
+        Exit status:
+          0  at least one camera is listed.
+          1  there is none (the message says what to check: drivers, permissions on /dev/video*, the video group).
+          2  bad usage.
+
+        Examples:
+          spectrum-camera cameras
+          spectrum-camera cameras --all --json
         """;
 
     public static int Run(string[] args)

@@ -9,104 +9,14 @@ namespace Spectrum.Camera.Cli;
 
 /// <summary>
 /// spectrum-camera ctl: the operator's view of the camera service (docs/camera-service.md) over its operator socket:
-/// allow or deny a VM the camera, show status, follow events, read the audit log.
+/// allow, deny or ask for a VM's camera, answer requests (one at a time or with the interactive prompt), assign
+/// cameras, show status and cameras, follow events, read the audit log.
 /// Exit status: 0 success, 1 the request failed (message on stderr), 2 bad usage.
 /// </summary>
 internal static class CtlCommand
 {
     public const string DefaultSocket = "/run/spectrum-camera/operator.sock";
     public const string SocketEnvironmentVariable = "SPECTRUM_CAMERA_OPERATOR_SOCKET";
-
-    private const string Help = """
-        Usage: spectrum-camera ctl [--operator-socket PATH] <command> [options]
-
-        Controls the camera service: which VMs may use the host camera, and what they are doing with it.
-
-        Commands:
-          allow VM                       Let VM's guest see the host camera.
-          deny VM                        Stop VM's guest seeing the camera; returns once no camera frame can reach it.
-          status [VM] [--json]           Permission, sidecar, stream and frame counts of every VM (or one).
-          watch [--json]                 Print permission changes and stream starts/stops as they happen.
-          audit [VM] [--limit N] [--json]  The audit log: permission changes and real-camera streams.
-
-        Options:
-          --operator-socket PATH  The camera service's operator socket (default: $SPECTRUM_CAMERA_OPERATOR_SOCKET,
-                                  else /run/spectrum-camera/operator.sock).
-          --json                  Machine-readable output.
-          --help                  Show this help, or a command's ('spectrum-camera ctl allow --help').
-
-        Only operators may connect: root, the service's own user, users given to the service with --operator-uid,
-        and users whose primary group is its --operator-group.
-        Exit status: 0 success, 1 the request failed (the message says why), 2 bad usage.
-        """;
-
-    private const string AllowHelp = """
-        Usage: spectrum-camera ctl allow VM [--json] [--operator-socket PATH]
-
-        Allows VM to use the host camera: its guest gets camera frames when it streams (black frames until then).
-        Prints e.g. "vm1: allowed (effective: at once)"; "already allowed (no change)" when it was. The change is
-        saved in the service's policy.json and recorded in its audit log.
-
-        Options:
-          --json                  One JSON object: {"vm":...,"allowed":true,"changed":...,"effective_by":...}.
-          --operator-socket PATH  The operator socket (default /run/spectrum-camera/operator.sock).
-          --help                  Show this help.
-        """;
-
-    private const string DenyHelp = """
-        Usage: spectrum-camera ctl deny VM [--json] [--operator-socket PATH]
-
-        Denies VM the host camera. Returns only once the deny is effective: no camera frame is written into the
-        guest after that (its stream carries on with black frames). Prints e.g.
-        "vm1: denied (effective: sidecar acknowledged)"; other ways it takes effect: "no sidecar connected",
-        "sidecar disconnected" (the service cut off a sidecar that did not acknowledge in time).
-
-        Options:
-          --json                  One JSON object: {"vm":...,"allowed":false,"changed":...,"effective_by":...}.
-          --operator-socket PATH  The operator socket (default /run/spectrum-camera/operator.sock).
-          --help                  Show this help.
-        """;
-
-    private const string StatusHelp = """
-        Usage: spectrum-camera ctl status [VM] [--json] [--operator-socket PATH]
-
-        One line per VM (or just VM):
-          VM  PERMISSION  SIDECAR  STREAM  REAL  BLACK  CAMERA  LAST CHANGE
-        PERMISSION allow/deny; SIDECAR connected or -; STREAM the guest's format while it streams, else -;
-        REAL and BLACK the camera and black frames written into the guest; CAMERA the camera's state for this VM
-        (denied, opening, streaming, unavailable, idle); LAST CHANGE when and by which uid the permission last changed.
-
-        Options:
-          --json                  One JSON object: {"vms":[{"vm":...,"allowed":...,...}]}.
-          --operator-socket PATH  The operator socket (default /run/spectrum-camera/operator.sock).
-          --help                  Show this help.
-        """;
-
-    private const string WatchHelp = """
-        Usage: spectrum-camera ctl watch [--json] [--operator-socket PATH]
-
-        Prints one line per event, with local time, until interrupted or the service stops (exit status 1):
-          12:34:56.789 vm1 denied by uid 1000
-          12:34:57.001 vm1 stream started: NV12 1280x720 30/1 fps (black frames)
-
-        Options:
-          --json                  One JSON object per line: {"time_unix_ms":...,"vm":...,"event":"permission-changed",...}.
-          --operator-socket PATH  The operator socket (default /run/spectrum-camera/operator.sock).
-          --help                  Show this help.
-        """;
-
-    private const string AuditHelp = """
-        Usage: spectrum-camera ctl audit [VM] [--limit N] [--json] [--operator-socket PATH]
-
-        Prints the service's audit log, oldest first, one line per entry: local time, VM, action (allow, deny,
-        real-stream-start, real-stream-stop), the uid that did it, and details.
-
-        Options:
-          --limit N               Only the newest N entries (default: all).
-          --json                  One JSON object: {"entries":[{"time_unix_ms":...,"vm":...,"action":...,"uid":...,"detail":...}]}.
-          --operator-socket PATH  The operator socket (default /run/spectrum-camera/operator.sock).
-          --help                  Show this help.
-        """;
 
     public static int Run(string[] args) => Execute(args, Console.Out, Console.Error, Environment.GetEnvironmentVariable);
 
@@ -124,18 +34,23 @@ internal static class CtlCommand
 
         try
         {
-            var cl = CommandLine.Parse(args, ["--operator-socket", "--limit"], ["--json"]);
+            var cl = CommandLine.Parse(args, ["--operator-socket", "--limit"], ["--json", "--once"]);
             var command = cl.Positional.Count > 0 ? cl.Positional[0] : null;
             if (cl.HelpRequested)
             {
                 stdout.WriteLine(command switch
                 {
-                    null => Help,
-                    "allow" => AllowHelp,
-                    "deny" => DenyHelp,
-                    "status" => StatusHelp,
-                    "watch" => WatchHelp,
-                    "audit" => AuditHelp,
+                    null => CtlHelp.Overview,
+                    "allow" => CtlHelp.Allow,
+                    "deny" => CtlHelp.Deny,
+                    "ask" => CtlHelp.Ask,
+                    "requests" => CtlHelp.Requests,
+                    "prompt" => CtlHelp.Prompt,
+                    "assign" => CtlHelp.Assign,
+                    "cameras" => CtlHelp.Cameras,
+                    "status" => CtlHelp.Status,
+                    "watch" => CtlHelp.Watch,
+                    "audit" => CtlHelp.Audit,
                     _ => throw new UsageException($"unknown ctl command '{command}'"),
                 });
                 return 0;
@@ -143,7 +58,7 @@ internal static class CtlCommand
 
             if (command is null)
             {
-                throw new UsageException("a command is needed: allow, deny, status, watch or audit");
+                throw new UsageException($"a command is needed: {Commands}");
             }
 
             if (cl.Has("--limit") && command != "audit")
@@ -151,16 +66,34 @@ internal static class CtlCommand
                 throw new UsageException("--limit goes with 'ctl audit'");
             }
 
+            var once = cl.Has("--once");
+            if (once && command is not ("allow" or "deny"))
+            {
+                throw new UsageException("--once goes with 'ctl allow' and 'ctl deny'");
+            }
+
             var operands = cl.Positional.Skip(1).ToArray();
             var socket = cl.Get("--operator-socket") ?? NonEmpty(environment(SocketEnvironmentVariable)) ?? DefaultSocket;
             var json = cl.Has("--json");
+            if (json && command == "prompt")
+            {
+                throw new UsageException("'ctl prompt' is interactive: it has no --json (use 'ctl watch --json' and 'ctl requests --json')");
+            }
+
             Func<OperatorClient, int> action = command switch
             {
-                "allow" or "deny" => SetPermission(RequireVm(command, operands), command == "allow", json, stdout),
+                "allow" or "deny" when once => AnswerOnce(RequireVm(command, operands), command == "allow", json, stdout),
+                "allow" => SetPolicy(RequireVm(command, operands), Policy.Allow, json, stdout),
+                "deny" => SetPolicy(RequireVm(command, operands), Policy.Deny, json, stdout),
+                "ask" => SetPolicy(RequireVm(command, operands), Policy.Ask, json, stdout),
+                "requests" => Requests(NoOperands(command, operands), json, stdout),
+                "assign" => Assign(RequireVmAndCamera(command, operands), json, stdout),
+                "cameras" => Cameras(NoOperands(command, operands), json, stdout),
                 "status" => Status(OptionalVm(command, operands), json, stdout),
                 "watch" => Watch(NoOperands(command, operands), json, stdout),
                 "audit" => Audit(OptionalVm(command, operands), ParseLimit(cl.Get("--limit")), json, stdout),
-                _ => throw new UsageException($"unknown ctl command '{command}' (allow, deny, status, watch, audit)"),
+                "prompt" => Prompt(NoOperands(command, operands), socket, stdout),
+                _ => throw new UsageException($"unknown ctl command '{command}' ({Commands})"),
             };
 
             using var client = OperatorClient.Connect(socket);
@@ -180,12 +113,64 @@ internal static class CtlCommand
         }
     }
 
-    private static Func<OperatorClient, int> SetPermission(string vm, bool allowed, bool json, TextWriter stdout) => client =>
+    private const string Commands = "allow, deny, ask, requests, prompt, assign, cameras, status, watch, audit";
+
+    private static Func<OperatorClient, int> SetPolicy(string vm, Policy policy, bool json, TextWriter stdout) => client =>
     {
-        var request = new OperatorRequest { SetPermission = new SetPermission { Vm = vm, Allowed = allowed } };
-        var set = client.Call(request, Kind.PermissionSet).PermissionSet;
-        stdout.WriteLine(json ? CtlJson.Permission(set) : CtlText.PermissionResult(set));
+        // allow and deny also send the boolean, which is all a service from before ask mode reads.
+        var set = new SetPermission { Vm = vm, Allowed = policy == Policy.Allow };
+        if (policy == Policy.Ask)
+        {
+            set.Policy = Policy.Ask;
+        }
+
+        var result = client.Call(new OperatorRequest { SetPermission = set }, Kind.PermissionSet).PermissionSet;
+        stdout.WriteLine(json ? CtlJson.Permission(result) : CtlText.PermissionResult(result));
         return 0;
+    };
+
+    private static Func<OperatorClient, int> AnswerOnce(string vm, bool allow, bool json, TextWriter stdout) => client =>
+    {
+        var answered = Answer(client, vm, 0, allow ? Protocol.Operator.Answer.AllowOnce : Protocol.Operator.Answer.DenyOnce);
+        stdout.WriteLine(json ? CtlJson.Answer(answered) : CtlText.AnswerResult(answered));
+        return 0;
+    };
+
+    /// <summary>Answers request <paramref name="requestId"/> of <paramref name="vm"/> (0: its current stream); returns once effective.</summary>
+    internal static RequestAnswered Answer(OperatorClient client, string vm, ulong requestId, Answer answer) =>
+        client.Call(new OperatorRequest { AnswerRequest = new AnswerRequest { Vm = vm, RequestId = requestId, Answer = answer } },
+            Kind.RequestAnswered).RequestAnswered;
+
+    private static Func<OperatorClient, int> Requests(bool unused, bool json, TextWriter stdout) => client =>
+    {
+        _ = unused;
+        var list = client.Call(new OperatorRequest { ListRequests = new ListRequests() }, Kind.RequestList).RequestList;
+        stdout.Write(json ? CtlJson.Requests(list) + "\n" : CtlText.RequestTable(list, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
+        return 0;
+    };
+
+    private static Func<OperatorClient, int> Assign((string Vm, string Camera) target, bool json, TextWriter stdout) => client =>
+    {
+        var request = new OperatorRequest { AssignCamera = new AssignCamera { Vm = target.Vm, Camera = target.Camera } };
+        var assigned = client.Call(request, Kind.CameraAssigned).CameraAssigned;
+        stdout.WriteLine(json ? CtlJson.Assigned(assigned) : CtlText.AssignResult(assigned));
+        return 0;
+    };
+
+    private static Func<OperatorClient, int> Cameras(bool unused, bool json, TextWriter stdout) => client =>
+    {
+        _ = unused;
+        var list = client.Call(new OperatorRequest { ListCameras = new ListCameras() }, Kind.CameraList).CameraList;
+        stdout.Write(json ? CtlJson.Cameras(list) + "\n" : CtlText.CameraTable(list));
+        return 0;
+    };
+
+    private static Func<OperatorClient, int> Prompt(bool unused, string socket, TextWriter stdout) => events =>
+    {
+        _ = unused;
+        using var answers = OperatorClient.Connect(socket);
+        using var keys = KeyReader.Start();
+        return new OperatorPrompt(events, answers, keys, stdout, () => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()).Run();
     };
 
     private static Func<OperatorClient, int> Status(string vm, bool json, TextWriter stdout) => client =>
@@ -252,6 +237,16 @@ internal static class CtlCommand
         0 => "",
         1 => CheckVm(operands[0]),
         _ => throw new UsageException($"unexpected argument '{operands[1]}' ('ctl {command}' takes at most one VM)"),
+    };
+
+    [SupportedOSPlatform("linux")]
+    private static (string Vm, string Camera) RequireVmAndCamera(string command, string[] operands) => operands.Length switch
+    {
+        0 or 1 => throw new UsageException($"'ctl {command}' needs a VM and a camera name ('ctl cameras' lists them)"),
+        2 => (CheckVm(operands[0]), CameraConfig.IsValidName(operands[1])
+            ? operands[1]
+            : throw new UsageException($"'{operands[1]}' is not a camera name (1 to 64 of A-Z a-z 0-9 . _ -, starting with a letter or digit)")),
+        _ => throw new UsageException($"unexpected argument '{operands[2]}' ('ctl {command}' takes a VM and a camera)"),
     };
 
     private static bool NoOperands(string command, string[] operands) => operands.Length == 0

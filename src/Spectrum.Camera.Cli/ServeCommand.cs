@@ -21,33 +21,58 @@ internal static class ServeCommand
     private const string Help = """
         Usage: spectrum-camera serve --socket-path PATH --vm NAME [options]
 
-        Serves one VM's virtual camera as a virtio-media device (virtio id 48) over vhost-user.
+        Serves one VM's virtual camera as a virtio-media device (virtio id 48) over vhost-user: the sidecar. It
+        listens on PATH, accepts the one connection of the VM's QEMU and serves it for the VM's whole life (guest
+        reboots and driver reloads included). Everything the guest sends is validated; frames are written straight
+        into the guest's buffers at the negotiated rate, and the guest always sees the same formats, sizes and rates
+        (--menu). Frames come from the camera service (--camera-service), which sends camera frames only while the
+        VM is allowed the camera; otherwise, and whenever the service is away, the guest gets black frames.
+        Once the socket listens the sidecar sandboxes itself (no_new_privs and a seccomp allowlist: no network, no
+        exec, no ioctl, no new files), before QEMU connects.
+
         Start it before QEMU, then give QEMU:
           -object memory-backend-memfd,id=mem,size=<RAM>,share=on -machine q35,memory-backend=mem
           -chardev socket,id=cam,path=PATH
           -device vhost-user-device-pci,chardev=cam,virtio-id=48,num_vqs=2,vq_size=256,config_size=40
+        (QEMU 10.0 needs the project's patch for this device; 10.2 and later call it vhost-user-test-device-pci.)
+        QEMU cannot reconnect to a back-end: if the sidecar stops, the VM's camera is gone until the VM restarts.
 
         Options:
-          --socket-path PATH   Unix socket to listen on (a stale socket file is replaced).
-          --vm NAME            The VM's name, shown in every log line.
+          --socket-path PATH   Unix socket to listen on (a stale socket file is replaced; removed on exit).
+          --vm NAME            The VM's name, shown in every log line; with --camera-service it must be the
+                               service's name for the VM.
           --source SOURCE      test-pattern (default), black, or camera-service (the default with
                                --camera-service).
           --camera-service PATH
                                Take frames from the host camera service through its socket for this VM
-                               (RUNTIME_DIR/vms/NAME.sock; --vm must be the service's name for the VM). Black
-                               whenever the service is away or the VM has no camera permission; reconnects every
-                               second.
+                               (RUNTIME_DIR/vms/NAME.sock). Black whenever the service is away or the VM has no
+                               camera permission; reconnects every second.
           --card NAME          Camera name the guest sees (1-31 bytes, default "Spectrum Camera").
           --menu SPEC          Formats, sizes and rates the guest sees, fixed for the VM's life, e.g.
                                "formats=YUYV,NV12,YU12;sizes=320x240,640x480,1280x720,1920x1080;fps=30,15" (the default).
           --log-level LEVEL    debug, info (default), warning or error.
-          --no-sandbox         Do not sandbox the sidecar. By default, once the socket listens, it sets
-                               no_new_privs and installs a seccomp allowlist of the system calls it needs on
-                               every thread (no network, no exec, no ioctl, no new files; docs/sandboxing.md).
-          --require-sandbox    Exit 1 instead of warning when the kernel has no seccomp filtering.
+          --no-sandbox         Do not sandbox the sidecar (logged as a warning). By default, once the socket
+                               listens, it sets no_new_privs and installs a seccomp allowlist of the system calls
+                               it needs on every thread.
+          --require-sandbox    Exit 1 instead of warning when the kernel has no seccomp filtering (the systemd
+                               unit passes it).
           --help               Show this help.
 
-        Exit status: 0 when QEMU disconnects or on SIGTERM/SIGINT, 1 on a runtime or protocol error, 2 on bad usage.
+        Exit status:
+          0  QEMU disconnected, or SIGTERM/SIGINT.
+          1  a runtime or protocol error (one log line says which), or the sandbox could not be installed.
+          2  bad usage.
+
+        Files:
+          /run/spectrum-camera-vm/VM/camera.sock  the socket path the systemd unit spectrum-camera-sidecar@VM uses.
+          /run/spectrum-camera/vms/VM.sock        the camera service's socket for VM (--camera-service).
+          /etc/spectrum-camera/sidecar-VM.env     extra options under systemd (SPECTRUM_SIDECAR_ARGS="...").
+
+        Examples:
+          spectrum-camera serve --socket-path /run/cam-vm1.sock --vm vm1 --source test-pattern
+          spectrum-camera serve --socket-path /run/spectrum-camera-vm/work/camera.sock --vm work \
+              --camera-service /run/spectrum-camera/vms/work.sock --card "Work Camera"
+          systemctl start spectrum-camera-sidecar@work.service
         """;
 
     public static int Run(string[] args)

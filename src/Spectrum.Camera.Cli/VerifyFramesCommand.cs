@@ -18,7 +18,7 @@ internal static class VerifyFramesCommand
 
         Splits FILE into frames of the format's packed size and checks each against the test pattern: exact bytes,
         decodable frame number, numbers strictly increasing (gaps are allowed: the device drops frames when no buffer
-        is queued). Exit status 0 when every frame verifies and there are at least N (default 1), else 1.
+        is queued).
 
         Options:
           --format FOURCC   YUYV, NV12 or YU12.
@@ -33,6 +33,16 @@ internal static class VerifyFramesCommand
                             "pattern" (exact test-pattern frame), "inexact" (marker and number, other bytes),
                             "black" or "other"; with --json as "classes" and "numbers" (null unless marked).
           --json            Print the report as one JSON object.
+          --help            Show this help.
+
+        Exit status:
+          0  every frame verified and there are at least N.
+          1  a frame did not verify, or fewer than N (the report says which).
+          2  bad usage.
+
+        Examples:
+          spectrum-camera verify-frames --format YUYV --size 640x480 --min-frames 30 capture.yuyv
+          spectrum-camera verify-frames --format NV12 --size 320x240 --allow-black --json capture.nv12
         """;
 
     public static int Run(string[] args)

@@ -1,5 +1,5 @@
 using System.Globalization;
-using Spectrum.Camera.Host.V4l2;
+using Spectrum.Camera.Uapi;
 using Spectrum.Camera.Frames;
 using Spectrum.Camera.Native;
 
@@ -92,15 +92,15 @@ public static class CameraEnumerator
         }
 
         var caps = capability.NodeCapabilities;
-        if ((caps & V4l2Uapi.CapVideoCapture) == 0)
+        if ((caps & V4l2.CapVideoCapture) == 0)
         {
-            reason = (caps & V4l2Uapi.CapVideoCaptureMplane) != 0
+            reason = (caps & V4l2.CapVideoCaptureMplane) != 0
                 ? "multi-planar capture only (not supported)"
                 : $"not a video capture node (capabilities 0x{caps:x8})";
             return null;
         }
 
-        if ((caps & V4l2Uapi.CapStreaming) == 0)
+        if ((caps & V4l2.CapStreaming) == 0)
         {
             reason = "no streaming I/O (read() only devices are not supported)";
             return null;
@@ -115,7 +115,7 @@ public static class CameraEnumerator
         var formats = new List<CameraFormat>();
         for (uint index = 0; index < MaxFormats; index++)
         {
-            var desc = new V4l2FmtDesc { Index = index, Type = V4l2Uapi.BufTypeVideoCapture };
+            var desc = new V4l2FmtDesc { Index = index, Type = V4l2.BufTypeVideoCapture };
             if (query.EnumFormat(ref desc) != 0)
             {
                 break;
@@ -135,7 +135,7 @@ public static class CameraEnumerator
     private static CameraFormat EnumerateSizes(IV4l2Query query, V4l2FmtDesc desc)
     {
         var fourcc = desc.PixelFormat;
-        var compressed = (desc.Flags & V4l2Uapi.FmtFlagCompressed) != 0;
+        var compressed = (desc.Flags & V4l2.FmtFlagCompressed) != 0;
         var sizes = new List<CameraFrameSize>();
         for (uint index = 0; index < MaxSizes; index++)
         {
@@ -145,10 +145,10 @@ public static class CameraEnumerator
                 break;
             }
 
-            if (size.Type is V4l2Uapi.FrmSizeTypeStepwise or V4l2Uapi.FrmSizeTypeContinuous)
+            if (size.Type is V4l2.FrmSizeTypeStepwise or V4l2.FrmSizeTypeContinuous)
             {
                 // Stepwise and continuous answers come only at index 0 and describe the whole range.
-                var continuous = size.Type == V4l2Uapi.FrmSizeTypeContinuous;
+                var continuous = size.Type == V4l2.FrmSizeTypeContinuous;
                 var range = new SizeRange(
                     size.MinWidth, size.MaxWidth, continuous ? 1 : Math.Max(1, size.StepWidth),
                     size.MinHeight, size.MaxHeight, continuous ? 1 : Math.Max(1, size.StepHeight));
@@ -157,7 +157,7 @@ public static class CameraEnumerator
                     continuous ? FrameSizeKind.Continuous : FrameSizeKind.Stepwise, range, grid);
             }
 
-            if (size.Type == V4l2Uapi.FrmSizeTypeDiscrete && size.DiscreteWidth != 0 && size.DiscreteHeight != 0
+            if (size.Type == V4l2.FrmSizeTypeDiscrete && size.DiscreteWidth != 0 && size.DiscreteHeight != 0
                 && !sizes.Any(s => s.Width == size.DiscreteWidth && s.Height == size.DiscreteHeight))
             {
                 sizes.Add(SizeWithIntervals(query, fourcc, size.DiscreteWidth, size.DiscreteHeight));
@@ -189,18 +189,18 @@ public static class CameraEnumerator
                 break;
             }
 
-            if (ival.Type is V4l2Uapi.FrmIvalTypeStepwise or V4l2Uapi.FrmIvalTypeContinuous)
+            if (ival.Type is V4l2.FrmIvalTypeStepwise or V4l2.FrmIvalTypeContinuous)
             {
                 var fastest = new FrameRate(ival.Min.Numerator, ival.Min.Denominator);
                 var slowest = new FrameRate(ival.Max.Numerator, ival.Max.Denominator);
-                var step = ival.Type == V4l2Uapi.FrmIvalTypeContinuous
+                var step = ival.Type == V4l2.FrmIvalTypeContinuous
                     ? new FrameRate(1, 1)
                     : new FrameRate(ival.Step.Numerator, ival.Step.Denominator);
                 return new CameraFrameSize(width, height, RangeIntervals(fastest, slowest), new IntervalRange(fastest, slowest, step));
             }
 
             var interval = new FrameRate(ival.Discrete.Numerator, ival.Discrete.Denominator);
-            if (ival.Type == V4l2Uapi.FrmIvalTypeDiscrete && interval.IsValid && !intervals.Contains(interval))
+            if (ival.Type == V4l2.FrmIvalTypeDiscrete && interval.IsValid && !intervals.Contains(interval))
             {
                 intervals.Add(interval);
             }

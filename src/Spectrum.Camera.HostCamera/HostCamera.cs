@@ -1,4 +1,4 @@
-using Spectrum.Camera.Host.V4l2;
+using Spectrum.Camera.Uapi;
 using Spectrum.Camera.Frames;
 using Spectrum.Camera.Native;
 using Spectrum.Camera.Native.Diagnostics;
@@ -62,9 +62,6 @@ public sealed class HostCamera : IDisposable
     /// <summary>How many buffers the driver gave (REQBUFS may adjust the count).</summary>
     public int BufferCount => _buffers.Length;
 
-    /// <summary>Frames dequeued and not yet released.</summary>
-    public int OutstandingFrames => _outstanding;
-
     /// <summary>Why the camera is unplugged (the failing call and errno), or the last failed re-open; null while streaming.</summary>
     public string? UnplugReason { get; private set; }
 
@@ -120,8 +117,8 @@ public sealed class HostCamera : IDisposable
             return false;
         }
 
-        var buffer = new V4l2Buffer { Type = V4l2Uapi.BufTypeVideoCapture, Memory = V4l2Uapi.MemoryMmap };
-        var errno = DeviceFile.Ioctl(_fd!, V4l2Uapi.DQBuf, ref buffer);
+        var buffer = new V4l2Buffer { Type = V4l2.BufTypeVideoCapture, Memory = V4l2.MemoryMmap };
+        var errno = DeviceFile.Ioctl(_fd!, V4l2Requests.DQBuf, ref buffer);
         if (errno == Errnos.EAGAIN)
         {
             return false;
@@ -144,7 +141,7 @@ public sealed class HostCamera : IDisposable
         _outstanding++;
         var timestamp = (buffer.TimestampSeconds * 1_000_000_000) + (buffer.TimestampMicroseconds * 1000);
         frame = new HostFrame(_buffers[index].Data(buffer.BytesUsed), index, _generation, buffer.Sequence, timestamp,
-            (buffer.Flags & V4l2Uapi.BufFlagError) != 0);
+            (buffer.Flags & V4l2.BufFlagError) != 0);
         return true;
     }
 
@@ -288,15 +285,15 @@ public sealed class HostCamera : IDisposable
         _fd = fd;
         try
         {
-            Configure(fd);
+            Format = ModeNegotiation.Negotiate(fd, Path, Mode);
             AllocateBuffers(fd);
             for (var i = 0; i < _buffers.Length; i++)
             {
-                Check(DeviceFile.Ioctl(fd, V4l2Uapi.QBuf, ref BufferAt(i)), "VIDIOC_QBUF");
+                Check(DeviceFile.Ioctl(fd, V4l2Requests.QBuf, ref BufferAt(i)), "VIDIOC_QBUF");
             }
 
-            var type = (int)V4l2Uapi.BufTypeVideoCapture;
-            Check(DeviceFile.Ioctl(fd, V4l2Uapi.StreamOn, ref type), "VIDIOC_STREAMON");
+            var type = (int)V4l2.BufTypeVideoCapture;
+            Check(DeviceFile.Ioctl(fd, V4l2Requests.StreamOn, ref type), "VIDIOC_STREAMON");
             _streamOn = true;
         }
         catch
@@ -311,93 +308,22 @@ public sealed class HostCamera : IDisposable
         LastReopenErrno = 0;
     }
 
-    private void Configure(FdHandle fd)
-    {
-        var query = new DeviceQuery(fd);
-        Check(query.QueryCapability(out var capability), "VIDIOC_QUERYCAP");
-        var caps = capability.NodeCapabilities;
-        if ((caps & V4l2Uapi.CapVideoCapture) == 0 || (caps & V4l2Uapi.CapStreaming) == 0)
-        {
-            throw new HostCameraException($"{Path} is not a single-planar video capture device with streaming I/O (capabilities 0x{caps:x8})", 0);
-        }
-
-        var format = new V4l2Format { Type = V4l2Uapi.BufTypeVideoCapture };
-        format.Pix.Width = Mode.Width;
-        format.Pix.Height = Mode.Height;
-        format.Pix.PixelFormat = Mode.PixelFormat;
-        format.Pix.Field = V4l2Uapi.FieldAny;
-        Check(DeviceFile.Ioctl(fd, V4l2Uapi.SFmt, ref format), "VIDIOC_S_FMT");
-        if (format.Pix.PixelFormat != Mode.PixelFormat)
-        {
-            throw new HostCameraException(
-                $"{Path} does not offer {PixelFormats.ToFourccString(Mode.PixelFormat)} (S_FMT answered {PixelFormats.ToFourccString(format.Pix.PixelFormat)})", 0);
-        }
-
-        var interval = default(FrameRate);
-        var parm = new V4l2StreamParm { Type = V4l2Uapi.BufTypeVideoCapture };
-        if (DeviceFile.Ioctl(fd, V4l2Uapi.GParm, ref parm) == 0 && (parm.Capture.Capability & V4l2Uapi.CapTimePerFrame) != 0)
-        {
-            if (Mode.Interval.IsValid)
-            {
-                parm = new V4l2StreamParm { Type = V4l2Uapi.BufTypeVideoCapture };
-                parm.Capture.TimePerFrame = new V4l2Fract(Mode.Interval.Numerator, Mode.Interval.Denominator);
-                Check(DeviceFile.Ioctl(fd, V4l2Uapi.SParm, ref parm), "VIDIOC_S_PARM");
-            }
-
-            interval = new FrameRate(parm.Capture.TimePerFrame.Numerator, parm.Capture.TimePerFrame.Denominator);
-        }
-
-        Format = new NegotiatedFormat(format.Pix.PixelFormat, format.Pix.Width, format.Pix.Height, format.Pix.BytesPerLine,
-            format.Pix.SizeImage, interval);
-    }
-
     private void AllocateBuffers(FdHandle fd)
     {
-        var request = new V4l2RequestBuffers
-        {
-            Count = (uint)_bufferCount,
-            Type = V4l2Uapi.BufTypeVideoCapture,
-            Memory = V4l2Uapi.MemoryMmap,
-        };
-        Check(DeviceFile.Ioctl(fd, V4l2Uapi.ReqBufs, ref request), "VIDIOC_REQBUFS");
-        if (request.Count == 0 || request.Count > 32)
-        {
-            throw new HostCameraException($"{Path}: VIDIOC_REQBUFS gave {request.Count} buffers", 0);
-        }
-
-        _buffers = new MappedCaptureBuffer[request.Count];
-        _dequeued = new bool[request.Count];
-        _queueTemplates = new V4l2Buffer[request.Count];
-        for (var i = 0; i < _buffers.Length; i++)
-        {
-            var buffer = new V4l2Buffer { Index = (uint)i, Type = V4l2Uapi.BufTypeVideoCapture, Memory = V4l2Uapi.MemoryMmap };
-            Check(DeviceFile.Ioctl(fd, V4l2Uapi.QueryBuf, ref buffer), "VIDIOC_QUERYBUF");
-            if (buffer.Length == 0)
-            {
-                throw new HostCameraException($"{Path}: buffer {i} has length 0", 0);
-            }
-
-            try
-            {
-                _buffers[i] = MappedCaptureBuffer.Map(fd, buffer.Length, buffer.Offset);
-            }
-            catch (NativeException e)
-            {
-                Array.Resize(ref _buffers, i);
-                throw new HostCameraException($"{Path}: mmap of buffer {i}", e.Errno);
-            }
-        }
+        _buffers = MappedCaptureBuffer.RequestAndMap(fd, Path, _bufferCount);
+        _dequeued = new bool[_buffers.Length];
+        _queueTemplates = new V4l2Buffer[_buffers.Length];
     }
 
     private ref V4l2Buffer BufferAt(int index)
     {
-        _queueTemplates[index] = new V4l2Buffer { Index = (uint)index, Type = V4l2Uapi.BufTypeVideoCapture, Memory = V4l2Uapi.MemoryMmap };
+        _queueTemplates[index] = new V4l2Buffer { Index = (uint)index, Type = V4l2.BufTypeVideoCapture, Memory = V4l2.MemoryMmap };
         return ref _queueTemplates[index];
     }
 
     private void Queue(int index)
     {
-        var errno = DeviceFile.Ioctl(_fd!, V4l2Uapi.QBuf, ref BufferAt(index));
+        var errno = DeviceFile.Ioctl(_fd!, V4l2Requests.QBuf, ref BufferAt(index));
         if (errno == 0)
         {
             return;
@@ -433,8 +359,8 @@ public sealed class HostCamera : IDisposable
         {
             if (_streamOn)
             {
-                var type = (int)V4l2Uapi.BufTypeVideoCapture;
-                _ = DeviceFile.Ioctl(_fd, V4l2Uapi.StreamOff, ref type); // Fails with ENODEV when unplugged: fine.
+                var type = (int)V4l2.BufTypeVideoCapture;
+                _ = DeviceFile.Ioctl(_fd, V4l2Requests.StreamOff, ref type); // Fails with ENODEV when unplugged: fine.
                 _streamOn = false;
             }
 

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Tmds.Linux;
 
 namespace Spectrum.Camera.Native;
 
@@ -13,24 +14,27 @@ public static class DeviceFile
     /// Opens <paramref name="path"/> read/write and close-on-exec, non-blocking if asked. Returns 0 and the handle,
     /// or the errno (ENOENT, EACCES, ENODEV, ...) and null.
     /// </summary>
-    public static int TryOpen(string path, bool nonBlocking, out FdHandle? handle)
+    public static unsafe int TryOpen(string path, bool nonBlocking, out FdHandle? handle)
     {
         ArgumentNullException.ThrowIfNull(path);
-        var flags = LinuxConstants.O_RDWR | LinuxConstants.O_CLOEXEC | (nonBlocking ? LinuxConstants.O_NONBLOCK : 0);
-        while (true)
+        var flags = LibC.O_RDWR | LibC.O_CLOEXEC | (nonBlocking ? LibC.O_NONBLOCK : 0);
+        fixed (byte* cPath = CString.Of(path))
         {
-            var fd = Libc.Open(path, flags, 0);
-            if (fd >= 0)
+            while (true)
             {
-                handle = new FdHandle(fd);
-                return 0;
-            }
+                var fd = LibC.open(cPath, flags, default);
+                if (fd >= 0)
+                {
+                    handle = new FdHandle(fd);
+                    return 0;
+                }
 
-            var errno = Marshal.GetLastPInvokeError();
-            if (errno != LinuxConstants.EINTR)
-            {
-                handle = null;
-                return errno;
+                var errno = Marshal.GetLastPInvokeError();
+                if (errno != LibC.EINTR)
+                {
+                    handle = null;
+                    return errno;
+                }
             }
         }
     }
@@ -38,23 +42,27 @@ public static class DeviceFile
     /// <summary>
     /// ioctl(<paramref name="fd"/>, <paramref name="request"/>, &amp;<paramref name="argument"/>), retried on EINTR.
     /// Returns 0 or the errno. <typeparamref name="T"/> must have the exact layout the request encodes.
+    /// Tmds.LibC takes the request as an int: the kernel reads it as a 32-bit unsigned int, so the upper half that
+    /// the int's sign extension sets for requests at or above 2^31 (every V4L2 request that reads back) is ignored.
     /// </summary>
     public static unsafe int Ioctl<T>(FdHandle fd, nuint request, ref T argument)
         where T : unmanaged
     {
         ArgumentNullException.ThrowIfNull(fd);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(request, (nuint)uint.MaxValue);
+        var command = unchecked((int)(uint)request);
         fixed (T* p = &argument)
         {
             while (true)
             {
-                if (Libc.Ioctl(fd.Fd, request, p) >= 0)
+                if (LibC.ioctl(fd.Fd, command, p) >= 0)
                 {
                     GC.KeepAlive(fd);
                     return 0;
                 }
 
                 var errno = Marshal.GetLastPInvokeError();
-                if (errno != LinuxConstants.EINTR)
+                if (errno != LibC.EINTR)
                 {
                     GC.KeepAlive(fd);
                     return errno;
@@ -70,42 +78,49 @@ public static class DeviceFile
     public static unsafe PollEvents Poll(FdHandle fd, int timeoutMs)
     {
         ArgumentNullException.ThrowIfNull(fd);
-        var p = new PollFd { Fd = fd.Fd, Events = LinuxConstants.POLLIN };
-        var n = Libc.Poll(&p, 1, timeoutMs);
+        var p = new pollfd { fd = fd.Fd, events = LibC.POLLIN };
+        var n = LibcSupplement.Poll(&p, 1, timeoutMs);
         GC.KeepAlive(fd);
         if (n < 0)
         {
             var errno = Marshal.GetLastPInvokeError();
-            return errno == LinuxConstants.EINTR ? PollEvents.None : throw new NativeException("poll", errno);
+            return errno == LibC.EINTR ? PollEvents.None : throw new NativeException("poll", errno);
         }
 
-        return n == 0 ? PollEvents.None : (PollEvents)(ushort)p.ReturnedEvents;
+        return n == 0 ? PollEvents.None : (PollEvents)(ushort)p.revents;
     }
 }
 
-/// <summary>poll() revents bits (the values of POLLIN etc., checked against the headers).</summary>
+/// <summary>
+/// poll() revents bits: the values of POLLIN, POLLPRI, POLLERR, POLLHUP and POLLNVAL, written out because an enum
+/// needs compile-time constants (Tmds.LibC's are properties); NativeLayoutTests checks each against the headers.
+/// </summary>
 [Flags]
 public enum PollEvents
 {
     None = 0,
-    In = LinuxConstants.POLLIN,
-    Priority = LinuxConstants.POLLPRI,
-    Error = LinuxConstants.POLLERR,
-    HangUp = LinuxConstants.POLLHUP,
-    Invalid = LinuxConstants.POLLNVAL,
+    In = 0x1,
+    Priority = 0x2,
+    Error = 0x8,
+    HangUp = 0x10,
+    Invalid = 0x20,
 }
 
-/// <summary>The errno values device callers test for, so they need not hard-code numbers.</summary>
+/// <summary>
+/// The errno values callers outside this layer test for, so they need not hard-code numbers. Written out because
+/// callers use them in patterns and switches, which need compile-time constants (Tmds.LibC's are properties);
+/// NativeLayoutTests checks each against the headers.
+/// </summary>
 public static class Errnos
 {
-    public const int EPERM = LinuxConstants.EPERM;
-    public const int ENOENT = LinuxConstants.ENOENT;
-    public const int EIO = LinuxConstants.EIO;
-    public const int ENXIO = LinuxConstants.ENXIO;
-    public const int EAGAIN = LinuxConstants.EAGAIN;
-    public const int EACCES = LinuxConstants.EACCES;
-    public const int EBUSY = LinuxConstants.EBUSY;
-    public const int ENODEV = LinuxConstants.ENODEV;
-    public const int EINVAL = LinuxConstants.EINVAL;
-    public const int ENOTTY = LinuxConstants.ENOTTY;
+    public const int EPERM = 1;
+    public const int ENOENT = 2;
+    public const int EIO = 5;
+    public const int ENXIO = 6;
+    public const int EAGAIN = 11;
+    public const int EACCES = 13;
+    public const int EBUSY = 16;
+    public const int ENODEV = 19;
+    public const int EINVAL = 22;
+    public const int ENOTTY = 25;
 }

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Tmds.Linux;
 
 namespace Spectrum.Camera.Native;
 
@@ -13,13 +14,14 @@ public sealed class Epoll : IDisposable
     private Epoll(FdHandle handle) => _handle = handle;
 
     public static Epoll Create() =>
-        new(FdHandle.FromResult(Libc.EpollCreate1(LinuxConstants.EPOLL_CLOEXEC), "epoll_create1"));
+        new(FdHandle.FromResult(LibC.epoll_create1(LibC.EPOLL_CLOEXEC), "epoll_create1"));
 
     /// <summary>Watches <paramref name="fd"/> for readability (level-triggered).</summary>
     public unsafe void Add(int fd, ulong token)
     {
-        var ev = new EpollEvent { Events = LinuxConstants.EPOLLIN, Data = token };
-        if (Libc.EpollCtl(_handle.Fd, LinuxConstants.EPOLL_CTL_ADD, fd, &ev) != 0)
+        var ev = new epoll_event { events = LibC.EPOLLIN };
+        ev.data.u64 = token;
+        if (LibC.epoll_ctl(_handle.Fd, LibC.EPOLL_CTL_ADD, fd, &ev) != 0)
         {
             throw NativeException.Last("epoll_ctl(ADD)");
         }
@@ -28,14 +30,14 @@ public sealed class Epoll : IDisposable
     /// <summary>Stops watching <paramref name="fd"/>. Returns false if it was not registered.</summary>
     public unsafe bool Remove(int fd)
     {
-        var ev = default(EpollEvent);
-        if (Libc.EpollCtl(_handle.Fd, LinuxConstants.EPOLL_CTL_DEL, fd, &ev) == 0)
+        var ev = default(epoll_event);
+        if (LibC.epoll_ctl(_handle.Fd, LibC.EPOLL_CTL_DEL, fd, &ev) == 0)
         {
             return true;
         }
 
         var errno = Marshal.GetLastPInvokeError();
-        return errno is LinuxConstants.ENOENT or LinuxConstants.EBADF
+        return errno == LibC.ENOENT || errno == LibC.EBADF
             ? false
             : throw new NativeException("epoll_ctl(DEL)", errno);
     }
@@ -47,17 +49,17 @@ public sealed class Epoll : IDisposable
     public unsafe int Wait(Span<ulong> tokens, int timeoutMs)
     {
         const int Max = 64;
-        var events = stackalloc EpollEvent[Max];
-        var n = Libc.EpollWait(_handle.Fd, events, Math.Min(Max, tokens.Length), timeoutMs);
+        var events = stackalloc epoll_event[Max];
+        var n = LibC.epoll_wait(_handle.Fd, events, Math.Min(Max, tokens.Length), timeoutMs);
         if (n < 0)
         {
             var errno = Marshal.GetLastPInvokeError();
-            return errno == LinuxConstants.EINTR ? 0 : throw new NativeException("epoll_wait", errno);
+            return errno == LibC.EINTR ? 0 : throw new NativeException("epoll_wait", errno);
         }
 
         for (var i = 0; i < n; i++)
         {
-            tokens[i] = events[i].Data;
+            tokens[i] = events[i].data.u64;
         }
 
         return n;

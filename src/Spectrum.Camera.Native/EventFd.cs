@@ -1,3 +1,5 @@
+using Tmds.Linux;
+
 namespace Spectrum.Camera.Native;
 
 /// <summary>
@@ -16,7 +18,7 @@ public sealed class EventFd : IDisposable
 
     public static EventFd Create(uint initialValue = 0) =>
         new(FdHandle.FromResult(
-            Libc.EventFd(initialValue, LinuxConstants.EFD_CLOEXEC | LinuxConstants.EFD_NONBLOCK), "eventfd"));
+            LibC.eventfd(initialValue, LibC.EFD_CLOEXEC | LibC.EFD_NONBLOCK), "eventfd"));
 
     /// <summary>Adds 1 to the counter. Never blocks; a saturated counter already means "signalled".</summary>
     public void Signal()

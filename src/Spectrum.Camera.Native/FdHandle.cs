@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Tmds.Linux;
 
 namespace Spectrum.Camera.Native;
 
@@ -16,7 +17,7 @@ public sealed class FdHandle : SafeHandle
     /// <summary>The raw fd number, for system calls. Valid only while this handle is alive.</summary>
     public int Fd => (int)handle;
 
-    protected override bool ReleaseHandle() => Libc.Close((int)handle) == 0;
+    protected override bool ReleaseHandle() => LibC.close((int)handle) == 0;
 
     /// <summary>Duplicates the fd (close-on-exec) into a new independent handle.</summary>
     public FdHandle Duplicate()
@@ -25,7 +26,7 @@ public sealed class FdHandle : SafeHandle
         DangerousAddRef(ref added);
         try
         {
-            var copy = Libc.Fcntl(Fd, LinuxConstants.F_DUPFD_CLOEXEC, 0);
+            var copy = LibC.fcntl(Fd, LibC.F_DUPFD_CLOEXEC, 0);
             return copy < 0 ? throw NativeException.Last("fcntl(F_DUPFD_CLOEXEC)") : new FdHandle(copy);
         }
         finally
@@ -47,13 +48,14 @@ public sealed class FdHandle : SafeHandle
         DangerousAddRef(ref added);
         try
         {
-            StatBuffer st;
-            if (Libc.FStat(Fd, &st) != 0)
+            stat st;
+            if (LibC.fstat(Fd, &st) != 0)
             {
                 throw NativeException.Last("fstat");
             }
 
-            return (st.Mode & LinuxConstants.S_IFMT) == LinuxConstants.S_IFREG && st.Size >= 0 ? (ulong)st.Size : null;
+            long size = st.st_size;
+            return LibC.S_ISREG(st.st_mode) && size >= 0 ? (ulong)size : null;
         }
         finally
         {
@@ -98,19 +100,19 @@ public sealed class FdHandle : SafeHandle
     {
         while (true)
         {
-            var n = Libc.Write(fd, &value, 8);
+            long n = LibC.write(fd, &value, 8);
             if (n == 8)
             {
                 return true;
             }
 
             var errno = Marshal.GetLastPInvokeError();
-            if (n < 0 && errno == LinuxConstants.EINTR)
+            if (n < 0 && errno == LibC.EINTR)
             {
                 continue;
             }
 
-            if (n < 0 && errno == LinuxConstants.EAGAIN)
+            if (n < 0 && errno == LibC.EAGAIN)
             {
                 return false;
             }
@@ -125,19 +127,19 @@ public sealed class FdHandle : SafeHandle
         while (true)
         {
             ulong value = 0;
-            var n = Libc.Read(fd, &value, 8);
+            long n = LibC.read(fd, &value, 8);
             if (n == 8)
             {
                 return value;
             }
 
             var errno = Marshal.GetLastPInvokeError();
-            if (n < 0 && errno == LinuxConstants.EINTR)
+            if (n < 0 && errno == LibC.EINTR)
             {
                 continue;
             }
 
-            if (n < 0 && errno == LinuxConstants.EAGAIN)
+            if (n < 0 && errno == LibC.EAGAIN)
             {
                 return 0;
             }

@@ -1,3 +1,5 @@
+using Tmds.Linux;
+
 namespace Spectrum.Camera.Native;
 
 /// <summary>
@@ -28,9 +30,9 @@ public sealed unsafe class MappedMemory : IDisposable
             throw new ArgumentOutOfRangeException(nameof(length), "mapping length must be in 1..2^63");
         }
 
-        var prot = LinuxConstants.PROT_READ | (writable ? LinuxConstants.PROT_WRITE : 0);
-        var p = Libc.Mmap(null, (nuint)length, prot, LinuxConstants.MAP_SHARED, fd.Fd, (long)offset);
-        return p == (void*)-1 ? throw NativeException.Last("mmap") : new MappedMemory((nint)p, length);
+        var prot = LibC.PROT_READ | (writable ? LibC.PROT_WRITE : 0);
+        var p = LibC.mmap(null, (size_t)length, prot, LibC.MAP_SHARED, fd.Fd, (long)offset);
+        return p == LibC.MAP_FAILED ? throw NativeException.Last("mmap") : new MappedMemory((nint)p, length);
     }
 
     public void Dispose()
@@ -38,7 +40,7 @@ public sealed unsafe class MappedMemory : IDisposable
         var p = Interlocked.Exchange(ref _address, 0);
         if (p != 0)
         {
-            _ = Libc.Munmap((void*)p, (nuint)Length);
+            _ = LibC.munmap((void*)p, (size_t)Length);
         }
     }
 }

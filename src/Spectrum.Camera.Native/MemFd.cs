@@ -1,18 +1,21 @@
+using Tmds.Linux;
+using static Spectrum.Camera.Native.LinuxConstants;
+
 namespace Spectrum.Camera.Native;
 
 /// <summary>Anonymous shared memory files (memfd_create), as QEMU's memory-backend-memfd uses for guest RAM.</summary>
 public static class MemFd
 {
     /// <summary>The seals a frame ring gets once its writer has mapped it: fixed size, no new writable mappings.</summary>
-    public const int ReadOnlyForOthersSeals =
-        LinuxConstants.F_SEAL_SHRINK | LinuxConstants.F_SEAL_GROW | LinuxConstants.F_SEAL_FUTURE_WRITE | LinuxConstants.F_SEAL_SEAL;
+    public static int ReadOnlyForOthersSeals { get; } =
+        LibC.F_SEAL_SHRINK | LibC.F_SEAL_GROW | F_SEAL_FUTURE_WRITE | LibC.F_SEAL_SEAL;
 
     /// <summary>Creates a close-on-exec memfd of <paramref name="size"/> bytes.</summary>
-    public static FdHandle Create(string name, ulong size) => Create(name, size, LinuxConstants.MFD_CLOEXEC);
+    public static FdHandle Create(string name, ulong size) => Create(name, size, LibC.MFD_CLOEXEC);
 
     /// <summary>Creates a close-on-exec memfd of <paramref name="size"/> bytes that accepts seals (<see cref="AddSeals"/>).</summary>
     public static FdHandle CreateSealable(string name, ulong size) =>
-        Create(name, size, LinuxConstants.MFD_CLOEXEC | LinuxConstants.MFD_ALLOW_SEALING);
+        Create(name, size, LibC.MFD_CLOEXEC | LibC.MFD_ALLOW_SEALING);
 
     /// <summary>
     /// Adds <paramref name="seals"/> (F_ADD_SEALS). With <see cref="ReadOnlyForOthersSeals"/>, mappings made before
@@ -21,7 +24,7 @@ public static class MemFd
     public static void AddSeals(FdHandle fd, int seals)
     {
         ArgumentNullException.ThrowIfNull(fd);
-        if (Libc.Fcntl(fd.Fd, LinuxConstants.F_ADD_SEALS, seals) != 0)
+        if (LibC.fcntl(fd.Fd, LibC.F_ADD_SEALS, seals) != 0)
         {
             throw NativeException.Last("fcntl(F_ADD_SEALS)");
         }
@@ -31,13 +34,18 @@ public static class MemFd
     public static int GetSeals(FdHandle fd)
     {
         ArgumentNullException.ThrowIfNull(fd);
-        return Libc.Fcntl(fd.Fd, LinuxConstants.F_GET_SEALS, 0);
+        return LibC.fcntl(fd.Fd, LibC.F_GET_SEALS, 0);
     }
 
-    private static FdHandle Create(string name, ulong size, uint flags)
+    private static unsafe FdHandle Create(string name, ulong size, uint flags)
     {
-        var fd = FdHandle.FromResult(Libc.MemfdCreate(name, flags), "memfd_create");
-        if (Libc.FTruncate(fd.Fd, checked((long)size)) != 0)
+        FdHandle fd;
+        fixed (byte* cName = CString.Of(name))
+        {
+            fd = FdHandle.FromResult(LibC.memfd_create(cName, flags), "memfd_create");
+        }
+
+        if (LibC.ftruncate(fd.Fd, checked((long)size)) != 0)
         {
             var e = NativeException.Last("ftruncate");
             fd.Dispose();

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Tmds.Linux;
 
 namespace Spectrum.Camera.Native;
 
@@ -17,12 +18,18 @@ public sealed class NativeException : IOException
     public int Errno { get; }
 
     /// <summary>True for EPIPE and ECONNRESET: the peer of a socket has gone away.</summary>
-    public bool IsPeerGone => Errno is LinuxConstants.EPIPE or LinuxConstants.ECONNRESET;
+    public bool IsPeerGone => Errno == LibC.EPIPE || Errno == LibC.ECONNRESET;
 
     /// <summary>Throws for the last errno of a call that returned -1.</summary>
     internal static NativeException Last(string call) => new(call, Marshal.GetLastPInvokeError());
 
-    /// <summary>strerror text for an errno.</summary>
-    public static unsafe string Describe(int errno) =>
-        Marshal.PtrToStringUTF8((nint)Libc.StrError(errno)) ?? $"errno {errno}";
+    /// <summary>strerror text for an errno (the XSI strerror_r, which fills a buffer of ours: no shared static).</summary>
+    public static unsafe string Describe(int errno)
+    {
+        const int Capacity = 256;
+        var text = stackalloc byte[Capacity];
+        return LibC.strerror_r(errno, text, Capacity) == 0
+            ? Marshal.PtrToStringUTF8((nint)text) ?? $"errno {errno}"
+            : $"errno {errno}";
+    }
 }

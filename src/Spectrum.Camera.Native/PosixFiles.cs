@@ -1,3 +1,5 @@
+using Tmds.Linux;
+
 namespace Spectrum.Camera.Native;
 
 /// <summary>
@@ -7,23 +9,31 @@ namespace Spectrum.Camera.Native;
 public static class PosixFiles
 {
     /// <summary>The effective uid of this process.</summary>
-    public static uint EffectiveUid => Libc.GetEuid();
+    public static uint EffectiveUid => LibC.geteuid();
 
     /// <summary>chown(2). <paramref name="gid"/> uint.MaxValue (-1) leaves the group unchanged.</summary>
-    public static void Chown(string path, uint uid, uint gid = uint.MaxValue)
+    public static unsafe void Chown(string path, uint uid, uint gid = uint.MaxValue)
     {
-        if (Libc.Chown(path, uid, gid) != 0)
+        fixed (byte* cPath = CString.Of(path))
         {
-            throw NativeException.Last($"chown({path})");
+            if (LibC.chown(cPath, uid, gid) != 0)
+            {
+                throw NativeException.Last($"chown({path})");
+            }
         }
     }
 
     /// <summary>Flushes a directory's entries to disk (after a rename or create inside it).</summary>
-    public static void FSyncDirectory(string path)
+    public static unsafe void FSyncDirectory(string path)
     {
-        using var fd = FdHandle.FromResult(
-            Libc.Open(path, LinuxConstants.O_RDONLY | LinuxConstants.O_DIRECTORY | LinuxConstants.O_CLOEXEC, 0), $"open({path})");
-        if (Libc.FSync(fd.Fd) != 0)
+        FdHandle directory;
+        fixed (byte* cPath = CString.Of(path))
+        {
+            directory = FdHandle.FromResult(LibC.open(cPath, LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_CLOEXEC, default), $"open({path})");
+        }
+
+        using var fd = directory;
+        if (LibC.fsync(fd.Fd) != 0)
         {
             throw NativeException.Last($"fsync({path})");
         }

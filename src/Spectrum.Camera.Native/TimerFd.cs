@@ -1,3 +1,6 @@
+using Tmds.Linux;
+using static Spectrum.Camera.Native.LinuxConstants;
+
 namespace Spectrum.Camera.Native;
 
 /// <summary>A CLOCK_MONOTONIC timerfd, used to pace frames on the device loop without threads.</summary>
@@ -11,7 +14,7 @@ public sealed class TimerFd : IDisposable
 
     public static TimerFd Create() =>
         new(FdHandle.FromResult(
-            Libc.TimerFdCreate(LinuxConstants.CLOCK_MONOTONIC, LinuxConstants.TFD_CLOEXEC | LinuxConstants.TFD_NONBLOCK),
+            LibcSupplement.TimerFdCreate(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK),
             "timerfd_create"));
 
     /// <summary>Arms a periodic timer whose first expiry is one period from now; a zero period disarms it.</summary>
@@ -23,7 +26,7 @@ public sealed class TimerFd : IDisposable
             Interval = ToTimeSpec(periodNanoseconds),
             Value = ToTimeSpec(periodNanoseconds),
         };
-        if (Libc.TimerFdSetTime(_handle.Fd, 0, &spec, null) != 0)
+        if (LibcSupplement.TimerFdSetTime(_handle.Fd, 0, &spec, null) != 0)
         {
             throw NativeException.Last("timerfd_settime");
         }
@@ -37,5 +40,5 @@ public sealed class TimerFd : IDisposable
 
     public void Dispose() => _handle.Dispose();
 
-    private static TimeSpec ToTimeSpec(long ns) => new() { Seconds = ns / 1_000_000_000, Nanoseconds = ns % 1_000_000_000 };
+    private static timespec ToTimeSpec(long ns) => new() { tv_sec = ns / 1_000_000_000, tv_nsec = (long_t)(ns % 1_000_000_000) };
 }

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using Tmds.Linux;
 
 namespace Spectrum.Camera.Native;
 
@@ -24,7 +25,6 @@ public sealed unsafe class UnixSocket : IDisposable
     /// close excess fds instead of the kernel truncating the control message.</summary>
     public const int MaxFdsPerReceive = 32;
 
-    private const int CmsgHeaderSize = 16;
     private readonly FdHandle _handle;
 
     private UnixSocket(FdHandle handle) => _handle = handle;
@@ -38,17 +38,17 @@ public sealed unsafe class UnixSocket : IDisposable
     {
         var addr = MakeAddress(path, out var addrLength);
         var socket = new UnixSocket(FdHandle.FromResult(
-            Libc.Socket(LinuxConstants.AF_UNIX, TypeOf(kind) | LinuxConstants.SOCK_CLOEXEC, 0), "socket"));
+            LibC.socket(LibC.AF_UNIX, TypeOf(kind) | LibC.SOCK_CLOEXEC, 0), "socket"));
         try
         {
-            if (Libc.Bind(socket.Fd, &addr, addrLength) != 0)
+            if (LibC.bind(socket.Fd, (sockaddr*)&addr, addrLength) != 0)
             {
                 var errno = Marshal.GetLastPInvokeError();
                 // EADDRINUSE: a socket file exists. If nobody answers on it, it is stale: remove and retry once.
-                if (errno == LinuxConstants.EADDRINUSE && !IsListening(path, kind))
+                if (errno == LibC.EADDRINUSE && !IsListening(path, kind))
                 {
-                    _ = Libc.Unlink(path);
-                    if (Libc.Bind(socket.Fd, &addr, addrLength) != 0)
+                    _ = LibC.unlink(addr.sun_path);
+                    if (LibC.bind(socket.Fd, (sockaddr*)&addr, addrLength) != 0)
                     {
                         throw NativeException.Last($"bind({path})");
                     }
@@ -59,7 +59,7 @@ public sealed unsafe class UnixSocket : IDisposable
                 }
             }
 
-            if (Libc.Listen(socket.Fd, backlog) != 0)
+            if (LibC.listen(socket.Fd, backlog) != 0)
             {
                 throw NativeException.Last("listen");
             }
@@ -80,9 +80,9 @@ public sealed unsafe class UnixSocket : IDisposable
     public static UnixSocket Connect(string path, UnixSocketKind kind = UnixSocketKind.Stream, bool nonBlocking = false)
     {
         var addr = MakeAddress(path, out var addrLength);
-        var flags = TypeOf(kind) | LinuxConstants.SOCK_CLOEXEC | (nonBlocking ? LinuxConstants.SOCK_NONBLOCK : 0);
-        var socket = new UnixSocket(FdHandle.FromResult(Libc.Socket(LinuxConstants.AF_UNIX, flags, 0), "socket"));
-        if (Libc.Connect(socket.Fd, &addr, addrLength) != 0)
+        var flags = TypeOf(kind) | LibC.SOCK_CLOEXEC | (nonBlocking ? LibC.SOCK_NONBLOCK : 0);
+        var socket = new UnixSocket(FdHandle.FromResult(LibC.socket(LibC.AF_UNIX, flags, 0), "socket"));
+        if (LibC.connect(socket.Fd, (sockaddr*)&addr, addrLength) != 0)
         {
             var e = NativeException.Last($"connect({path})");
             socket.Dispose();
@@ -96,7 +96,7 @@ public sealed unsafe class UnixSocket : IDisposable
     public static (UnixSocket, UnixSocket) CreatePair(UnixSocketKind kind = UnixSocketKind.Stream)
     {
         var fds = stackalloc int[2];
-        if (Libc.SocketPair(LinuxConstants.AF_UNIX, TypeOf(kind) | LinuxConstants.SOCK_CLOEXEC, 0, fds) != 0)
+        if (LibC.socketpair(LibC.AF_UNIX, TypeOf(kind) | LibC.SOCK_CLOEXEC, 0, fds) != 0)
         {
             throw NativeException.Last("socketpair");
         }
@@ -106,19 +106,19 @@ public sealed unsafe class UnixSocket : IDisposable
 
     /// <summary>Accepts one connection (blocking).</summary>
     public UnixSocket Accept() =>
-        new(FdHandle.FromResult(Libc.Accept4(Fd, null, null, LinuxConstants.SOCK_CLOEXEC), "accept4"));
+        new(FdHandle.FromResult(LibC.accept4(Fd, null, null, LibC.SOCK_CLOEXEC), "accept4"));
 
     /// <summary>The peer's pid, uid and gid (SO_PEERCRED).</summary>
     public (int Pid, uint Uid, uint Gid) GetPeerCredentials()
     {
-        var cred = stackalloc int[3];
-        uint len = 12;
-        if (Libc.GetSockOpt(Fd, LinuxConstants.SOL_SOCKET, LinuxConstants.SO_PEERCRED, cred, &len) != 0)
+        ucred cred;
+        socklen_t length = (uint)sizeof(ucred);
+        if (LibC.getsockopt(Fd, LibC.SOL_SOCKET, LibC.SO_PEERCRED, &cred, &length) != 0)
         {
             throw NativeException.Last("getsockopt(SO_PEERCRED)");
         }
 
-        return (cred[0], (uint)cred[1], (uint)cred[2]);
+        return (cred.pid, cred.uid, cred.gid);
     }
 
     /// <summary>
@@ -132,36 +132,30 @@ public sealed unsafe class UnixSocket : IDisposable
             throw new ArgumentException($"at most {MaxFdsPerReceive} fds per message", nameof(fds));
         }
 
-        var control = stackalloc byte[CmsgSpace(MaxFdsPerReceive)];
+        var control = stackalloc byte[ControlCapacity];
         var first = true;
         fixed (byte* p = data)
         {
             var sent = 0;
             do
             {
-                var iov = new IoVec { Base = p + sent, Length = (nuint)(data.Length - sent) };
-                var msg = new MsgHdr { Iov = &iov, IovLength = 1 };
+                var iov = new iovec { iov_base = p + sent, iov_len = data.Length - sent };
+                var msg = new msghdr { msg_iov = &iov, msg_iovlen = 1 };
                 if (first && fds.Length > 0)
                 {
-                    var cmsg = (CmsgHdr*)control;
-                    cmsg->Length = (nuint)(CmsgHeaderSize + (4 * fds.Length));
-                    cmsg->Level = LinuxConstants.SOL_SOCKET;
-                    cmsg->Type = LinuxConstants.SCM_RIGHTS;
-                    fds.CopyTo(new Span<int>(control + CmsgHeaderSize, fds.Length));
-                    msg.Control = control;
-                    msg.ControlLength = (nuint)CmsgSpace(fds.Length);
+                    AttachFds(&msg, control, fds);
                 }
 
-                var n = Libc.SendMsg(Fd, &msg, LinuxConstants.MSG_NOSIGNAL);
+                long n = LibC.sendmsg(Fd, &msg, LibC.MSG_NOSIGNAL);
                 if (n < 0)
                 {
                     var errno = Marshal.GetLastPInvokeError();
-                    if (errno == LinuxConstants.EINTR)
+                    if (errno == LibC.EINTR)
                     {
                         continue;
                     }
 
-                    if (errno == LinuxConstants.EAGAIN)
+                    if (errno == LibC.EAGAIN)
                     {
                         Thread.Sleep(1);
                         continue;
@@ -189,37 +183,31 @@ public sealed unsafe class UnixSocket : IDisposable
             throw new ArgumentException($"at most {MaxFdsPerReceive} fds per message", nameof(fds));
         }
 
-        var control = stackalloc byte[CmsgSpace(MaxFdsPerReceive)];
+        var control = stackalloc byte[ControlCapacity];
         fixed (byte* p = data)
         {
-            var iov = new IoVec { Base = p, Length = (nuint)data.Length };
-            var msg = new MsgHdr { Iov = &iov, IovLength = 1 };
+            var iov = new iovec { iov_base = p, iov_len = data.Length };
+            var msg = new msghdr { msg_iov = &iov, msg_iovlen = 1 };
             if (fds.Length > 0)
             {
-                var cmsg = (CmsgHdr*)control;
-                cmsg->Length = (nuint)(CmsgHeaderSize + (4 * fds.Length));
-                cmsg->Level = LinuxConstants.SOL_SOCKET;
-                cmsg->Type = LinuxConstants.SCM_RIGHTS;
-                fds.CopyTo(new Span<int>(control + CmsgHeaderSize, fds.Length));
-                msg.Control = control;
-                msg.ControlLength = (nuint)CmsgSpace(fds.Length);
+                AttachFds(&msg, control, fds);
             }
 
             while (true)
             {
-                var n = Libc.SendMsg(Fd, &msg, LinuxConstants.MSG_NOSIGNAL | LinuxConstants.MSG_DONTWAIT);
+                long n = LibC.sendmsg(Fd, &msg, LibC.MSG_NOSIGNAL | LibC.MSG_DONTWAIT);
                 if (n >= 0)
                 {
                     return true;
                 }
 
                 var errno = Marshal.GetLastPInvokeError();
-                if (errno == LinuxConstants.EINTR)
+                if (errno == LibC.EINTR)
                 {
                     continue;
                 }
 
-                return errno == LinuxConstants.EAGAIN ? false : throw new NativeException("sendmsg", errno);
+                return errno == LibC.EAGAIN ? false : throw new NativeException("sendmsg", errno);
             }
         }
     }
@@ -249,90 +237,110 @@ public sealed unsafe class UnixSocket : IDisposable
     private int Receive(Span<byte> buffer, List<FdHandle> fds, bool nonBlocking, out bool controlTruncated, out bool dataTruncated)
     {
         ArgumentNullException.ThrowIfNull(fds);
-        var controlSize = CmsgSpace(MaxFdsPerReceive);
-        var control = stackalloc byte[controlSize];
+        var control = stackalloc byte[ControlCapacity];
         fixed (byte* p = buffer)
         {
             while (true)
             {
-                var iov = new IoVec { Base = p, Length = (nuint)buffer.Length };
-                var msg = new MsgHdr { Iov = &iov, IovLength = 1, Control = control, ControlLength = (nuint)controlSize };
-                var flags = LinuxConstants.MSG_CMSG_CLOEXEC | (nonBlocking ? LinuxConstants.MSG_DONTWAIT : 0);
-                var n = Libc.RecvMsg(Fd, &msg, flags);
+                var iov = new iovec { iov_base = p, iov_len = buffer.Length };
+                var msg = new msghdr { msg_iov = &iov, msg_iovlen = 1, msg_control = control, msg_controllen = ControlCapacity };
+                var flags = LibC.MSG_CMSG_CLOEXEC | (nonBlocking ? LibC.MSG_DONTWAIT : 0);
+                long n = LibC.recvmsg(Fd, &msg, flags);
                 if (n < 0)
                 {
                     var errno = Marshal.GetLastPInvokeError();
-                    if (errno == LinuxConstants.EINTR)
+                    if (errno == LibC.EINTR)
                     {
                         continue;
                     }
 
                     controlTruncated = false;
                     dataTruncated = false;
-                    return errno == LinuxConstants.EAGAIN && nonBlocking ? -1 : throw new NativeException("recvmsg", errno);
+                    return errno == LibC.EAGAIN && nonBlocking ? -1 : throw new NativeException("recvmsg", errno);
                 }
 
-                CollectFds(control, (int)msg.ControlLength, fds);
-                controlTruncated = (msg.Flags & LinuxConstants.MSG_CTRUNC) != 0;
-                dataTruncated = (msg.Flags & LinuxConstants.MSG_TRUNC) != 0;
+                CollectFds(control, (int)(uint)msg.msg_controllen, fds);
+                controlTruncated = (msg.msg_flags & LibC.MSG_CTRUNC) != 0;
+                dataTruncated = (msg.msg_flags & LibC.MSG_TRUNC) != 0;
                 return (int)n;
             }
         }
     }
 
     /// <summary>Shuts down both directions, waking a peer blocked in receive.</summary>
-    public void Shutdown() => _ = Libc.Shutdown(Fd, LinuxConstants.SHUT_RDWR);
+    public void Shutdown() => _ = LibC.shutdown(Fd, LibC.SHUT_RDWR);
 
     public void Dispose() => _handle.Dispose();
 
+    /// <summary>Room for one SCM_RIGHTS message of <see cref="MaxFdsPerReceive"/> fds.</summary>
+    private static int ControlCapacity => LibC.CMSG_SPACE(sizeof(int) * MaxFdsPerReceive);
+
+    /// <summary>
+    /// CMSG_LEN for <paramref name="fdCount"/> fds: the aligned header plus the fds, unpadded. Not Tmds.LibC's
+    /// CMSG_LEN, which 0.5.0 pads to 8 bytes: for an odd fd count the kernel would then read one fd more, from the
+    /// padding.
+    /// </summary>
+    private static int CmsgLength(int fdCount) => LibC.CMSG_ALIGN(sizeof(cmsghdr)) + (sizeof(int) * fdCount);
+
+    /// <summary>One SCM_RIGHTS control message carrying <paramref name="fds"/>, written into <paramref name="control"/>.</summary>
+    private static void AttachFds(msghdr* msg, byte* control, ReadOnlySpan<int> fds)
+    {
+        var cmsg = (cmsghdr*)control;
+        cmsg->cmsg_len = (uint)CmsgLength(fds.Length);
+        cmsg->cmsg_level = LibC.SOL_SOCKET;
+        cmsg->cmsg_type = LibC.SCM_RIGHTS;
+        fds.CopyTo(new Span<int>(LibC.CMSG_DATA(cmsg), fds.Length));
+        msg->msg_control = control;
+        msg->msg_controllen = (uint)LibC.CMSG_SPACE(sizeof(int) * fds.Length);
+    }
+
     private static void CollectFds(byte* control, int length, List<FdHandle> fds)
     {
-        // Walk every cmsg, not only the first: a peer may split fds across several SCM_RIGHTS headers.
+        // Walk every cmsg, not only the first: a peer may split fds across several SCM_RIGHTS headers. Each length
+        // is clamped to what is left of the buffer, so a bad length can never make the walk read past it.
+        var headerSize = LibC.CMSG_ALIGN(sizeof(cmsghdr));
         var offset = 0;
-        while (offset + CmsgHeaderSize <= length)
+        while (offset + headerSize <= length)
         {
-            var cmsg = (CmsgHdr*)(control + offset);
-            var cmsgLength = (int)Math.Min(cmsg->Length, (nuint)(length - offset));
-            if (cmsgLength < CmsgHeaderSize)
+            var cmsg = (cmsghdr*)(control + offset);
+            var cmsgLength = (int)Math.Min(cmsg->cmsg_len, (uint)(length - offset));
+            if (cmsgLength < headerSize)
             {
                 break;
             }
 
-            if (cmsg->Level == LinuxConstants.SOL_SOCKET && cmsg->Type == LinuxConstants.SCM_RIGHTS)
+            if (cmsg->cmsg_level == LibC.SOL_SOCKET && cmsg->cmsg_type == LibC.SCM_RIGHTS)
             {
-                var count = (cmsgLength - CmsgHeaderSize) / 4;
-                var data = (int*)(control + offset + CmsgHeaderSize);
+                var count = (cmsgLength - headerSize) / sizeof(int);
+                var data = (int*)LibC.CMSG_DATA(cmsg);
                 for (var i = 0; i < count; i++)
                 {
                     fds.Add(new FdHandle(data[i]));
                 }
             }
 
-            offset += Align8(cmsgLength);
+            offset += LibC.CMSG_ALIGN(cmsgLength);
         }
     }
 
-    private static int Align8(int n) => (n + 7) & ~7;
-
-    private static int CmsgSpace(int fdCount) => CmsgHeaderSize + Align8(4 * fdCount);
-
-    private static SockAddrUn MakeAddress(string path, out uint length)
+    private static sockaddr_un MakeAddress(string path, out socklen_t length)
     {
         var bytes = Encoding.UTF8.GetBytes(path);
-        if (bytes.Length == 0 || bytes.Length >= SockAddrUn.PathCapacity)
+        var capacity = sockaddr_un.sun_path_length;
+        if (bytes.Length == 0 || bytes.Length >= capacity)
         {
             throw new ArgumentException(
-                $"socket path must be 1..{SockAddrUn.PathCapacity - 1} bytes, got {bytes.Length}: {path}", nameof(path));
+                $"socket path must be 1..{capacity - 1} bytes, got {bytes.Length}: {path}", nameof(path));
         }
 
-        var addr = new SockAddrUn { Family = LinuxConstants.AF_UNIX };
-        bytes.CopyTo(new Span<byte>(addr.Path, SockAddrUn.PathCapacity));
-        length = (uint)(2 + bytes.Length + 1);
+        var addr = new sockaddr_un { sun_family = LibC.AF_UNIX };
+        bytes.CopyTo(new Span<byte>(addr.sun_path, capacity));
+        length = (uint)(sockaddr_un.sun_path_offset + bytes.Length + 1);
         return addr;
     }
 
     private static int TypeOf(UnixSocketKind kind) =>
-        kind == UnixSocketKind.SeqPacket ? LinuxConstants.SOCK_SEQPACKET : LinuxConstants.SOCK_STREAM;
+        kind == UnixSocketKind.SeqPacket ? LibC.SOCK_SEQPACKET : LibC.SOCK_STREAM;
 
     private static bool IsListening(string path, UnixSocketKind kind)
     {

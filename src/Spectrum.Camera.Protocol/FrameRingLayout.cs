@@ -92,7 +92,4 @@ public readonly record struct FrameRingLayout
     /// <summary>Offset of slot <paramref name="slot"/>'s header.</summary>
     public long SlotOffset(int slot) =>
         (uint)slot < (uint)SlotCount ? (long)slot * SlotSize : throw new ArgumentOutOfRangeException(nameof(slot));
-
-    /// <summary>Offset of slot <paramref name="slot"/>'s frame bytes.</summary>
-    public long FrameOffset(int slot) => SlotOffset(slot) + HeaderSize;
 }

@@ -6,7 +6,7 @@ using Spectrum.Camera.Service.Feeds;
 
 namespace Spectrum.Camera.Service;
 
-/// <summary>The operator API: who may connect, and the answers to list, status, set, watch and audit.</summary>
+/// <summary>The operator API: who may connect, and the answers to list, status, set, watch, audit, requests and cameras.</summary>
 public sealed partial class CameraService
 {
     /// <summary>Audit entries per AuditChunk packet (an entry is well under 300 bytes; packets hold 64 KiB).</summary>
@@ -63,9 +63,31 @@ public sealed partial class CameraService
             case OperatorRequest.KindOneofCase.Watch:
                 op.Watching = true;
                 op.WatchId = id;
+                // A front end that starts now still gets the requests that are waiting.
+                foreach (var open in OpenRequests())
+                {
+                    op.Send(new OperatorResponse
+                    {
+                        Id = id,
+                        Event = new Event { TimeUnixMs = open.TimeUnixMs, Vm = open.Vm, RequestRaised = open.ToMessage() },
+                    });
+                }
+
                 break;
             case OperatorRequest.KindOneofCase.ReadAudit:
                 SendAudit(op, id, request.ReadAudit);
+                break;
+            case OperatorRequest.KindOneofCase.ListRequests:
+                SendRequests(op, id);
+                break;
+            case OperatorRequest.KindOneofCase.AnswerRequest:
+                AnswerRequest(op, id, request.AnswerRequest);
+                break;
+            case OperatorRequest.KindOneofCase.AssignCamera:
+                AssignCamera(op, id, request.AssignCamera);
+                break;
+            case OperatorRequest.KindOneofCase.ListCameras:
+                SendCameras(op, id);
                 break;
             default:
                 op.SendError(id, $"unknown request {request.KindCase}", Errnos.EINVAL);
@@ -80,7 +102,7 @@ public sealed partial class CameraService
         {
             if (!_vms.TryGetValue(vmName, out var vm))
             {
-                op.SendError(id, $"unknown VM '{vmName}' (configured: {string.Join(", ", _vms.Keys)})", Errnos.ENOENT);
+                op.SendError(id, UnknownVm(vmName), Errnos.ENOENT);
                 return;
             }
 
@@ -100,21 +122,24 @@ public sealed partial class CameraService
     private VmStatus StatusOf(VmRecord vm)
     {
         var policy = _policy.Get(vm.Name);
-        var session = vm.Session is { Welcomed: true, IsClosed: false } s ? s : null;
+        var session = ActiveSession(vm);
         var request = session?.Request;
-        var cameraState = !policy.Allowed ? "denied"
+        var allowed = EffectiveAllowed(vm);
+        var hub = session is null ? null : CurrentHub(session);
+        var cameraState = !allowed ? (vm.OpenRequest is not null ? "asking" : "denied")
             : request is null ? "idle"
-            : _hub.IsMember(session!) ? _hub.State switch
+            : HubOf(vm) is null ? "unavailable"
+            : hub is null ? "idle"
+            : hub.State switch
             {
                 FeedState.Streaming => "streaming",
                 FeedState.Unavailable => "unavailable",
                 _ => "opening",
-            }
-            : "idle";
-        return new VmStatus
+            };
+        var status = new VmStatus
         {
             Vm = vm.Name,
-            Allowed = policy.Allowed,
+            Allowed = allowed,
             SidecarConnected = session is not null,
             Streaming = request is not null,
             GuestFormat = request is { } r ? Describe(r) : string.Empty,
@@ -122,10 +147,23 @@ public sealed partial class CameraService
             BlackFrames = vm.TotalBlackFrames + vm.ReportedBlackFrames,
             LastChangeUnixMs = policy.ChangedUnixMs,
             LastChangeUid = policy.ChangedByUid,
-            Camera = _hub.CameraName,
+            Camera = AssignedCameraName(vm),
             CameraState = cameraState,
             FramesOffered = vm.FramesOffered,
+            Policy = ToProto(policy.Permission),
+            StreamAnswer = vm.StreamAnswer switch
+            {
+                StreamAnswer.AllowOnce => "allow-once",
+                StreamAnswer.DenyOnce => "deny-once",
+                _ => "",
+            },
         };
+        if (vm.OpenRequest is { } open)
+        {
+            status.Request = open.ToMessage();
+        }
+
+        return status;
     }
 
     private void SendAudit(OperatorSession op, ulong id, ReadAudit request)
@@ -154,7 +192,10 @@ public sealed partial class CameraService
             for (var n = 0; n < AuditEntriesPerChunk && index < records.Count; n++, index++)
             {
                 var r = records[index];
-                chunk.Entries.Add(new AuditEntry { TimeUnixMs = r.TimeUnixMs, Vm = r.Vm, Action = r.Action, Uid = r.Uid, Detail = r.Detail });
+                chunk.Entries.Add(new AuditEntry
+                {
+                    TimeUnixMs = r.TimeUnixMs, Vm = r.Vm, Action = r.Action, Uid = r.Uid, Detail = r.Detail, RequestId = r.RequestId,
+                });
             }
 
             chunk.Last = index >= records.Count;

@@ -9,9 +9,10 @@ using Spectrum.Camera.Service.Policy;
 namespace Spectrum.Camera.Service;
 
 /// <summary>
-/// The host camera service (docs/camera-service.md): one loop thread owns the camera feed, the per-VM sockets, the
+/// The host camera service (docs/camera-service.md): one loop thread owns the camera feeds, the per-VM sockets, the
 /// sidecar and operator connections, the policy store and the audit log, so nothing needs a lock. Permission is
-/// enforced here, where frames leave the trusted side: only allowed, streaming VMs are members of the camera hub.
+/// enforced here, where frames leave the trusted side: only allowed, streaming VMs are members of a camera hub, and
+/// each VM only of the hub of the camera it is assigned.
 /// </summary>
 public sealed partial class CameraService : IDisposable
 {
@@ -20,7 +21,8 @@ public sealed partial class CameraService : IDisposable
     private readonly PolicyStore _policy;
     private readonly AuditLog _audit;
     private readonly OperatorAuthorizer _authorizer;
-    private readonly CameraHub _hub;
+    private readonly List<CameraHub> _hubs = [];
+    private readonly Dictionary<string, CameraHub> _hubsByName = new(StringComparer.Ordinal);
     private readonly Dictionary<string, VmRecord> _vms = new(StringComparer.Ordinal);
     private readonly List<UnixSocket> _listeners = [];
     private readonly List<string> _socketFiles = [];
@@ -28,9 +30,11 @@ public sealed partial class CameraService : IDisposable
     private readonly TimerFd _housekeeping = TimerFd.Create();
     private bool _started;
 
-    /// <param name="options">Sockets, state, VMs and operators.</param>
-    /// <param name="feedOnLoop">Creates the camera feed on the service's loop (CameraFeeds.Create for a spec).</param>
-    public CameraService(CameraServiceOptions options, Func<EventLoop, ICameraFeed> feedOnLoop)
+    /// <param name="options">Sockets, state, cameras, VMs and operators.</param>
+    /// <param name="feedOnLoop">Creates a camera's feed on the service's loop (CameraFeeds.Create for its spec).</param>
+    /// <exception cref="ArgumentException">No VM or camera, a name given twice, or a camera spec that is not one.</exception>
+    /// <exception cref="InvalidDataException">policy.json cannot be read.</exception>
+    public CameraService(CameraServiceOptions options, Func<EventLoop, CameraConfig, ICameraFeed> feedOnLoop)
     {
         ArgumentNullException.ThrowIfNull(feedOnLoop);
         ArgumentNullException.ThrowIfNull(options);
@@ -38,6 +42,22 @@ public sealed partial class CameraService : IDisposable
         if (options.Vms.Count == 0)
         {
             throw new ArgumentException("configure at least one VM (--vm NAME[:UID])", nameof(options));
+        }
+
+        if (options.Cameras.Count == 0)
+        {
+            throw new ArgumentException("configure at least one camera (--camera NAME=PATH or --camera test-pattern)", nameof(options));
+        }
+
+        foreach (var camera in options.Cameras)
+        {
+            if (_hubsByName.ContainsKey(camera.Name))
+            {
+                throw new ArgumentException(
+                    $"camera name '{camera.Name}' is given twice: name each camera with --camera NAME=PATH", nameof(options));
+            }
+
+            _hubsByName.Add(camera.Name, null!);
         }
 
         foreach (var vm in options.Vms)
@@ -49,9 +69,33 @@ public sealed partial class CameraService : IDisposable
         }
 
         _policy = PolicyStore.Open(options.StateDirectory);
+        if (_policy.MigratedFromVersion is { } old)
+        {
+            Log.Info("policy", $"{_policy.FilePath} was version {old} (allow/deny only); rewrote it as version {PolicyStore.CurrentVersion}");
+        }
+
         _audit = AuditLog.Open(options.StateDirectory);
         _authorizer = new OperatorAuthorizer(PosixFiles.EffectiveUid, options.OperatorUids, options.OperatorGid);
-        _hub = new CameraHub(feedOnLoop(_loop), options.RingSlots);
+        try
+        {
+            foreach (var camera in options.Cameras)
+            {
+                var hub = new CameraHub(camera.Name, feedOnLoop(_loop, camera), options.RingSlots);
+                _hubs.Add(hub);
+                _hubsByName[camera.Name] = hub;
+            }
+        }
+        catch
+        {
+            foreach (var hub in _hubs)
+            {
+                hub.Dispose();
+            }
+
+            _audit.Dispose();
+            _loop.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The loop thread's dispatcher (tests post onto it).</summary>
@@ -77,8 +121,14 @@ public sealed partial class CameraService : IDisposable
             var listener = Listen(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
             PosixFiles.Chown(path, vm.Config.Uid);
             _loop.Watch(listener.Fd, () => AcceptSidecar(vm, listener));
+            var policy = _policy.Get(vm.Name);
             Log.Info("service", $"vm {vm.Name}: sidecar socket {path} (uid {vm.Config.Uid}), camera permission " +
-                                $"{(_policy.Get(vm.Name).Allowed ? "allowed" : "denied")}");
+                                $"{policy.Permission.ToWord()}, camera {AssignedCameraName(vm)}");
+            if (HubOf(vm) is null)
+            {
+                Log.Warning("service", $"vm {vm.Name} is assigned camera '{policy.Camera}', which is not configured: it gets " +
+                                       $"black frames until it is given one ('ctl assign {vm.Name} CAMERA') or the camera is configured again");
+            }
         }
 
         var operatorPath = _options.OperatorSocketPath;
@@ -92,7 +142,8 @@ public sealed partial class CameraService : IDisposable
         _loop.Watch(operators.Fd, () => AcceptOperator(operators));
         _loop.Watch(_housekeeping.Fd, OnHousekeeping);
         _housekeeping.SetPeriodic(250_000_000);
-        Log.Info("service", $"camera {_hub.CameraName}; operator socket {operatorPath}; state in {_options.StateDirectory}");
+        Log.Info("service", $"cameras {string.Join(", ", _hubs.Select(h => $"{h.Name} ({h.Device})"))}; " +
+                            $"operator socket {operatorPath}; state in {_options.StateDirectory}");
     }
 
     /// <summary>Runs the loop until <see cref="RequestStop"/>.</summary>
@@ -115,7 +166,11 @@ public sealed partial class CameraService : IDisposable
         }
 
         _operators.Clear();
-        _hub.Dispose();
+        foreach (var hub in _hubs)
+        {
+            hub.Dispose();
+        }
+
         foreach (var listener in _listeners)
         {
             _loop.Unwatch(listener.Fd);
@@ -199,13 +254,14 @@ public sealed partial class CameraService : IDisposable
             else
             {
                 session.Welcomed = true;
-                var allowed = _policy.Get(vm.Name).Allowed;
+                var allowed = EffectiveAllowed(vm);
+                session.ToldAllowed = allowed;
                 session.Send(new ServiceMessage
                 {
                     Welcome = new Welcome { ProtocolVersion = 1, Vm = vm.Name, Allowed = allowed, Generation = vm.Generation },
                 });
                 Log.Info("service", $"vm {vm.Name}: sidecar connected (pid {session.PeerPid}, uid {session.PeerUid}); " +
-                                    $"camera permission {(allowed ? "allowed" : "denied")}");
+                                    $"camera permission {_policy.Get(vm.Name).Permission.ToWord()}");
             }
 
             return;
@@ -244,25 +300,21 @@ public sealed partial class CameraService : IDisposable
         var vm = session.Vm;
         if (session.Request is not null)
         {
-            LeaveCamera(session, "the guest changed its stream");
+            EndStream(session, "the guest changed its stream");
         }
 
         FoldCounters(vm);
         session.Request = request;
-        var allowed = _policy.Get(vm.Name).Allowed;
-        Log.Info("service", $"vm {vm.Name}: guest streams {request.Value}; {(allowed ? "real frames" : "black (no permission)")}");
+        if (_policy.Get(vm.Name).Permission == CameraPermission.Ask)
+        {
+            RaiseRequest(session);
+        }
+
+        var allowed = EffectiveAllowed(vm);
+        Log.Info("service", $"vm {vm.Name}: guest streams {request.Value}; " +
+                            (allowed ? "real frames" : vm.OpenRequest is { } open ? $"black until an operator answers request {open.Id}" : "black (no permission)"));
         Broadcast(vm.Name, e => e.StreamStarted = new StreamStarted { GuestFormat = Describe(request.Value), Real = allowed });
-        if (allowed)
-        {
-            JoinCamera(session);
-        }
-        else
-        {
-            session.Send(new ServiceMessage
-            {
-                CameraState = new CameraState { State = CameraState.Types.State.Denied, Detail = "no camera permission" },
-            });
-        }
+        Enforce(vm, "camera permission denied");
     }
 
     private void OnStopStream(SidecarSession session, string reason)
@@ -272,10 +324,30 @@ public sealed partial class CameraService : IDisposable
             return;
         }
 
-        LeaveCamera(session, reason);
-        session.Request = null;
+        EndStream(session, reason);
         Log.Info("service", $"vm {session.Vm.Name}: stream stopped ({reason})");
         Broadcast(session.Vm.Name, e => e.StreamStopped = new StreamStopped { Reason = reason });
+    }
+
+    /// <summary>
+    /// The guest's stream is over: out of the camera, its once answer and open request end with it, and a sidecar
+    /// that was allowed for this stream only is told it no longer is.
+    /// </summary>
+    private void EndStream(SidecarSession session, string reason)
+    {
+        var vm = session.Vm;
+        LeaveCamera(session, reason);
+        session.Request = null;
+        vm.StreamAnswer = StreamAnswer.None;
+        if (vm.OpenRequest is not null)
+        {
+            WithdrawRequest(vm, reason);
+        }
+
+        if (!session.IsClosed && session.ToldAllowed && !EffectiveAllowed(vm))
+        {
+            TellPermission(session, allowed: false);
+        }
     }
 
     private void OnSidecarClosed(SidecarSession session, string reason)
@@ -293,34 +365,129 @@ public sealed partial class CameraService : IDisposable
         }
     }
 
-    /// <summary>Makes an allowed, streaming VM a member of the camera hub (it receives real frames from now on).</summary>
-    private void JoinCamera(SidecarSession session)
+    /// <summary>The VM's welcomed, open sidecar, or null.</summary>
+    private static SidecarSession? ActiveSession(VmRecord vm) => vm.Session is { Welcomed: true, IsClosed: false } s ? s : null;
+
+    /// <summary>Whether the VM may receive real frames now: its stream's once answer, else its standing policy.</summary>
+    private bool EffectiveAllowed(VmRecord vm) => vm.StreamAnswer switch
     {
-        if (session.Request is not { } request || _hub.IsMember(session))
+        StreamAnswer.AllowOnce => true,
+        StreamAnswer.DenyOnce => false,
+        _ => _policy.Get(vm.Name).Allowed,
+    };
+
+    /// <summary>
+    /// Brings the VM's sidecar in line with <see cref="EffectiveAllowed"/>: allowed and streaming, it joins its
+    /// camera; otherwise it leaves it first and is then told (no wait for its acknowledgement: callers that answer an
+    /// operator use <see cref="EnforceAndReply"/>).
+    /// </summary>
+    private void Enforce(VmRecord vm, string reason)
+    {
+        if (ActiveSession(vm) is not { } session)
         {
             return;
         }
 
-        _hub.Join(session, request);
-        session.Vm.ReceivesRealFrames = true;
-        AppendAudit(session.Vm.Name, AuditActions.RealStreamStart, session.PeerUid,
-            $"{Describe(request)} from {_hub.CameraName} (sidecar pid {session.PeerPid})");
+        if (EffectiveAllowed(vm))
+        {
+            if (!session.ToldAllowed)
+            {
+                TellPermission(session, allowed: true);
+            }
+
+            JoinCamera(session);
+            return;
+        }
+
+        LeaveCamera(session, reason);
+        if (session.ToldAllowed)
+        {
+            TellPermission(session, allowed: false);
+        }
+
+        SendDeniedState(session);
+    }
+
+    /// <summary>Sends Permission with the next generation; false when the sidecar could not take it (it is closed).</summary>
+    private static bool TellPermission(SidecarSession session, bool allowed)
+    {
+        session.ToldAllowed = allowed;
+        session.Vm.Generation++;
+        return session.Send(new ServiceMessage { Permission = new Permission { Allowed = allowed, Generation = session.Vm.Generation } });
+    }
+
+    /// <summary>Tells a streaming sidecar why it gets black frames (its log and the operator's status say so).</summary>
+    private static void SendDeniedState(SidecarSession session)
+    {
+        if (session.Request is null)
+        {
+            return;
+        }
+
+        var vm = session.Vm;
+        var detail = vm.OpenRequest is { } open ? $"waiting for an operator to answer request {open.Id}"
+            : vm.StreamAnswer == StreamAnswer.DenyOnce ? "denied for this stream"
+            : "no camera permission";
+        session.Send(new ServiceMessage { CameraState = new CameraState { State = CameraState.Types.State.Denied, Detail = detail } });
+    }
+
+    /// <summary>Makes an allowed, streaming VM a member of its camera's hub (it receives real frames from now on).</summary>
+    private void JoinCamera(SidecarSession session)
+    {
+        if (session.Request is not { } request || CurrentHub(session) is not null)
+        {
+            return;
+        }
+
+        var vm = session.Vm;
+        if (HubOf(vm) is not { } hub)
+        {
+            session.Send(new ServiceMessage
+            {
+                CameraState = new CameraState
+                {
+                    State = CameraState.Types.State.Unavailable,
+                    Detail = $"assigned camera '{AssignedCameraName(vm)}' is not configured",
+                },
+            });
+            return;
+        }
+
+        hub.Join(session, request);
+        AppendAudit(vm.Name, AuditActions.RealStreamStart, session.PeerUid,
+            $"{Describe(request)} from camera {hub.Name} ({hub.Device}) (sidecar pid {session.PeerPid})");
+        if (!vm.ReceivesRealFrames)
+        {
+            vm.ReceivesRealFrames = true;
+            Broadcast(vm.Name, e => e.RealFrames = new RealFrames { Receiving = true, Camera = hub.Name });
+        }
     }
 
     /// <summary>
-    /// Takes a VM out of the camera hub. Its output group moves to a fresh ring if others remain, so whatever the
-    /// sidecar still maps is never written again; this is what makes a deny hold even against a compromised sidecar.
+    /// Takes a VM out of its camera hub (and forgets any move it was making). Its output group moves to a fresh ring
+    /// if others remain, so whatever the sidecar still maps is never written again; this is what makes a deny hold
+    /// even against a compromised sidecar.
     /// </summary>
     private void LeaveCamera(SidecarSession session, string reason)
     {
-        if (!_hub.IsMember(session))
+        foreach (var arriving in _hubs)
+        {
+            arriving.CancelArrival(session);
+        }
+
+        if (CurrentHub(session) is not { } hub)
         {
             return;
         }
 
-        _hub.Leave(session, rotate: true);
-        session.Vm.ReceivesRealFrames = false;
-        AppendAudit(session.Vm.Name, AuditActions.RealStreamStop, session.PeerUid, reason);
+        hub.Leave(session, rotate: true);
+        var vm = session.Vm;
+        AppendAudit(vm.Name, AuditActions.RealStreamStop, session.PeerUid, reason);
+        if (vm.ReceivesRealFrames)
+        {
+            vm.ReceivesRealFrames = false;
+            Broadcast(vm.Name, e => e.RealFrames = new RealFrames { Receiving = false, Camera = hub.Name });
+        }
     }
 
     private static void FoldCounters(VmRecord vm)
@@ -331,11 +498,11 @@ public sealed partial class CameraService : IDisposable
         vm.ReportedBlackFrames = 0;
     }
 
-    private void AppendAudit(string vm, string action, uint uid, string detail)
+    private void AppendAudit(string vm, string action, uint uid, string detail, ulong requestId = 0)
     {
         try
         {
-            _audit.Append(new AuditRecord(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), vm, action, uid, detail));
+            _audit.Append(new AuditRecord(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), vm, action, uid, detail, requestId));
         }
         catch (IOException e)
         {
@@ -347,9 +514,11 @@ public sealed partial class CameraService : IDisposable
     {
         _housekeeping.ConsumeExpirations();
         ExpirePendingDenies();
+        ExpireRequests();
     }
 
-    private static string Describe(StreamRequest request) => $"{request.Format} {request.Rate.FramesPerSecond:0.##} fps";
+    /// <summary>"NV12 1280x720 30 fps".</summary>
+    internal static string Describe(StreamRequest request) => $"{request.Format} {request.Rate.FramesPerSecond:0.##} fps";
 
     private static void TryDelete(string path)
     {

@@ -2,17 +2,23 @@ using Spectrum.Camera.Service.Policy;
 
 namespace Spectrum.Camera.Service;
 
-/// <summary>What `spectrum-camera camera-service` was told: where its sockets and state live, which camera, which VMs.</summary>
+/// <summary>
+/// What `spectrum-camera camera-service` was told: where its sockets and state live, which cameras (the first is the
+/// default for VMs nobody assigned), which VMs, who operates it.
+/// </summary>
 public sealed record CameraServiceOptions(
     string RuntimeDirectory,
     string StateDirectory,
-    string Camera,
+    IReadOnlyList<CameraConfig> Cameras,
     IReadOnlyList<VmConfig> Vms,
     IReadOnlyCollection<uint> OperatorUids,
     uint? OperatorGid)
 {
     /// <summary>How long a deny waits for the sidecar's PermissionAck before closing its connection.</summary>
     public TimeSpan DenyAckTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long an ask-mode request waits for an operator's answer before the stream is denied.</summary>
+    public TimeSpan AskTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Slots per frame ring: a reader may fall this many frames behind before its copy can tear.</summary>
     public int RingSlots { get; init; } = 4;

@@ -33,6 +33,9 @@ internal sealed class OutputGroup : IDisposable
     /// <summary>Frames the feed could not render for this format (corrupt MJPEG and the like).</summary>
     public ulong Dropped { get; set; }
 
+    /// <summary>The slot the current camera frame was written to, or -1 when it could not be rendered.</summary>
+    public int LastSlot { get; set; } = -1;
+
     public void Add(SidecarSession member)
     {
         _members.Add(member);

@@ -47,6 +47,9 @@ internal sealed class SidecarSession : IDisposable
     /// <summary>Hello received and Welcome sent.</summary>
     public bool Welcomed { get; set; }
 
+    /// <summary>What the sidecar was last told (Welcome, Permission): whether it may show real frames.</summary>
+    public bool ToldAllowed { get; set; }
+
     /// <summary>What the guest streams, while it does.</summary>
     public StreamRequest? Request { get; set; }
 

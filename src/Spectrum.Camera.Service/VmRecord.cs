@@ -18,6 +18,12 @@ internal sealed class VmRecord(VmConfig config)
     /// <summary>Whether the VM currently receives real frames (allowed, streaming, in a camera output group).</summary>
     public bool ReceivesRealFrames { get; set; }
 
+    /// <summary>An operator's once answer for the current stream (it ends with the stream).</summary>
+    public StreamAnswer StreamAnswer { get; set; }
+
+    /// <summary>The ask-mode request of the current stream while it waits for an answer.</summary>
+    public AccessRequest? OpenRequest { get; set; }
+
     /// <summary>Camera frames the sidecar says it wrote into the guest (StreamCounters).</summary>
     public ulong ReportedCameraFrames { get; set; }
 

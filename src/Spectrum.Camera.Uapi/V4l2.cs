@@ -1,13 +1,20 @@
 namespace Spectrum.Camera.Uapi;
 
-/// <summary>The V4L2 UAPI values this device uses (linux/videodev2.h, 64-bit layouts).</summary>
+/// <summary>
+/// The V4L2 constants this project uses, with their linux/videodev2.h values. NativeLayoutTests compares every one
+/// with the C header (by the header name in <see cref="HeaderNames"/>), so a typo here fails a test, not a guest.
+/// </summary>
 public static class V4l2
 {
     public const uint CapVideoCapture = 0x00000001;
+    public const uint CapVideoOutput = 0x00000002;
+    public const uint CapVideoCaptureMplane = 0x00001000;
     public const uint CapExtPixFormat = 0x00200000;
     public const uint CapStreaming = 0x04000000;
+    public const uint CapDeviceCaps = 0x80000000;
 
     public const uint BufTypeVideoCapture = 1;
+    public const uint BufTypeVideoOutput = 2;
     public const uint BufTypeVideoCaptureMplane = 9;
 
     public const uint MemoryMmap = 1;
@@ -20,6 +27,7 @@ public static class V4l2
 
     public const uint ColorspaceSrgb = 8;
     public const uint PixFmtPrivMagic = 0xfeedcafe;
+    public const uint FmtFlagCompressed = 0x0001;
 
     public const uint BufFlagMapped = 0x00000001;
     public const uint BufFlagQueued = 0x00000002;
@@ -28,28 +36,47 @@ public static class V4l2
     public const uint BufFlagPrepared = 0x00000400;
     public const uint BufFlagTimestampMonotonic = 0x00002000;
     public const uint BufFlagTstampSrcEof = 0x00000000;
+    public const uint BufFlagRequestFd = 0x00800000;
 
+    public const uint BufCapSupportsMmap = 1u << 0;
     public const uint BufCapSupportsUserPtr = 1u << 1;
     public const uint BufCapSupportsOrphanedBufs = 1u << 4;
 
     public const uint FrmSizeTypeDiscrete = 1;
+    public const uint FrmSizeTypeContinuous = 2;
+    public const uint FrmSizeTypeStepwise = 3;
     public const uint FrmIvalTypeDiscrete = 1;
+    public const uint FrmIvalTypeContinuous = 2;
+    public const uint FrmIvalTypeStepwise = 3;
 
     public const uint CapTimePerFrame = 0x1000;
 
     public const uint InputTypeCamera = 2;
+    public const uint OutputTypeAnalog = 2;
 
-    /// <summary>Most buffers one queue may have (the brief's limit; vb2's own maximum is 64 on 6.1).</summary>
-    public const uint MaxBuffers = 32;
-
-    /// <summary>Struct sizes on the wire (virtio-media.md §4.6).</summary>
-    public const int BufferSize = 88;
-    public const int FormatSize = 208;
-    public const int FmtDescSize = 64;
-    public const int FrmSizeEnumSize = 44;
-    public const int FrmIvalEnumSize = 52;
-    public const int StreamParmSize = 204;
-    public const int InputSize = 80;
-    public const int RequestBuffersSize = 20;
-    public const int CreateBuffersSize = 256;
+    /// <summary>Every constant above by its C# name and its linux/videodev2.h name, for the layout test.</summary>
+    public static IReadOnlyList<(string Name, string Header)> HeaderNames { get; } =
+    [
+        (nameof(CapVideoCapture), "V4L2_CAP_VIDEO_CAPTURE"), (nameof(CapVideoOutput), "V4L2_CAP_VIDEO_OUTPUT"),
+        (nameof(CapVideoCaptureMplane), "V4L2_CAP_VIDEO_CAPTURE_MPLANE"), (nameof(CapExtPixFormat), "V4L2_CAP_EXT_PIX_FORMAT"),
+        (nameof(CapStreaming), "V4L2_CAP_STREAMING"), (nameof(CapDeviceCaps), "V4L2_CAP_DEVICE_CAPS"),
+        (nameof(BufTypeVideoCapture), "V4L2_BUF_TYPE_VIDEO_CAPTURE"), (nameof(BufTypeVideoOutput), "V4L2_BUF_TYPE_VIDEO_OUTPUT"),
+        (nameof(BufTypeVideoCaptureMplane), "V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE"),
+        (nameof(MemoryMmap), "V4L2_MEMORY_MMAP"), (nameof(MemoryUserPtr), "V4L2_MEMORY_USERPTR"),
+        (nameof(MemoryOverlay), "V4L2_MEMORY_OVERLAY"), (nameof(MemoryDmabuf), "V4L2_MEMORY_DMABUF"),
+        (nameof(FieldAny), "V4L2_FIELD_ANY"), (nameof(FieldNone), "V4L2_FIELD_NONE"),
+        (nameof(ColorspaceSrgb), "V4L2_COLORSPACE_SRGB"), (nameof(PixFmtPrivMagic), "V4L2_PIX_FMT_PRIV_MAGIC"),
+        (nameof(FmtFlagCompressed), "V4L2_FMT_FLAG_COMPRESSED"),
+        (nameof(BufFlagMapped), "V4L2_BUF_FLAG_MAPPED"), (nameof(BufFlagQueued), "V4L2_BUF_FLAG_QUEUED"),
+        (nameof(BufFlagDone), "V4L2_BUF_FLAG_DONE"), (nameof(BufFlagError), "V4L2_BUF_FLAG_ERROR"),
+        (nameof(BufFlagPrepared), "V4L2_BUF_FLAG_PREPARED"), (nameof(BufFlagTimestampMonotonic), "V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC"),
+        (nameof(BufFlagTstampSrcEof), "V4L2_BUF_FLAG_TSTAMP_SRC_EOF"), (nameof(BufFlagRequestFd), "V4L2_BUF_FLAG_REQUEST_FD"),
+        (nameof(BufCapSupportsMmap), "V4L2_BUF_CAP_SUPPORTS_MMAP"), (nameof(BufCapSupportsUserPtr), "V4L2_BUF_CAP_SUPPORTS_USERPTR"),
+        (nameof(BufCapSupportsOrphanedBufs), "V4L2_BUF_CAP_SUPPORTS_ORPHANED_BUFS"),
+        (nameof(FrmSizeTypeDiscrete), "V4L2_FRMSIZE_TYPE_DISCRETE"), (nameof(FrmSizeTypeContinuous), "V4L2_FRMSIZE_TYPE_CONTINUOUS"),
+        (nameof(FrmSizeTypeStepwise), "V4L2_FRMSIZE_TYPE_STEPWISE"), (nameof(FrmIvalTypeDiscrete), "V4L2_FRMIVAL_TYPE_DISCRETE"),
+        (nameof(FrmIvalTypeContinuous), "V4L2_FRMIVAL_TYPE_CONTINUOUS"), (nameof(FrmIvalTypeStepwise), "V4L2_FRMIVAL_TYPE_STEPWISE"),
+        (nameof(CapTimePerFrame), "V4L2_CAP_TIMEPERFRAME"), (nameof(InputTypeCamera), "V4L2_INPUT_TYPE_CAMERA"),
+        (nameof(OutputTypeAnalog), "V4L2_OUTPUT_TYPE_ANALOG"),
+    ];
 }

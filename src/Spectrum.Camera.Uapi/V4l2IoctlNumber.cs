@@ -1,6 +1,9 @@
 namespace Spectrum.Camera.Uapi;
 
-/// <summary>_IOC_NR values of the V4L2 ioctls (the only part of the ioctl number on the wire).</summary>
+/// <summary>
+/// _IOC_NR values of the V4L2 ioctls this project names (the only part of the ioctl number on the virtio-media wire).
+/// NativeLayoutTests checks each against <c>_IOC_NR(VIDIOC_…)</c> from linux/videodev2.h.
+/// </summary>
 public enum V4l2IoctlNumber : uint
 {
     QueryCap = 0,
@@ -26,6 +29,9 @@ public enum V4l2IoctlNumber : uint
     QueryMenu = 37,
     GInput = 38,
     SInput = 39,
+    GOutput = 46,
+    SOutput = 47,
+    EnumOutput = 48,
     TryFmt = 64,
     GExtCtrls = 71,
     SExtCtrls = 72,
@@ -40,4 +46,54 @@ public enum V4l2IoctlNumber : uint
     GSelection = 94,
     SSelection = 95,
     QueryExtCtrl = 103,
+}
+
+/// <summary>The linux/videodev2.h names of the ioctls (for the README, logs and the layout test).</summary>
+public static class V4l2IoctlNames
+{
+    /// <summary>The header name without its <c>VIDIOC_</c> prefix, as V4L2 documentation writes it (<c>ENUM_FMT</c>).</summary>
+    public static string Name(this V4l2IoctlNumber number) => number switch
+    {
+        V4l2IoctlNumber.QueryCap => "QUERYCAP",
+        V4l2IoctlNumber.EnumFmt => "ENUM_FMT",
+        V4l2IoctlNumber.GFmt => "G_FMT",
+        V4l2IoctlNumber.SFmt => "S_FMT",
+        V4l2IoctlNumber.ReqBufs => "REQBUFS",
+        V4l2IoctlNumber.QueryBuf => "QUERYBUF",
+        V4l2IoctlNumber.QBuf => "QBUF",
+        V4l2IoctlNumber.ExpBuf => "EXPBUF",
+        V4l2IoctlNumber.DQBuf => "DQBUF",
+        V4l2IoctlNumber.StreamOn => "STREAMON",
+        V4l2IoctlNumber.StreamOff => "STREAMOFF",
+        V4l2IoctlNumber.GParm => "G_PARM",
+        V4l2IoctlNumber.SParm => "S_PARM",
+        V4l2IoctlNumber.GStd => "G_STD",
+        V4l2IoctlNumber.SStd => "S_STD",
+        V4l2IoctlNumber.EnumStd => "ENUMSTD",
+        V4l2IoctlNumber.EnumInput => "ENUMINPUT",
+        V4l2IoctlNumber.GCtrl => "G_CTRL",
+        V4l2IoctlNumber.SCtrl => "S_CTRL",
+        V4l2IoctlNumber.QueryCtrl => "QUERYCTRL",
+        V4l2IoctlNumber.QueryMenu => "QUERYMENU",
+        V4l2IoctlNumber.GInput => "G_INPUT",
+        V4l2IoctlNumber.SInput => "S_INPUT",
+        V4l2IoctlNumber.GOutput => "G_OUTPUT",
+        V4l2IoctlNumber.SOutput => "S_OUTPUT",
+        V4l2IoctlNumber.EnumOutput => "ENUMOUTPUT",
+        V4l2IoctlNumber.TryFmt => "TRY_FMT",
+        V4l2IoctlNumber.GExtCtrls => "G_EXT_CTRLS",
+        V4l2IoctlNumber.SExtCtrls => "S_EXT_CTRLS",
+        V4l2IoctlNumber.TryExtCtrls => "TRY_EXT_CTRLS",
+        V4l2IoctlNumber.EnumFrameSizes => "ENUM_FRAMESIZES",
+        V4l2IoctlNumber.EnumFrameIntervals => "ENUM_FRAMEINTERVALS",
+        V4l2IoctlNumber.DQEvent => "DQEVENT",
+        V4l2IoctlNumber.SubscribeEvent => "SUBSCRIBE_EVENT",
+        V4l2IoctlNumber.UnsubscribeEvent => "UNSUBSCRIBE_EVENT",
+        V4l2IoctlNumber.CreateBufs => "CREATE_BUFS",
+        V4l2IoctlNumber.PrepareBuf => "PREPARE_BUF",
+        V4l2IoctlNumber.GSelection => "G_SELECTION",
+        V4l2IoctlNumber.SSelection => "S_SELECTION",
+        V4l2IoctlNumber.QueryExtCtrl => "QUERY_EXT_CTRL",
+        _ => $"ioctl {(uint)number}",
+    };
 }

@@ -8,7 +8,7 @@ namespace Spectrum.Camera.VhostUser;
 /// The one place where a ring violation is reported: it logs one line and signals the err eventfd, and the queue
 /// then stays stopped until the driver restarts it. The process lives on.
 /// </summary>
-public sealed class DeviceQueue
+public sealed class DeviceQueue : IVirtqueue
 {
     // The call and err fds are read from the vring state at signal time: QEMU replaces the call fd while the
     // ring runs (SET_VRING_CALL after SET_VRING_ENABLE), and the old fd is closed then.
@@ -24,7 +24,7 @@ public sealed class DeviceQueue
 
     public int Index { get; }
 
-    internal SplitQueue Ring { get; private set; }
+    internal SplitQueue Ring { get; }
 
     /// <summary>Guest memory as currently mapped.</summary>
     public GuestMemory Memory => Ring.Memory;
@@ -36,9 +36,6 @@ public sealed class DeviceQueue
     public ushort Size => Ring.Size;
 
     public int InFlight => Ring.InFlight;
-
-    /// <summary>Test-only: see <see cref="ICompletionInterceptor"/>. Always null in production.</summary>
-    internal ICompletionInterceptor? Interceptor { get; set; }
 
     /// <summary>Takes the next chain; on a driver violation reports it once and returns Broken.</summary>
     public QueuePopResult TryPop(out DescriptorChain? chain)
@@ -59,15 +56,7 @@ public sealed class DeviceQueue
         ReportViolation();
     }
 
-    public void Complete(DescriptorChain chain, uint written)
-    {
-        if (Interceptor is { } interceptor && !interceptor.BeforeComplete(this, chain, ref written))
-        {
-            return;
-        }
-
-        Ring.Complete(chain, written);
-    }
+    public void Complete(DescriptorChain chain, uint written) => Ring.Complete(chain, written);
 
     /// <summary>Interrupts the driver if it asked for it (EVENT_IDX or NO_INTERRUPT rules).</summary>
     public void NotifyIfNeeded()
@@ -80,8 +69,6 @@ public sealed class DeviceQueue
 
     /// <summary>Re-arms kicks; true if more chains arrived while draining.</summary>
     public bool EnableNotification() => Ring.EnableNotification();
-
-    internal void Replace(SplitQueue ring) => Ring = ring;
 
     private void ReportViolation()
     {

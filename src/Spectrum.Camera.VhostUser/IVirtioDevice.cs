@@ -1,4 +1,5 @@
 using Spectrum.Camera.Threading;
+using Spectrum.Camera.Virtio;
 
 namespace Spectrum.Camera.VhostUser;
 
@@ -23,8 +24,11 @@ public interface IVirtioDevice
     /// <summary>A new driver instance is starting (guest reboot, driver reload): drop all guest-visible state.</summary>
     void Reset();
 
-    /// <summary>Queue <paramref name="index"/> runs: the device may pop, complete and notify on it from now on.</summary>
-    void QueueStarted(int index, DeviceQueue queue);
+    /// <summary>
+    /// Queue <paramref name="index"/> runs: the device may pop, complete and notify on it from now on. The backend hands
+    /// over its <see cref="DeviceQueue"/>; a device that wraps another may hand that one its own view of the queue.
+    /// </summary>
+    void QueueStarted(int index, IVirtqueue queue);
 
     /// <summary>
     /// Queue <paramref name="index"/> stops (VM stop, reset, shutdown). After this returns the device must not touch

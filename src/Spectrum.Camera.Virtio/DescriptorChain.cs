@@ -32,8 +32,6 @@ public sealed unsafe class DescriptorChain
 
     internal bool InFlight { get; set; }
 
-    internal GuestRange[] SegmentArray => _segments;
-
     /// <summary>
     /// Copies the readable part (or its first destination.Length bytes) into <paramref name="destination"/> in one
     /// pass: copy once, then validate the copy. Returns the bytes copied, or -1 if a segment no longer translates.

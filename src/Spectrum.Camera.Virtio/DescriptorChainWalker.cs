@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 namespace Spectrum.Camera.Virtio;
 
 /// <summary>
-/// Walks and validates one descriptor chain (VirtIO 1.x §2.7.5, vhost-user-backend.md §4.5). Every rule lives here:
+/// Walks and validates one descriptor chain (virtio 1.x §2.7.5 and §2.7.13, indirect descriptors §2.7.5.3). Every rule lives here:
 /// loop bound, next range, readable-before-writable order, address ranges in guest RAM, zero lengths, 32-bit length
 /// overflow and the indirect rules. Each descriptor is read from guest memory once into locals (no double fetch).
 /// </summary>

@@ -2,7 +2,7 @@ namespace Spectrum.Camera.Virtio;
 
 /// <summary>
 /// The guest RAM map: an immutable set of regions (from SET_MEM_TABLE or ADD/REM_MEM_REG). Every access to guest
-/// memory in the project goes through <see cref="TryGetSpan"/> or <see cref="TryTranslateUser"/>, which accept a
+/// memory in the project goes through <see cref="TryTranslate"/> or <see cref="TryTranslateUser"/>, which accept a
 /// range only if it lies entirely in one region, with overflow-safe arithmetic. A range in a hole (for example
 /// QEMU's 640K-768K) or spanning two regions is refused.
 /// </summary>
@@ -56,20 +56,6 @@ public sealed unsafe class GuestMemory : IDisposable
         }
 
         return null;
-    }
-
-    /// <summary>Span over [gpa, gpa+length) if it lies in one region; lengths above int.MaxValue are refused.</summary>
-    public bool TryGetSpan(ulong gpa, uint length, out Span<byte> span)
-    {
-        if (length > int.MaxValue)
-        {
-            span = default;
-            return false;
-        }
-
-        var p = TryTranslate(gpa, length);
-        span = p == null ? default : new Span<byte>(p, (int)length);
-        return p != null;
     }
 
     /// <summary>True when [gpa, gpa+length) is guest RAM (one region).</summary>

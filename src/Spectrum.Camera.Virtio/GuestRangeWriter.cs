@@ -81,23 +81,4 @@ public sealed unsafe class GuestRangeWriter
 
         return true;
     }
-
-    /// <summary>Appends <paramref name="count"/> zero bytes.</summary>
-    public bool WriteZeros(int count)
-    {
-        Span<byte> zeros = stackalloc byte[256];
-        zeros.Clear();
-        while (count > 0)
-        {
-            var n = Math.Min(count, zeros.Length);
-            if (!Write(zeros[..n]))
-            {
-                return false;
-            }
-
-            count -= n;
-        }
-
-        return true;
-    }
 }

@@ -185,25 +185,17 @@ public sealed unsafe class SplitQueue
         return QueuePopResult.Chain;
     }
 
-    /// <summary>Returns a chain to the driver through the used ring with <paramref name="written"/> bytes written.</summary>
-    public void Complete(DescriptorChain chain, uint written) => Complete(chain, written, checkLength: true);
-
     /// <summary>
-    /// <see cref="Complete(DescriptorChain, uint)"/>; <paramref name="checkLength"/> false lets the test-only hostile
-    /// device (tests/Spectrum.Camera.HostileDevice) publish a used length beyond the writable part, as a broken device
-    /// could. Production code always checks.
+    /// Returns a chain to the driver through the used ring with <paramref name="written"/> as its used length. The ring
+    /// publishes what the device reports; that it wrote that many bytes, and no more than the writable part, is the
+    /// device's rule (virtio 1.x §2.7.8), kept where the device writes its answers.
     /// </summary>
-    internal void Complete(DescriptorChain chain, uint written, bool checkLength)
+    public void Complete(DescriptorChain chain, uint written)
     {
         ArgumentNullException.ThrowIfNull(chain);
         if (!chain.InFlight || _chains[chain.Head] != chain)
         {
             throw new InvalidOperationException($"chain {chain.Head} is not in flight on this queue");
-        }
-
-        if (checkLength && written > chain.WritableLength)
-        {
-            throw new InvalidOperationException($"used length {written} exceeds the writable {chain.WritableLength} bytes");
         }
 
         chain.InFlight = false;

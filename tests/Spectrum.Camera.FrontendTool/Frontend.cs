@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using Spectrum.Camera.Frames;
 using Spectrum.Camera.TestFrontend;
+using Spectrum.Camera.Uapi;
 
 namespace Spectrum.Camera.FrontendTool;
 
@@ -49,20 +50,20 @@ internal sealed class Frontend : IDisposable
     public bool Run(int streamIndex, StreamSpec spec)
     {
         var session = OpenSession();
-        var answer = IoctlOk(session, Wire.SFmt, Wire.Format(spec.Width, spec.Height, spec.PixelFormat), Wire.FormatSize, "S_FMT");
-        var width = Wire.U32(answer, 8);
-        var height = Wire.U32(answer, 12);
-        var fourcc = Wire.U32(answer, 16);
-        var sizeImage = Wire.U32(answer, 28);
+        var answer = MediaRequests.Read<V4l2Format>(IoctlOk(session, V4l2IoctlNumber.SFmt,
+            MediaRequests.Format(spec.Width, spec.Height, spec.PixelFormat), MediaRequests.SizeOf<V4l2Format>(), "S_FMT")).Pix;
+        var (width, height, fourcc, sizeImage) = (answer.Width, answer.Height, answer.PixelFormat, answer.SizeImage);
         if (width != spec.Width || height != spec.Height || fourcc != spec.PixelFormat)
         {
-            throw new FrontendException($"S_FMT {spec} answered {Wire.FourccText(fourcc)} {width}x{height}: not on the sidecar's menu");
+            throw new FrontendException($"S_FMT {spec} answered {Fourcc.Text(fourcc)} {width}x{height}: not on the sidecar's menu");
         }
 
         var format = new FrameFormat(fourcc, width, height);
-        var parm = IoctlOk(session, Wire.SParm, Wire.StreamParm(1, spec.Fps), Wire.StreamParmSize, "S_PARM");
-        var (num, den) = (Wire.U32(parm, 12), Wire.U32(parm, 16));
-        var granted = Wire.U32(IoctlOk(session, Wire.ReqBufs, Wire.ReqBufsRequest(_options.Buffers), Wire.RequestBuffersSize, "REQBUFS"), 0);
+        var interval = MediaRequests.Read<V4l2StreamParm>(IoctlOk(session, V4l2IoctlNumber.SParm, MediaRequests.StreamParm(1, spec.Fps),
+            MediaRequests.SizeOf<V4l2StreamParm>(), "S_PARM")).Capture.TimePerFrame;
+        var (num, den) = (interval.Numerator, interval.Denominator);
+        var granted = MediaRequests.Read<V4l2RequestBuffers>(IoctlOk(session, V4l2IoctlNumber.ReqBufs,
+            MediaRequests.RequestBuffers(_options.Buffers), MediaRequests.SizeOf<V4l2RequestBuffers>(), "REQBUFS")).Count;
         if (granted == 0)
         {
             throw new FrontendException("REQBUFS granted no buffers");
@@ -75,8 +76,8 @@ internal sealed class Frontend : IDisposable
             Queue(session, buffers, i);
         }
 
-        Check(Ioctl(session, Wire.StreamOn, Wire.Word(Wire.TypeCapture), 0).Status, "STREAMON");
-        Emit(new JsonLine("start").Add("stream", streamIndex).Add("format", Wire.FourccText(fourcc)).Add("width", width)
+        Check(Ioctl(session, V4l2IoctlNumber.StreamOn, MediaRequests.Word(V4l2.BufTypeVideoCapture), 0).Status, "STREAMON");
+        Emit(new JsonLine("start").Add("stream", streamIndex).Add("format", Fourcc.Text(fourcc)).Add("width", width)
             .Add("height", height).Add("interval", $"{num}/{den}").Add("sizeimage", sizeImage).Add("buffers", granted)
             .Add("session", session).Add("t_ms", Now()));
 
@@ -126,21 +127,23 @@ internal sealed class Frontend : IDisposable
                     continue;
                 }
 
-                switch (Wire.U32(e, 0))
+                var header = WireStruct.TryRead(e, out VirtioMediaEventHeader h) ? h : new VirtioMediaEventHeader { Event = uint.MaxValue };
+                switch (header.Event)
                 {
-                    case Wire.EventDqbuf when Wire.U32(e, 4) != session:
+                    case VirtioMediaWire.EventDqbuf when header.SessionId != session:
                         // Completed for an earlier session before its STREAMOFF/CLOSE and not taken then: the Linux
                         // driver drops such events for a closed file, and so do we.
                         stats.StaleEvents++;
                         break;
-                    case Wire.EventDqbuf:
+                    case VirtioMediaWire.EventDqbuf:
                         lastFrameAt = _clock.Elapsed;
                         OnFrame(e, session, format, buffers, stats);
                         break;
-                    case Wire.EventError:
-                        throw new FrontendException($"EVT_ERROR from the device: errno {Wire.U32(e, 8)} (session {Wire.U32(e, 4)})");
+                    case VirtioMediaWire.EventError:
+                        var errno = WireStruct.TryRead(e, out VirtioMediaErrorEvent error) ? error.Errno.ToString(System.Globalization.CultureInfo.InvariantCulture) : "missing";
+                        throw new FrontendException($"EVT_ERROR from the device: errno {errno} (session {header.SessionId})");
                     default:
-                        Emit(new JsonLine("v4l2-event").Add("stream", streamIndex).Add("type", Wire.U32(e, 0)).Add("t_ms", Now()));
+                        Emit(new JsonLine("v4l2-event").Add("stream", streamIndex).Add("type", header.Event).Add("t_ms", Now()));
                         break;
                 }
             }
@@ -155,8 +158,8 @@ internal sealed class Frontend : IDisposable
             Emit(stats.Summary(Now(), failure));
         }
 
-        Check(Ioctl(session, Wire.StreamOff, Wire.Word(Wire.TypeCapture), 0).Status, "STREAMOFF");
-        IoctlOk(session, Wire.ReqBufs, Wire.ReqBufsRequest(0), Wire.RequestBuffersSize, "REQBUFS 0");
+        Check(Ioctl(session, V4l2IoctlNumber.StreamOff, MediaRequests.Word(V4l2.BufTypeVideoCapture), 0).Status, "STREAMOFF");
+        IoctlOk(session, V4l2IoctlNumber.ReqBufs, MediaRequests.RequestBuffers(0), MediaRequests.SizeOf<V4l2RequestBuffers>(), "REQBUFS 0");
         ArmInterrupts();
         _driver.Close(session);
         return keepGoing;
@@ -166,31 +169,30 @@ internal sealed class Frontend : IDisposable
 
     private void OnFrame(byte[] e, uint session, FrameFormat format, GuestFrameBuffer[] buffers, StreamStats stats)
     {
-        if (e.Length != Wire.EventDqbufSize || Wire.U32(e, 4) != session)
+        if (e.Length != MediaRequests.SizeOf<VirtioMediaDqbufEvent>() || MediaRequests.Read<VirtioMediaDqbufEvent>(e).Header.SessionId != session)
         {
-            throw new FrontendException($"EVT_DQBUF of {e.Length} bytes for session {Wire.U32(e, 4)} (ours: {session})");
+            throw new FrontendException($"EVT_DQBUF of {e.Length} bytes for another session (ours: {session})");
         }
 
-        var index = (int)Wire.U32(e, 8);
+        var buffer = MediaRequests.Read<VirtioMediaDqbufEvent>(e).Buffer;
+        var index = (int)buffer.Index;
         if (index >= buffers.Length)
         {
             throw new FrontendException($"EVT_DQBUF for buffer {index}, only {buffers.Length} exist");
         }
 
-        var bytesUsed = Wire.U32(e, 8 + 8);
-        var flags = Wire.U32(e, 8 + 12);
-        var timestampNs = ((long)Wire.U64(e, 8 + 24) * 1_000_000_000) + ((long)Wire.U64(e, 8 + 32) * 1000);
-        var sequence = Wire.U32(e, 8 + 56);
+        var (bytesUsed, flags, sequence) = (buffer.BytesUsed, buffer.Flags, buffer.Sequence);
+        var timestampNs = (buffer.TimestampSeconds * 1_000_000_000) + (buffer.TimestampMicroseconds * 1000);
         var frame = buffers[index].Read((int)Math.Min(bytesUsed, buffers[index].Length));
         var cls = FrameClass.Classify(format, frame, out var luma, out var hash);
         var now = Now();
-        stats.Add(sequence, bytesUsed, (flags & Wire.FlagError) != 0, cls, hash, now);
+        stats.Add(sequence, bytesUsed, (flags & V4l2.BufFlagError) != 0, cls, hash, now);
         if (!_options.Quiet)
         {
             Emit(new JsonLine("frame").Add("stream", stats.Stream).Add("n", stats.Frames - 1).Add("index", index)
                 .Add("sequence", sequence).Add("bytesused", bytesUsed).Add("timestamp_ns", timestampNs).Add("t_ms", now)
                 .Add("class", cls).Add("luma", luma).Add("hash", hash.ToString("x16", System.Globalization.CultureInfo.InvariantCulture))
-                .Add("error", (flags & Wire.FlagError) != 0));
+                .Add("error", (flags & V4l2.BufFlagError) != 0));
         }
 
         Queue(session, buffers, index);
@@ -254,7 +256,8 @@ internal sealed class Frontend : IDisposable
     private void Queue(uint session, GuestFrameBuffer[] buffers, int index)
     {
         var b = buffers[index];
-        Check(Ioctl(session, Wire.QBuf, Wire.Buffer((uint)index, Wire.UserPtrOf(index), b.Length), Wire.BufferSize, b.SgList()).Status,
+        Check(Ioctl(session, V4l2IoctlNumber.QBuf, MediaRequests.Buffer((uint)index, MediaRequests.UserPtrOf(index), b.Length),
+            MediaRequests.SizeOf<V4l2Buffer>(), b.SgList()).Status,
             $"QBUF {index}");
     }
 
@@ -265,7 +268,7 @@ internal sealed class Frontend : IDisposable
         return status == 0 ? session : throw new FrontendException($"OPEN failed with errno {status}");
     }
 
-    private (uint Status, byte[] Payload) Ioctl(uint session, uint code, ReadOnlySpan<byte> payload, int responsePayload, ReadOnlySpan<byte> extra = default)
+    private (uint Status, byte[] Payload) Ioctl(uint session, V4l2IoctlNumber code, ReadOnlySpan<byte> payload, int responsePayload, ReadOnlySpan<byte> extra = default)
     {
         ArmInterrupts();
         try
@@ -274,15 +277,15 @@ internal sealed class Frontend : IDisposable
         }
         catch (TimeoutException)
         {
-            throw new FrontendException($"ioctl {code}: no answer from the sidecar in {CommandTimeout.TotalSeconds} s");
+            throw new FrontendException($"{code.Name()}: no answer from the sidecar in {CommandTimeout.TotalSeconds} s");
         }
         catch (InvalidDataException e)
         {
-            throw new FrontendException($"ioctl {code}: {e.Message}");
+            throw new FrontendException($"{code.Name()}: {e.Message}");
         }
     }
 
-    private byte[] IoctlOk(uint session, uint code, ReadOnlySpan<byte> payload, int responsePayload, string what)
+    private byte[] IoctlOk(uint session, V4l2IoctlNumber code, ReadOnlySpan<byte> payload, int responsePayload, string what)
     {
         var (status, answer) = Ioctl(session, code, payload, responsePayload);
         Check(status, what);

@@ -29,11 +29,11 @@ internal readonly record struct StreamSpec(uint PixelFormat, uint Width, uint He
             throw new FormatException($"--stream wants FOURCC:WxH[@FPS], not '{text}'");
         }
 
-        return new StreamSpec(Wire.Fourcc(text[..4]), ParseUInt(rest[..x], "width"), ParseUInt(rest[(x + 1)..], "height"), fps);
+        return new StreamSpec(Fourcc.Parse(text[..4]), ParseUInt(rest[..x], "width"), ParseUInt(rest[(x + 1)..], "height"), fps);
     }
 
     public override string ToString() =>
-        string.Create(CultureInfo.InvariantCulture, $"{Wire.FourccText(PixelFormat)}:{Width}x{Height}@{Fps}");
+        string.Create(CultureInfo.InvariantCulture, $"{Fourcc.Text(PixelFormat)}:{Width}x{Height}@{Fps}");
 
     public static uint ParseUInt(string text, string what) =>
         uint.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v > 0
@@ -146,7 +146,7 @@ internal sealed class Options
 
         if (o.Streams.Count == 0)
         {
-            o.Streams.Add(new StreamSpec(Wire.Fourcc("YUYV"), 640, 480, 30));
+            o.Streams.Add(new StreamSpec(Fourcc.Parse("YUYV"), 640, 480, 30));
         }
 
         if (o.Frames is not null && o.DurationSeconds is not null)

@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using Spectrum.Camera.Threading;
 using Spectrum.Camera.Media.Device;
-using Spectrum.Camera.Media.Protocol;
 using Spectrum.Camera.Native;
 using Spectrum.Camera.Native.Diagnostics;
 using Spectrum.Camera.Uapi;
@@ -12,9 +11,10 @@ namespace Spectrum.Camera.HostileDevice;
 
 /// <summary>
 /// The real <see cref="VirtioMediaDevice"/> behind a wrapper that corrupts what it sends. The inner device does all the
-/// work (sessions, formats, buffers, frames); this class sees every completion before it reaches the used ring
-/// (<see cref="ICompletionInterceptor"/>) and rewrites the answer in guest memory, changes the used length, holds the
-/// chain, or injects extra events, according to the active <see cref="Fault"/>.
+/// work (sessions, formats, buffers, frames) through its own transport; this class hands that transport a
+/// <see cref="HostileQueue"/> over each real queue, so it sees every completion before it reaches the used ring, and
+/// rewrites the answer in guest memory, changes the used length, holds the chain, or injects extra events, according
+/// to the active <see cref="Fault"/>. Nothing in the shipped assemblies knows about it.
 ///
 /// The guest selects the fault in-band: VIDIOC_S_INPUT with <see cref="ControlMagic"/> + the fault's number
 /// (<c>v4l2-ctl --set-input=0x484f5300</c> for none). That answer is always correct (it echoes the input), and the
@@ -22,13 +22,24 @@ namespace Spectrum.Camera.HostileDevice;
 /// reset (driver reload, reboot) goes back to <see cref="Fault.None"/>; a config-space fault lasts until then, so the
 /// next probe reads it.
 /// </summary>
-internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor, IDisposable
+internal sealed class HostileMediaDevice : IVirtioDevice, IDisposable
 {
     /// <summary>"HOS\0": S_INPUT values 0x484F5300 + n select fault n.</summary>
     public const uint ControlMagic = 0x484F5300;
 
     private const string Component = "hostile";
-    private const int RespHeader = VirtioMediaWire.RespHeaderSize;
+
+    // Wire sizes of what the device answers and sends (the Uapi structures).
+    private static readonly int RespHeader = WireStruct.SizeOf<VirtioMediaResponseHeader>();
+    private static readonly int RespOpenSize = WireStruct.SizeOf<VirtioMediaOpenResponse>();
+    private static readonly int CmdHeaderSize = WireStruct.SizeOf<VirtioMediaCommandHeader>();
+    private static readonly uint EventDqbufSize = (uint)WireStruct.SizeOf<VirtioMediaDqbufEvent>();
+    private static readonly uint EventErrorSize = (uint)WireStruct.SizeOf<VirtioMediaErrorEvent>();
+    private static readonly int FmtDescSize = WireStruct.SizeOf<V4l2FmtDesc>(), FormatSize = WireStruct.SizeOf<V4l2Format>();
+    private static readonly int FrmSizeEnumSize = WireStruct.SizeOf<V4l2FrmSizeEnum>(), FrmIvalEnumSize = WireStruct.SizeOf<V4l2FrmIvalEnum>();
+    private static readonly int StreamParmSize = WireStruct.SizeOf<V4l2StreamParm>(), InputSize = WireStruct.SizeOf<V4l2Input>();
+    private static readonly int RequestBuffersSize = WireStruct.SizeOf<V4l2RequestBuffers>();
+    private static readonly int CreateBuffersSize = WireStruct.SizeOf<V4l2CreateBuffers>(), BufferSize = WireStruct.SizeOf<V4l2Buffer>();
 
     // Payload offsets inside the V4L2 structures the answers carry (64-bit layout).
     private const int FmtWidth = 8, FmtHeight = 12, FmtPixelFormat = 16, FmtField = 20, FmtBytesPerLine = 24;
@@ -37,20 +48,20 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
     private const int BufMemory = 60, BufLength = 72;
 
     private readonly VirtioMediaDevice _inner;
-    private readonly byte[] _config = new byte[VirtioMediaWire.ConfigSize];
+    private readonly byte[] _config = new byte[WireStruct.SizeOf<VirtioMediaConfig>()];
     private readonly byte[] _request = new byte[64];
-    private readonly byte[] _answer = new byte[VirtioMediaWire.RespHeaderSize + V4l2.CreateBuffersSize];
-    private readonly byte[] _event = new byte[VirtioMediaWire.EventDqbufSize];
-    private readonly byte[] _lastDqbuf = new byte[VirtioMediaWire.EventDqbufSize];
-    private readonly byte[] _inject = new byte[VirtioMediaWire.EventDqbufSize];
+    private readonly byte[] _answer = new byte[RespHeader + CreateBuffersSize];
+    private readonly byte[] _event = new byte[EventDqbufSize];
+    private readonly byte[] _lastDqbuf = new byte[EventDqbufSize];
+    private readonly byte[] _inject = new byte[EventDqbufSize];
     private readonly GuestRangeWriter _writer = new();
     private readonly HashSet<uint> _openSessions = [];
     private readonly HashSet<string> _heldOnce = [];
-    private readonly List<(DescriptorChain Chain, uint Written, long Due, DeviceQueue Queue)> _late = [];
+    private readonly List<(DescriptorChain Chain, uint Written, long Due, IVirtqueue Queue)> _late = [];
     private readonly Random _random;
     private TimerFd? _timer;
-    private DeviceQueue? _commandq;
-    private DeviceQueue? _eventq;
+    private IVirtqueue? _commandq;
+    private IVirtqueue? _eventq;
     private int _streams;
     private Fault _fault;
     private uint? _controlSession;
@@ -124,10 +135,9 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
         _corrupted = _injected = _held = 0;
     }
 
-    public void QueueStarted(int index, DeviceQueue queue)
+    public void QueueStarted(int index, IVirtqueue queue)
     {
         ArgumentNullException.ThrowIfNull(queue);
-        queue.Interceptor = this;
         if (index == VirtioMediaDevice.CommandQueue)
         {
             _commandq = queue;
@@ -137,7 +147,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
             _eventq = queue;
         }
 
-        _inner.QueueStarted(index, queue);
+        _inner.QueueStarted(index, new HostileQueue(queue, this));
     }
 
     // Chains held back stay in flight on the stopped ring; the driver's reset returns them (detach_unused_buf). A late
@@ -166,7 +176,11 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
 
     public string Summary() => $"{_corrupted} answers/events corrupted, {_injected} events injected, {_held} commands held";
 
-    public bool BeforeComplete(DeviceQueue queue, DescriptorChain chain, ref uint written)
+    /// <summary>
+    /// Sees a completion of the inner device on <paramref name="queue"/> (the real one). Returns true to publish the chain
+    /// with <paramref name="written"/> bytes, false when this class took the chain over (holds it, or completed it itself).
+    /// </summary>
+    public bool BeforeComplete(IVirtqueue queue, DescriptorChain chain, ref uint written)
     {
         ArgumentNullException.ThrowIfNull(queue);
         ArgumentNullException.ThrowIfNull(chain);
@@ -177,11 +191,11 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
 
     // ---- commands ---------------------------------------------------------------------------------------------------
 
-    private bool OnCommand(DeviceQueue queue, DescriptorChain chain, ref uint written)
+    private bool OnCommand(IVirtqueue queue, DescriptorChain chain, ref uint written)
     {
         var memory = queue.Memory;
         var n = chain.CopyReadable(memory, _request);
-        if (n < VirtioMediaWire.CmdHeaderSize)
+        if (n < CmdHeaderSize)
         {
             return true;
         }
@@ -190,7 +204,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
         var session = n >= 12 ? Get(_request, 8) : 0;
         var code = n >= 16 ? (V4l2IoctlNumber)Get(_request, 12) : (V4l2IoctlNumber)uint.MaxValue;
         var answered = Math.Min(written, (uint)_answer.Length);
-        ReadWritable(memory, chain, _answer.AsSpan(0, (int)answered));
+        WritablePart.Read(memory, chain, _answer.AsSpan(0, (int)answered));
         var ok = written >= RespHeader && Get(_answer, 0) == 0;
 
         if (command == VirtioMediaWire.CmdIoctl && code == V4l2IoctlNumber.SInput && n >= 20 &&
@@ -199,7 +213,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
             return Select(queue, chain, session, Get(_request, 16), ref written);
         }
 
-        if (command == VirtioMediaWire.CmdOpen && ok && written >= VirtioMediaWire.RespOpenSize)
+        if (command == VirtioMediaWire.CmdOpen && ok && written >= RespOpenSize)
         {
             _openSessions.Add(Get(_answer, RespHeader));
         }
@@ -226,7 +240,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
             if (_fault == Fault.ErrorEvent && ok && _streams++ == 0 && _eventq is { } eventq)
             {
                 // The driver is inside start_streaming, waiting for this answer: the session dies first.
-                InjectError(eventq, session, 5, VirtioMediaWire.EventErrorSize);
+                InjectError(eventq, session, 5, EventErrorSize);
                 eventq.NotifyIfNeeded();
                 Log.Info(Component, $"EVT_ERROR for session {session} before its STREAMON answer");
             }
@@ -235,20 +249,20 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
         switch (_fault)
         {
             case Fault.ShortAnswer when command == VirtioMediaWire.CmdIoctl && ok && written > RespHeader:
-                written = (_step++ % 4) switch { 0 => written - 1, 1 => RespHeader, 2 => 4, _ => 0 };
+                written = (_step++ % 4) switch { 0 => written - 1, 1 => (uint)RespHeader, 2 => 4, _ => 0 };
                 return Corrupted();
             case Fault.OversizedAnswer when command == VirtioMediaWire.CmdIoctl:
                 var big = (_step++ % 3) switch { 0 => chain.WritableLength + 1, 1 => chain.WritableLength + 4096, _ => uint.MaxValue };
                 _corrupted++;
-                queue.Ring.Complete(chain, big, checkLength: false);
+                queue.Complete(chain, big);
                 return false;
             case Fault.BadStatus when command == VirtioMediaWire.CmdIoctl && written >= RespHeader:
                 Put(_answer, 0, (_step++ % 6) switch { 0 => 512u, 1 => 515u, 2 => 4095u, 3 => 4096u, 4 => 0x80000000u, _ => uint.MaxValue });
                 WriteWritable(memory, chain, _answer.AsSpan(0, (int)answered));
                 return Corrupted();
             case Fault.GarbageFormat when command == VirtioMediaWire.CmdIoctl && ok && IsFormat(code) &&
-                                          answered >= RespHeader + V4l2.FormatSize:
-                CorruptFormat(_answer.AsSpan(RespHeader, V4l2.FormatSize));
+                                          answered >= RespHeader + FormatSize:
+                CorruptFormat(_answer.AsSpan(RespHeader, FormatSize));
                 WriteWritable(memory, chain, _answer.AsSpan(0, (int)answered));
                 return Corrupted();
             case Fault.GarbageAnswers when command == VirtioMediaWire.CmdIoctl && ok && answered > RespHeader:
@@ -259,7 +273,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
                 return CorruptOpen(queue, chain, ref written);
             case Fault.BadSession when command == VirtioMediaWire.CmdClose:
                 _corrupted++;
-                queue.Ring.Complete(chain, RespHeader, checkLength: false);
+                queue.Complete(chain, (uint)RespHeader);
                 return false;
             case Fault.NoAnswer or Fault.LateAnswer:
                 var what = command switch
@@ -309,7 +323,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
                 continue; // the driver reset the device meanwhile: the chain is gone
             }
 
-            queue.Ring.Complete(chain, written, checkLength: true);
+            queue.Complete(chain, written);
             queue.NotifyIfNeeded();
             sent = true;
         }
@@ -320,7 +334,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
         }
     }
 
-    private bool Select(DeviceQueue queue, DescriptorChain chain, uint session, uint value, ref uint written)
+    private bool Select(IVirtqueue queue, DescriptorChain chain, uint session, uint value, ref uint written)
     {
         var id = (int)(value & 0xFF);
         if (!Enum.IsDefined((Fault)id))
@@ -346,13 +360,13 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
             Put(_answer, 4, 0);
             Put(_answer, RespHeader, value);
             WriteWritable(queue.Memory, chain, _answer.AsSpan(0, RespHeader + 4));
-            written = RespHeader + 4;
+            written = (uint)RespHeader + 4;
         }
 
         return true;
     }
 
-    private bool CorruptOpen(DeviceQueue queue, DescriptorChain chain, ref uint written)
+    private bool CorruptOpen(IVirtqueue queue, DescriptorChain chain, ref uint written)
     {
         switch (_step++ % 5)
         {
@@ -365,7 +379,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
                 break;
             case 2:
                 _corrupted++;
-                queue.Ring.Complete(chain, 4096, checkLength: false);
+                queue.Complete(chain, 4096);
                 return false;
             case 3:
                 // The id of a session that is still open (the guest keeps one open for this).
@@ -428,13 +442,13 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
 
         switch (code)
         {
-            case V4l2IoctlNumber.EnumFmt when p.Length >= V4l2.FmtDescSize:
+            case V4l2IoctlNumber.EnumFmt when p.Length >= FmtDescSize:
                 Put(p, (k % 3) switch { 0 => 0, 1 => 44, _ => 4 }, (k % 3) switch { 0 => Get(p, 0) + 1, 1 => 0x50424752u, _ => 9u });
                 break;
-            case V4l2IoctlNumber.GFmt or V4l2IoctlNumber.SFmt or V4l2IoctlNumber.TryFmt when p.Length >= V4l2.FormatSize:
+            case V4l2IoctlNumber.GFmt or V4l2IoctlNumber.SFmt or V4l2IoctlNumber.TryFmt when p.Length >= FormatSize:
                 CorruptFormat(p);
                 break;
-            case V4l2IoctlNumber.EnumFrameSizes when p.Length >= V4l2.FrmSizeEnumSize:
+            case V4l2IoctlNumber.EnumFrameSizes when p.Length >= FrmSizeEnumSize:
                 if (k % 3 == 0)
                 {
                     Put(p, 8, 3); // STEPWISE with min > max and step 0
@@ -449,7 +463,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
                 }
 
                 break;
-            case V4l2IoctlNumber.EnumFrameIntervals when p.Length >= V4l2.FrmIvalEnumSize:
+            case V4l2IoctlNumber.EnumFrameIntervals when p.Length >= FrmIvalEnumSize:
                 if (k % 3 == 0)
                 {
                     Put(p, 20, 0);
@@ -461,7 +475,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
                 }
 
                 break;
-            case V4l2IoctlNumber.GParm or V4l2IoctlNumber.SParm when p.Length >= V4l2.StreamParmSize:
+            case V4l2IoctlNumber.GParm or V4l2IoctlNumber.SParm when p.Length >= StreamParmSize:
                 if (k % 2 == 0)
                 {
                     Put(p, 4, V4l2.CapTimePerFrame);
@@ -474,7 +488,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
                 }
 
                 break;
-            case V4l2IoctlNumber.EnumInput when p.Length >= V4l2.InputSize:
+            case V4l2IoctlNumber.EnumInput when p.Length >= InputSize:
                 if (k % 3 == 0)
                 {
                     Put(p, 36, 1); // TUNER
@@ -497,13 +511,13 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
             case V4l2IoctlNumber.SInput when p.Length >= 4:
                 Put(p, 0, Get(p, 0) + 1);
                 break;
-            case V4l2IoctlNumber.ReqBufs when p.Length >= V4l2.RequestBuffersSize:
+            case V4l2IoctlNumber.ReqBufs when p.Length >= RequestBuffersSize:
                 Put(p, (k % 3) switch { 0 => 0, 1 => 8, _ => 4 }, (k % 3) switch { 0 => 33u + (uint)k, 1 => V4l2.MemoryMmap, _ => 9u });
                 break;
-            case V4l2IoctlNumber.CreateBufs when p.Length >= V4l2.CreateBuffersSize:
+            case V4l2IoctlNumber.CreateBufs when p.Length >= CreateBuffersSize:
                 Put(p, (k % 3) switch { 0 => 0, 1 => 4, _ => 8 }, (k % 3) switch { 0 => Get(p, 0) + 3, 1 => uint.MaxValue, _ => V4l2.MemoryMmap });
                 break;
-            case V4l2IoctlNumber.QBuf when p.Length >= V4l2.BufferSize:
+            case V4l2IoctlNumber.QBuf when p.Length >= BufferSize:
                 Put(p, (k % 3) switch { 0 => BufIndex, 1 => BufIndex, _ => BufMemory }, (k % 3) switch { 0 => Get(p, BufIndex) + 1, 1 => uint.MaxValue, _ => V4l2.MemoryMmap });
                 break;
             default:
@@ -514,23 +528,23 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
 
     // ---- events -----------------------------------------------------------------------------------------------------
 
-    private bool OnEvent(DeviceQueue queue, DescriptorChain chain, ref uint written)
+    private bool OnEvent(IVirtqueue queue, DescriptorChain chain, ref uint written)
     {
         if (_fault is not (Fault.HugeBytesused or Fault.BadIndex or Fault.BadEvents or Fault.ErrorEvent) ||
-            written != VirtioMediaWire.EventDqbufSize)
+            written != EventDqbufSize)
         {
             return true;
         }
 
         var memory = queue.Memory;
-        ReadWritable(memory, chain, _event);
+        WritablePart.Read(memory, chain, _event);
         if (Get(_event, 0) != VirtioMediaWire.EventDqbuf)
         {
             return true;
         }
 
         var session = Get(_event, 4);
-        var buffer = _event.AsSpan(8, V4l2.BufferSize);
+        var buffer = _event.AsSpan(8, BufferSize);
         var frame = _frame++;
         var changed = false;
         switch (_fault)
@@ -542,7 +556,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
             case Fault.BadIndex:
                 _event.CopyTo(_inject, 0);
                 Put(_inject, 8 + BufIndex, (frame % 4) switch { 0 => 32u, 1 => 1000u, 2 => uint.MaxValue, _ => 31u });
-                Inject(queue, _inject, VirtioMediaWire.EventDqbufSize);
+                Inject(queue, _inject, EventDqbufSize);
                 if (frame is 3 or 6)
                 {
                     Put(buffer, BufIndex, 32 + (uint)frame);
@@ -571,9 +585,9 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
                 _haveLastDqbuf = true;
                 break;
             case Fault.ErrorEvent when frame == 10 && _streams > 1:
-                InjectError(queue, session, 5, VirtioMediaWire.EventErrorSize);
-                InjectError(queue, session, 0, VirtioMediaWire.EventErrorSize);
-                InjectError(queue, session, 70_000, VirtioMediaWire.EventErrorSize);
+                InjectError(queue, session, 5, EventErrorSize);
+                InjectError(queue, session, 0, EventErrorSize);
+                InjectError(queue, session, 70_000, EventErrorSize);
                 Log.Info(Component, $"EVT_ERROR for session {session} at frame {frame}");
                 break;
         }
@@ -587,7 +601,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
         return true;
     }
 
-    private void InjectMalformed(DeviceQueue queue, uint session, int frame)
+    private void InjectMalformed(IVirtqueue queue, uint session, int frame)
     {
         Array.Clear(_inject);
         switch (frame % 12)
@@ -595,7 +609,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
             case 0:
                 _event.CopyTo(_inject, 0);
                 Put(_inject, 0, 7); // unknown type, full size
-                Inject(queue, _inject, VirtioMediaWire.EventDqbufSize);
+                Inject(queue, _inject, EventDqbufSize);
                 break;
             case 1:
                 Put(_inject, 0, uint.MaxValue);
@@ -625,23 +639,23 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
             case 7:
                 _event.CopyTo(_inject, 0);
                 Put(_inject, 4, 0xDEAD); // no such session
-                Inject(queue, _inject, VirtioMediaWire.EventDqbufSize);
+                Inject(queue, _inject, EventDqbufSize);
                 break;
             case 8:
                 if (_haveLastDqbuf)
                 {
-                    Inject(queue, _lastDqbuf, VirtioMediaWire.EventDqbufSize); // stale duplicate
+                    Inject(queue, _lastDqbuf, EventDqbufSize); // stale duplicate
                 }
 
                 break;
             case 9:
-                InjectError(queue, 0xBEEF, 5, VirtioMediaWire.EventErrorSize); // unknown session
+                InjectError(queue, 0xBEEF, 5, EventErrorSize); // unknown session
                 break;
             case 10:
                 _event.CopyTo(_inject, 0);
                 Put(_inject, 8 + BufType, 2);
                 Put(_inject, 8 + BufMemory, V4l2.MemoryMmap);
-                Inject(queue, _inject, VirtioMediaWire.EventDqbufSize);
+                Inject(queue, _inject, EventDqbufSize);
                 break;
             default:
                 InjectError(queue, session, 5, 8); // EVT_ERROR without its errno
@@ -649,7 +663,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
         }
     }
 
-    private void InjectError(DeviceQueue queue, uint session, uint errno, uint length)
+    private void InjectError(IVirtqueue queue, uint session, uint errno, uint length)
     {
         Array.Clear(_inject);
         Put(_inject, 0, VirtioMediaWire.EventError);
@@ -659,7 +673,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
     }
 
     /// <summary>Sends an extra event in the next buffer the driver posted, with <paramref name="used"/> as its length.</summary>
-    private void Inject(DeviceQueue queue, ReadOnlySpan<byte> bytes, uint used)
+    private void Inject(IVirtqueue queue, ReadOnlySpan<byte> bytes, uint used)
     {
         if (queue.TryPop(out var chain) != QueuePopResult.Chain)
         {
@@ -668,7 +682,7 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
 
         chain!.OpenWritable(queue.Memory, _writer);
         _writer.Write(bytes[..(int)Math.Min((uint)bytes.Length, Math.Min(used, chain.WritableLength))]);
-        queue.Ring.Complete(chain, used, checkLength: false);
+        queue.Complete(chain, used);
         _injected++;
     }
 
@@ -678,25 +692,6 @@ internal sealed class HostileMediaDevice : IVirtioDevice, ICompletionInterceptor
     {
         _corrupted++;
         return true;
-    }
-
-    /// <summary>Copies the first destination.Length bytes of the chain's writable part (what the device wrote).</summary>
-    private static void ReadWritable(GuestMemory memory, DescriptorChain chain, Span<byte> destination)
-    {
-        destination.Clear();
-        var segments = chain.Segments;
-        var copied = 0;
-        for (var i = chain.ReadableCount; i < segments.Length && copied < destination.Length; i++)
-        {
-            var n = (int)Math.Min(segments[i].Length, (uint)(destination.Length - copied));
-            if (!memory.TryGetSpan(segments[i].Address, (uint)n, out var span))
-            {
-                return;
-            }
-
-            span.CopyTo(destination[copied..]);
-            copied += n;
-        }
     }
 
     private void WriteWritable(GuestMemory memory, DescriptorChain chain, ReadOnlySpan<byte> bytes)

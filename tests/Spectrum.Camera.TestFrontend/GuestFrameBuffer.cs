@@ -42,18 +42,8 @@ public sealed class GuestFrameBuffer
 
     public IReadOnlyList<(ulong Gpa, uint Length)> Ranges { get; }
 
-    /// <summary>The SG entries (le64 start, le32 len, le32 reserved) for QBUF's readable part.</summary>
-    public byte[] SgList()
-    {
-        var list = new byte[16 * Ranges.Count];
-        for (var i = 0; i < Ranges.Count; i++)
-        {
-            MediaGuestDriver.Put64(list, 16 * i, Ranges[i].Gpa);
-            MediaGuestDriver.Put(list, (16 * i) + 8, Ranges[i].Length);
-        }
-
-        return list;
-    }
+    /// <summary>The buffer's SG entries for QBUF's readable part.</summary>
+    public byte[] SgList() => MediaRequests.SgList(Ranges);
 
     /// <summary>Gathers the buffer's bytes from guest RAM.</summary>
     public byte[] Read(int count)

@@ -66,6 +66,9 @@ public sealed class GuestVirtqueue : IDisposable
         BinaryPrimitives.WriteUInt16LittleEndian(d[14..], next);
     }
 
+    /// <summary>The buffer address in descriptor <paramref name="index"/> (the guest's own table).</summary>
+    public ulong DescriptorAddress(ushort index) => BinaryPrimitives.ReadUInt64LittleEndian(_ram.Span(DescGpa + (16UL * index), 8));
+
     /// <summary>Puts <paramref name="head"/> in the next avail slot and publishes the new index.</summary>
     public void PublishHead(ushort head)
     {

@@ -1,16 +1,19 @@
 using System.Buffers.Binary;
+using Spectrum.Camera.Uapi;
 
 namespace Spectrum.Camera.TestFrontend;
 
 /// <summary>
 /// Plays the guest's virtio-media driver on top of <see cref="TestVmm"/>: posts eventq buffers, sends OPEN, CLOSE and
-/// IOCTL chains on the commandq (one at a time, like the Linux driver) and collects events. V4L2 structs are encoded
-/// here independently of the device's own code, with the offsets of the 64-bit UAPI.
+/// IOCTL chains on the commandq (one at a time, like the Linux driver) and collects events. Requests are encoded by
+/// <see cref="MediaRequests"/>.
 /// </summary>
 public sealed class MediaGuestDriver
 {
-    public const uint CmdOpen = 1, CmdClose = 2, CmdIoctl = 3, CmdMmap = 4, CmdMunmap = 5;
-    public const int EventBufferSize = 608;
+    /// <summary>Bytes of an eventq buffer: the largest event, EVT_DQBUF.</summary>
+    public static readonly int EventBufferSize = MediaRequests.SizeOf<VirtioMediaDqbufEvent>();
+
+    private static readonly int ResponseHeaderSize = MediaRequests.SizeOf<VirtioMediaResponseHeader>();
 
     private const int RequestArea = 512 * 1024;
     private const int ResponseArea = 64 * 1024;
@@ -41,8 +44,8 @@ public sealed class MediaGuestDriver
     {
         for (var i = 0; i < count; i++)
         {
-            var gpa = _vmm.Ram.Allocate(EventBufferSize, 64);
-            var head = EventQueue.AddChain([], [(gpa, EventBufferSize)]);
+            var gpa = _vmm.Ram.Allocate((ulong)EventBufferSize, 64);
+            var head = EventQueue.AddChain([], [(gpa, (uint)EventBufferSize)]);
             _eventBuffers[head] = gpa;
         }
 
@@ -88,8 +91,10 @@ public sealed class MediaGuestDriver
     /// <summary>CMD_OPEN; returns (status, session id).</summary>
     public (uint Status, uint Session) Open()
     {
-        var r = Send(Header(CmdOpen), 16);
-        return (U32(r, 0), r.Length >= 16 ? U32(r, 8) : 0);
+        var r = Send(MediaRequests.Open(), MediaRequests.SizeOf<VirtioMediaOpenResponse>());
+        return WireStruct.TryRead(r, out VirtioMediaOpenResponse open)
+            ? (open.Header.Status, open.SessionId)
+            : (MediaRequests.Read<VirtioMediaResponseHeader>(r).Status, 0);
     }
 
     public uint OpenSession()
@@ -99,33 +104,21 @@ public sealed class MediaGuestDriver
     }
 
     /// <summary>CMD_CLOSE (no response part). Returns the used length (must be 0).</summary>
-    public int Close(uint session)
-    {
-        var req = new byte[16];
-        Put(req, 0, CmdClose);
-        Put(req, 8, session);
-        return Send(req, 0).Length;
-    }
+    public int Close(uint session) => Send(MediaRequests.Close(session), 0).Length;
 
     /// <summary>
     /// CMD_IOCTL with <paramref name="payload"/> (plus <paramref name="extra"/> readable bytes such as SG entries) and room
     /// for the header plus <paramref name="responsePayload"/> bytes. Returns (status, payload written).
     /// </summary>
-    public (uint Status, byte[] Payload) Ioctl(uint session, uint code, ReadOnlySpan<byte> payload, int responsePayload, ReadOnlySpan<byte> extra = default, int readableSplit = 1)
+    public (uint Status, byte[] Payload) Ioctl(uint session, V4l2IoctlNumber code, ReadOnlySpan<byte> payload, int responsePayload, ReadOnlySpan<byte> extra = default, int readableSplit = 1)
     {
-        var req = new byte[16 + payload.Length + extra.Length];
-        Put(req, 0, CmdIoctl);
-        Put(req, 8, session);
-        Put(req, 12, code);
-        payload.CopyTo(req.AsSpan(16));
-        extra.CopyTo(req.AsSpan(16 + payload.Length));
-        var r = Send(req, 8 + responsePayload, readableSplit);
-        if (r.Length < 8)
+        var r = Send(MediaRequests.Ioctl(session, code, payload, extra), ResponseHeaderSize + responsePayload, readableSplit);
+        if (r.Length < ResponseHeaderSize)
         {
-            throw new InvalidDataException($"ioctl {code} response of {r.Length} bytes");
+            throw new InvalidDataException($"ioctl {code.Name()} response of {r.Length} bytes");
         }
 
-        return (U32(r, 0), r.AsSpan(8).ToArray());
+        return (MediaRequests.Read<VirtioMediaResponseHeader>(r).Status, r.AsSpan(ResponseHeaderSize).ToArray());
     }
 
     /// <summary>Takes the next event from the eventq (re-posting its buffer), or null if none arrives in time.</summary>
@@ -139,7 +132,7 @@ public sealed class MediaGuestDriver
                 var gpa = _eventBuffers[head];
                 var e = _vmm.Ram.Span(gpa, (int)length).ToArray();
                 _eventBuffers.Remove(head);
-                var again = EventQueue.AddChain([], [(gpa, EventBufferSize)]);
+                var again = EventQueue.AddChain([], [(gpa, (uint)EventBufferSize)]);
                 _eventBuffers[again] = gpa;
                 EventQueue.Notify();
                 return e;
@@ -158,18 +151,7 @@ public sealed class MediaGuestDriver
     /// <summary>Re-adopts posted eventq buffers after a VM stop/cont (same rings).</summary>
     public int PostedEventBuffers => _eventBuffers.Count;
 
-    public static byte[] Header(uint command)
-    {
-        var b = new byte[8];
-        Put(b, 0, command);
-        return b;
-    }
-
     public static uint U32(ReadOnlySpan<byte> s, int offset) => BinaryPrimitives.ReadUInt32LittleEndian(s[offset..]);
 
     public static ulong U64(ReadOnlySpan<byte> s, int offset) => BinaryPrimitives.ReadUInt64LittleEndian(s[offset..]);
-
-    public static void Put(Span<byte> s, int offset, uint value) => BinaryPrimitives.WriteUInt32LittleEndian(s[offset..], value);
-
-    public static void Put64(Span<byte> s, int offset, ulong value) => BinaryPrimitives.WriteUInt64LittleEndian(s[offset..], value);
 }

@@ -1,8 +1,9 @@
 namespace Spectrum.Camera.TestFrontend;
 
 /// <summary>
-/// Plays QEMU 10.0's generic vhost-user device: replays the message sequences of vhost-user-backend.md §3.1-3.3
-/// (init, driver start, stop) over a real socket with real memfd RAM and eventfds, and owns the guest's rings.
+/// Plays QEMU 10.0's generic vhost-user device: replays the message sequences QEMU 10.0 sends (hw/virtio/vhost.c and
+/// vhost-user.c: device init, driver start, stop) over a real socket with real memfd RAM and eventfds, and owns the
+/// guest's rings.
 /// </summary>
 public sealed class TestVmm : IDisposable
 {

@@ -4,11 +4,12 @@ using Spectrum.Camera.Bench.Device;
 using Spectrum.Camera.Bench.Native;
 using Spectrum.Camera.Frames;
 using Spectrum.Camera.TestFrontend;
+using Spectrum.Camera.Uapi;
 
 namespace Spectrum.Camera.Bench.Cpu;
 
 /// <summary>
-/// Issue 7, item 5: N real <c>spectrum-camera serve</c> processes, each streaming to its own test-frontend VMM at
+/// CPU per sidecar: N real <c>spectrum-camera serve</c> processes, each streaming to its own test-frontend VMM at
 /// the device's own pacing (30 fps), and the CPU time each process used over the window, read from
 /// /proc/PID/stat (utime + stime, all its threads) at the start and end of the window.
 /// </summary>
@@ -200,20 +201,20 @@ public static class SidecarCpu
             _vmm.StartDriver(newRings: true, beforeEnable: _ => _driver.PostEventBuffers(16));
             Arm();
             var session = _driver.OpenSession();
-            Ok(session, GuestRequests.SFmt, GuestRequests.Format(format.Width, format.Height, format.PixelFormat), GuestRequests.FormatSize);
-            Ok(session, GuestRequests.ReqBufs, GuestRequests.RequestBuffers(BufferCount), GuestRequests.RequestBuffersSize);
+            Ok(session, V4l2IoctlNumber.SFmt, MediaRequests.Format(format.Width, format.Height, format.PixelFormat), MediaRequests.SizeOf<V4l2Format>());
+            Ok(session, V4l2IoctlNumber.ReqBufs, MediaRequests.RequestBuffers(BufferCount), MediaRequests.SizeOf<V4l2RequestBuffers>());
             _commands = new CommandSlot(_vmm.Ram, _driver.CommandQueue);
             for (var i = 0; i < BufferCount; i++)
             {
                 var buffer = new GuestFrameBuffer(_vmm.Ram, format.SizeImage);
-                _queue[i] = _commands.Place(GuestRequests.QueueBufferCommand(session, (uint)i, buffer), GuestRequests.BufferSize);
+                _queue[i] = _commands.Place(MediaRequests.QueueBuffer(session, (uint)i, MediaRequests.UserPtrOf(i), buffer), MediaRequests.SizeOf<V4l2Buffer>());
                 Check(_commands.Send(_queue[i]), "QBUF");
             }
 
             _thread = new Thread(Run) { IsBackground = true, Name = "bench-guest" };
             if (streaming)
             {
-                Ok(session, GuestRequests.StreamOn, GuestRequests.CaptureType(), 0);
+                Ok(session, V4l2IoctlNumber.StreamOn, MediaRequests.Word(V4l2.BufTypeVideoCapture), 0);
                 _thread.Start();
             }
             else
@@ -263,9 +264,9 @@ public static class SidecarCpu
                         continue;
                     }
 
-                    var gpa = GuestRequests.U64Descriptor(_vmm.Ram, eventq, head);
-                    var index = (int)GuestRequests.U32(_vmm.Ram.Span(gpa, 16), 8);
-                    eventq.WriteDescriptor(head, gpa, GuestRequests.EventDqbufSize, GuestVirtqueue.FlagWrite, 0);
+                    var gpa = eventq.DescriptorAddress(head);
+                    var index = (int)MediaRequests.Read<VirtioMediaDqbufEvent>(_vmm.Ram.Span(gpa, MediaGuestDriver.EventBufferSize)).Buffer.Index;
+                    eventq.WriteDescriptor(head, gpa, (uint)MediaGuestDriver.EventBufferSize, GuestVirtqueue.FlagWrite, 0);
                     RingOps.Publish(eventq, head);
                     Check(_commands.Send(_queue[index]), "QBUF");
                     Interlocked.Increment(ref _frames);
@@ -285,7 +286,7 @@ public static class SidecarCpu
             _driver.EventQueue.SetUsedEvent(_driver.EventQueue.UsedIndex);
         }
 
-        private void Ok(uint session, uint code, byte[] payload, int responsePayload)
+        private void Ok(uint session, V4l2IoctlNumber code, byte[] payload, int responsePayload)
         {
             Arm();
             Check(_driver.Ioctl(session, code, payload, responsePayload).Status, $"ioctl {code}");

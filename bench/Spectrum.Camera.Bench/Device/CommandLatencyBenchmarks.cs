@@ -1,11 +1,13 @@
 using BenchmarkDotNet.Attributes;
 using Spectrum.Camera.Frames;
 using Spectrum.Camera.Sources;
+using Spectrum.Camera.TestFrontend;
+using Spectrum.Camera.Uapi;
 
 namespace Spectrum.Camera.Bench.Device;
 
 /// <summary>
-/// Issue 7, item 4: command round trips through the test frontend, one per measurement: the guest writes the
+/// Command latency: round trips through the test frontend, one per measurement: the guest writes the
 /// descriptors, publishes, kicks the kick eventfd; the device loop wakes, copies and validates the request, answers,
 /// completes it on the used ring and signals the call eventfd; the guest wakes and reads the status.
 /// </summary>
@@ -25,7 +27,7 @@ public class CommandLatencyBenchmarks
         _device = new ServedDevice(new TestPatternSource(), 256UL << 20);
         _rig = new FrameRig(_device, QueueFormat, FrameDeliveryBenchmarks.Buffers);
         _commands = new CommandSlot(_device.Ram, _device.Driver.CommandQueue);
-        _getFormat = _commands.Place([.. GuestRequests.IoctlCommand(_rig.Session, GuestRequests.GFmt, 0), .. GuestRequests.Format(0, 0, 0)], GuestRequests.FormatSize);
+        _getFormat = _commands.Place(MediaRequests.Ioctl(_rig.Session, V4l2IoctlNumber.GFmt, MediaRequests.Format(0, 0, 0)), MediaRequests.SizeOf<V4l2Format>());
     }
 
     /// <summary>Not streaming: once every buffer is queued, STREAMOFF hands them back (outside the measurement).</summary>

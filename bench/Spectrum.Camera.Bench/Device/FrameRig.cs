@@ -1,5 +1,6 @@
 using Spectrum.Camera.Frames;
 using Spectrum.Camera.TestFrontend;
+using Spectrum.Camera.Uapi;
 
 namespace Spectrum.Camera.Bench.Device;
 
@@ -25,13 +26,15 @@ public sealed class FrameRig : IDisposable
         _device = device;
         Format = format;
         Session = device.OpenSession();
-        var answer = device.IoctlOk(Session, GuestRequests.SFmt, GuestRequests.Format(format.Width, format.Height, format.PixelFormat), GuestRequests.FormatSize);
-        if (GuestRequests.U32(answer, 8) != format.Width || GuestRequests.U32(answer, 12) != format.Height || GuestRequests.U32(answer, 16) != format.PixelFormat)
+        var answer = MediaRequests.Read<V4l2Format>(device.IoctlOk(Session, V4l2IoctlNumber.SFmt,
+            MediaRequests.Format(format.Width, format.Height, format.PixelFormat), MediaRequests.SizeOf<V4l2Format>())).Pix;
+        if (answer.Width != format.Width || answer.Height != format.Height || answer.PixelFormat != format.PixelFormat)
         {
             throw new InvalidOperationException($"S_FMT did not give {format}");
         }
 
-        var granted = GuestRequests.U32(device.IoctlOk(Session, GuestRequests.ReqBufs, GuestRequests.RequestBuffers((uint)bufferCount), GuestRequests.RequestBuffersSize), 0);
+        var granted = MediaRequests.Read<V4l2RequestBuffers>(device.IoctlOk(Session, V4l2IoctlNumber.ReqBufs,
+            MediaRequests.RequestBuffers((uint)bufferCount), MediaRequests.SizeOf<V4l2RequestBuffers>())).Count;
         if (granted != bufferCount)
         {
             throw new InvalidOperationException($"REQBUFS granted {granted} of {bufferCount} buffers");
@@ -43,10 +46,11 @@ public sealed class FrameRig : IDisposable
         for (var i = 0; i < bufferCount; i++)
         {
             _buffers[i] = new GuestFrameBuffer(device.Ram, format.SizeImage, scattered: true);
-            _queueCommands[i] = _commands.Place(GuestRequests.QueueBufferCommand(Session, (uint)i, _buffers[i]), GuestRequests.BufferSize);
+            _queueCommands[i] = _commands.Place(MediaRequests.QueueBuffer(Session, (uint)i, MediaRequests.UserPtrOf(i), _buffers[i]),
+                MediaRequests.SizeOf<V4l2Buffer>());
         }
 
-        _streamOff = _commands.Place([.. GuestRequests.IoctlCommand(Session, GuestRequests.StreamOff, 0), .. GuestRequests.CaptureType()], 0);
+        _streamOff = _commands.Place(MediaRequests.Ioctl(Session, V4l2IoctlNumber.StreamOff, MediaRequests.Word(V4l2.BufTypeVideoCapture)), 0);
         _delivered = new int[bufferCount];
         _lastEventUsed = device.Driver.EventQueue.UsedIndex;
     }
@@ -110,7 +114,7 @@ public sealed class FrameRig : IDisposable
     /// </summary>
     public void StreamOn()
     {
-        _device.IoctlOk(Session, GuestRequests.StreamOn, GuestRequests.CaptureType(), 0);
+        _device.IoctlOk(Session, V4l2IoctlNumber.StreamOn, MediaRequests.Word(V4l2.BufTypeVideoCapture), 0);
         _device.DisarmFrameTimer();
         _device.OnLoop(() => 0); // every tick that expired before the disarm has run now
         while (_device.Driver.EventQueue.UsedIndex != _lastEventUsed)
@@ -161,18 +165,18 @@ public sealed class FrameRig : IDisposable
         var eventq = _device.Driver.EventQueue;
         var (head, length) = RingOps.WaitUsed(eventq, ServedDevice.Timeout);
         _lastEventUsed++;
-        var gpa = GuestRequests.U64Descriptor(_device.Ram, eventq, head);
-        var e = _device.Ram.Span(gpa, GuestRequests.EventDqbufSize);
-        var index = (int)GuestRequests.U32(e, 8);
-        if (length != GuestRequests.EventDqbufSize || GuestRequests.U32(e, 0) != GuestRequests.EventDqbuf ||
-            GuestRequests.U32(e, 4) != Session || index >= _buffers.Length ||
-            GuestRequests.U32(e, 8 + 8) != Format.SizeImage || (GuestRequests.U32(e, 8 + 12) & GuestRequests.BufFlagError) != 0)
+        var gpa = eventq.DescriptorAddress(head);
+        var e = MediaRequests.Read<VirtioMediaDqbufEvent>(_device.Ram.Span(gpa, MediaGuestDriver.EventBufferSize));
+        var index = (int)e.Buffer.Index;
+        if (length != MediaGuestDriver.EventBufferSize || e.Header.Event != VirtioMediaWire.EventDqbuf ||
+            e.Header.SessionId != Session || index >= _buffers.Length ||
+            e.Buffer.BytesUsed != Format.SizeImage || (e.Buffer.Flags & V4l2.BufFlagError) != 0)
         {
-            throw new InvalidOperationException($"unexpected event: {length} bytes, type {GuestRequests.U32(e, 0)}, buffer {index}, " +
-                $"bytesused {GuestRequests.U32(e, 16)}, flags 0x{GuestRequests.U32(e, 20):x}");
+            throw new InvalidOperationException($"unexpected event: {length} bytes, type {e.Header.Event}, buffer {index}, " +
+                $"bytesused {e.Buffer.BytesUsed}, flags 0x{e.Buffer.Flags:x}");
         }
 
-        eventq.WriteDescriptor(head, gpa, GuestRequests.EventDqbufSize, GuestVirtqueue.FlagWrite, 0);
+        eventq.WriteDescriptor(head, gpa, (uint)MediaGuestDriver.EventBufferSize, GuestVirtqueue.FlagWrite, 0);
         RingOps.Publish(eventq, head);
         return index;
     }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Spectrum.Camera.TestFrontend;
+using Spectrum.Camera.Uapi;
 
 namespace Spectrum.Camera.Bench.Device;
 
@@ -108,6 +109,6 @@ internal sealed class CommandSlot
             throw new InvalidOperationException($"commandq completed head {head} ({length} bytes), expected {_head}");
         }
 
-        return GuestRequests.U32(_ram.Span(_responseGpa, 4), 0);
+        return MediaRequests.Read<VirtioMediaResponseHeader>(_ram.Span(_responseGpa, 8)).Status;
     }
 }

@@ -6,6 +6,7 @@ using Spectrum.Camera.Native;
 using Spectrum.Camera.Native.Diagnostics;
 using Spectrum.Camera.TestFrontend;
 using Spectrum.Camera.VhostUser;
+using Spectrum.Camera.Uapi;
 
 namespace Spectrum.Camera.Bench.Device;
 
@@ -94,7 +95,7 @@ public sealed class ServedDevice : IDisposable
     }
 
     /// <summary>An ioctl through the test frontend's driver that must succeed; returns its payload.</summary>
-    public byte[] IoctlOk(uint session, uint code, ReadOnlySpan<byte> payload, int responsePayload)
+    public byte[] IoctlOk(uint session, V4l2IoctlNumber code, ReadOnlySpan<byte> payload, int responsePayload)
     {
         ArmInterrupts();
         var (status, answer) = Driver.Ioctl(session, code, payload, responsePayload);

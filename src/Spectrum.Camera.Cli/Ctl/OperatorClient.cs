@@ -94,7 +94,15 @@ internal sealed class OperatorClient : IDisposable
     /// The next reply to request <paramref name="id"/>, waiting up to <paramref name="timeoutMs"/> (-1 = forever).
     /// An <c>Error</c> reply is thrown as <see cref="CtlFailure"/> with the service's message.
     /// </summary>
-    public OperatorResponse Receive(ulong id, int timeoutMs)
+    public OperatorResponse Receive(ulong id, int timeoutMs) =>
+        TryReceive(id, timeoutMs) ?? throw new CtlFailure(
+            $"no reply from the camera service at {SocketPath} within {timeoutMs / 1000} s");
+
+    /// <summary>
+    /// As <see cref="Receive"/>, but null when nothing arrived within <paramref name="timeoutMs"/> (0 = do not wait):
+    /// for loops that also watch the keyboard or another connection.
+    /// </summary>
+    public OperatorResponse? TryReceive(ulong id, int timeoutMs)
     {
         var clock = Stopwatch.StartNew();
         while (true)
@@ -138,8 +146,7 @@ internal sealed class OperatorClient : IDisposable
                         wait = (int)Math.Max(0, timeoutMs - clock.ElapsedMilliseconds);
                         if (wait == 0)
                         {
-                            throw new CtlFailure(
-                                $"no reply from the camera service at {SocketPath} within {timeoutMs / 1000} s");
+                            return null;
                         }
                     }
 

@@ -1,6 +1,7 @@
 using Spectrum.Camera.Native;
+using Spectrum.Camera.Uapi;
 
-namespace Spectrum.Camera.Host.V4l2;
+namespace Spectrum.Camera.Host;
 
 /// <summary>
 /// The enumeration ioctls, each returning 0 or an errno. <see cref="CameraEnumerator"/> works against this so that its
@@ -23,12 +24,12 @@ internal sealed class DeviceQuery(FdHandle fd) : IV4l2Query
     public int QueryCapability(out V4l2Capability capability)
     {
         capability = default;
-        return DeviceFile.Ioctl(fd, V4l2Uapi.QueryCap, ref capability);
+        return DeviceFile.Ioctl(fd, V4l2Requests.QueryCap, ref capability);
     }
 
-    public int EnumFormat(ref V4l2FmtDesc format) => DeviceFile.Ioctl(fd, V4l2Uapi.EnumFmt, ref format);
+    public int EnumFormat(ref V4l2FmtDesc format) => DeviceFile.Ioctl(fd, V4l2Requests.EnumFmt, ref format);
 
-    public int EnumFrameSize(ref V4l2FrmSizeEnum size) => DeviceFile.Ioctl(fd, V4l2Uapi.EnumFrameSizes, ref size);
+    public int EnumFrameSize(ref V4l2FrmSizeEnum size) => DeviceFile.Ioctl(fd, V4l2Requests.EnumFrameSizes, ref size);
 
-    public int EnumFrameInterval(ref V4l2FrmIvalEnum interval) => DeviceFile.Ioctl(fd, V4l2Uapi.EnumFrameIntervals, ref interval);
+    public int EnumFrameInterval(ref V4l2FrmIvalEnum interval) => DeviceFile.Ioctl(fd, V4l2Requests.EnumFrameIntervals, ref interval);
 }

@@ -1,4 +1,3 @@
-using Spectrum.Camera.Media.Protocol;
 using Spectrum.Camera.Native.Diagnostics;
 using Spectrum.Camera.Uapi;
 
@@ -14,192 +13,131 @@ internal sealed class BufferIoctls(CaptureState state, FrameStreamer streamer)
 {
     private const string Component = "virtio-media";
 
-    public IEnumerable<IoctlEntry> Entries =>
-    [
-        new(V4l2IoctlNumber.ReqBufs, V4l2.RequestBuffersSize, V4l2.RequestBuffersSize, RequestBuffers),
-        new(V4l2IoctlNumber.CreateBufs, V4l2.CreateBuffersSize, V4l2.CreateBuffersSize, CreateBuffers),
-        new(V4l2IoctlNumber.QueryBuf, V4l2.BufferSize, V4l2.BufferSize, QueryBuffer),
-        new(V4l2IoctlNumber.PrepareBuf, V4l2.BufferSize, V4l2.BufferSize, PrepareBuffer),
-        new(V4l2IoctlNumber.QBuf, V4l2.BufferSize, V4l2.BufferSize, QueueBuffer),
-        new(V4l2IoctlNumber.StreamOn, 4, 0, StreamOn),
-        new(V4l2IoctlNumber.StreamOff, 4, 0, StreamOff),
-    ];
-
     private CaptureQueue Queue => state.Queue;
 
-    /// <summary>v4l2_requestbuffers: count +0, type +4, memory +8, capabilities +12, flags u8 +16.</summary>
-    private Errno RequestBuffers(ref IoctlContext c)
+    public Errno RequestBuffers(in IoctlCall call, in V4l2RequestBuffers request, out V4l2RequestBuffers answer)
     {
-        var count = Le.U32(c.Input, 0);
-        var type = Le.U32(c.Input, 4);
-        var memory = Le.U32(c.Input, 8);
-        if (type != V4l2.BufTypeVideoCapture || memory != V4l2.MemoryUserPtr)
+        answer = default;
+        if (request.Type != V4l2.BufTypeVideoCapture || request.Memory != V4l2.MemoryUserPtr)
         {
             return Errno.EINVAL;
         }
 
-        if (Queue.IsOwnedByOther(c.Session.Id))
+        if (Queue.IsOwnedByOther(call.Session.Id) || Queue.Streaming)
         {
             return Errno.EBUSY;
         }
 
-        if (Queue.Streaming)
+        Queue.Reallocate(call.Session.Id, request.Count, state.Format.SizeImage);
+        answer = new V4l2RequestBuffers
         {
-            return Errno.EBUSY;
-        }
-
-        Queue.Reallocate(c.Session.Id, count);
-        Le.Put(c.Output, 0, Queue.Allocated);
-        Le.Put(c.Output, 4, type);
-        Le.Put(c.Output, 8, memory);
-        Le.Put(c.Output, 12, V4l2.BufCapSupportsUserPtr);
+            Count = Queue.Allocated,
+            Type = request.Type,
+            Memory = request.Memory,
+            Capabilities = V4l2.BufCapSupportsUserPtr,
+        };
         return Errno.None;
     }
 
     /// <summary>
-    /// v4l2_create_buffers: index +0, count +4, memory +8, format +16 (208), capabilities +224, flags +228,
-    /// max_num_buffers +232. Buffers here are only slots: their memory comes with each QBUF.
+    /// Buffers here are only slots: their memory comes with each QBUF, which must then be at least the sizeimage of
+    /// the format CREATE_BUFS was given. As vb2 does: a count of 0 only reports; otherwise a sizeimage of 0 is EINVAL,
+    /// a full queue ENOBUFS, and a sizeimage smaller than the current format needs (or larger than any buffer QBUF
+    /// takes) EINVAL.
     /// </summary>
-    private Errno CreateBuffers(ref IoctlContext c)
+    public Errno CreateBuffers(in IoctlCall call, in V4l2CreateBuffers request, out V4l2CreateBuffers answer)
     {
-        var count = Le.U32(c.Input, 4);
-        var memory = Le.U32(c.Input, 8);
-        if (memory != V4l2.MemoryUserPtr || Le.U32(c.Input, 16) != V4l2.BufTypeVideoCapture)
+        answer = default;
+        if (request.Memory != V4l2.MemoryUserPtr || request.Format.Type != V4l2.BufTypeVideoCapture)
         {
             return Errno.EINVAL;
         }
 
-        if (Queue.IsOwnedByOther(c.Session.Id))
+        if (Queue.IsOwnedByOther(call.Session.Id))
         {
             return Errno.EBUSY;
         }
 
         var index = Queue.Allocated;
-        if (count > 0 && index == V4l2.MaxBuffers)
+        var size = request.Format.Pix.SizeImage;
+        if (request.Count == 0)
+        {
+            size = state.Format.SizeImage;
+        }
+        else if (size == 0)
+        {
+            return Errno.EINVAL;
+        }
+        else if (index == CaptureQueue.MaxBuffers)
         {
             return Errno.ENOBUFS;
         }
+        else if (size < state.Format.SizeImage || size > GuestSgList.MaxBufferLength)
+        {
+            return Errno.EINVAL;
+        }
 
-        var added = count == 0 ? 0 : Queue.Add(c.Session.Id, count);
-        Le.Put(c.Output, 0, index);
-        Le.Put(c.Output, 4, added);
-        Le.Put(c.Output, 8, memory);
-        FormatIoctls.WriteFormat(c.Output[16..], state.Format);
-        Le.Put(c.Output, 224, V4l2.BufCapSupportsUserPtr);
-        Le.Put(c.Output, 232, V4l2.MaxBuffers);
+        var added = request.Count == 0 ? 0 : Queue.Add(call.Session.Id, request.Count, size);
+        var format = FormatIoctls.Describe(state.Format);
+        format.Pix.SizeImage = size;
+        answer = new V4l2CreateBuffers
+        {
+            Index = index,
+            Count = added,
+            Memory = request.Memory,
+            Format = format,
+            Capabilities = V4l2.BufCapSupportsUserPtr,
+            MaxNumBuffers = CaptureQueue.MaxBuffers,
+        };
         return Errno.None;
     }
 
-    private Errno QueryBuffer(ref IoctlContext c)
+    public Errno QueryBuffer(in V4l2Buffer request, out V4l2Buffer answer)
     {
-        if (Le.U32(c.Input, 4) != V4l2.BufTypeVideoCapture || !Queue.TryGetBuffer(Le.U32(c.Input, 0), out var buffer))
+        answer = default;
+        if (request.Type != V4l2.BufTypeVideoCapture || !Queue.TryGetBuffer(request.Index, out var buffer))
         {
             return Errno.EINVAL;
         }
 
-        WriteBuffer(c.Output, buffer);
+        answer = Describe(buffer);
         return Errno.None;
     }
 
-    private Errno PrepareBuffer(ref IoctlContext c) => TakeGuestBuffer(ref c, queue: false);
+    public Errno PrepareBuffer(in IoctlCall call, in V4l2Buffer request, out V4l2Buffer answer) =>
+        TakeGuestBuffer(call, request, queue: false, out answer);
 
-    private Errno QueueBuffer(ref IoctlContext c) => TakeGuestBuffer(ref c, queue: true);
+    public Errno QueueBuffer(in IoctlCall call, in V4l2Buffer request, out V4l2Buffer answer) =>
+        TakeGuestBuffer(call, request, queue: true, out answer);
 
-    /// <summary>
-    /// v4l2_buffer: index +0, type +4, flags +12, memory +60, m.userptr +64, length +72, request_fd +80; then the SG
-    /// list. Validated in full before the buffer changes state.
-    /// </summary>
-    private Errno TakeGuestBuffer(ref IoctlContext c, bool queue)
+    public Errno StreamOn(in IoctlCall call, uint type, out NoPayload answer)
     {
-        var index = Le.U32(c.Input, 0);
-        var type = Le.U32(c.Input, 4);
-        var flags = Le.U32(c.Input, 12);
-        var memory = Le.U32(c.Input, 60);
-        var userPtr = Le.U64(c.Input, 64);
-        var length = Le.U32(c.Input, 72);
-        if (type != V4l2.BufTypeVideoCapture || memory != V4l2.MemoryUserPtr || (flags & RequestFdFlag) != 0)
+        answer = default;
+        var errno = CheckStreamType(call, type);
+        if (errno == Errno.None && Queue.Allocated == 0)
         {
-            return Errno.EINVAL;
+            errno = Errno.EINVAL; // nothing to stream into
         }
 
-        if (Queue.IsOwnedByOther(c.Session.Id))
-        {
-            return Errno.EBUSY;
-        }
-
-        // vb2: a queued buffer is neither queued nor prepared again, and a prepared one is not prepared twice.
-        if (!Queue.TryGetBuffer(index, out var buffer) || buffer.State == CaptureBufferState.Queued ||
-            (!queue && buffer.State == CaptureBufferState.Prepared))
-        {
-            return Errno.EINVAL;
-        }
-
-        if (userPtr == 0 || length < state.Format.SizeImage)
-        {
-            return Errno.EINVAL;
-        }
-
-        var errno = GuestSgList.TryParse(c.Input[V4l2.BufferSize..], length, c.Memory, c.Chain, buffer, out var problem);
-        if (errno != Errno.None)
-        {
-            Log.GuestFault(Component, "bad-sg-list", $"session {c.Session.Id} buffer {index}: {problem}");
-            return errno;
-        }
-
-        buffer.UserPtr = userPtr;
-        if (queue)
-        {
-            Queue.Enqueue(buffer);
-        }
-        else
-        {
-            buffer.State = CaptureBufferState.Prepared;
-        }
-
-        WriteBuffer(c.Output, buffer);
-        return Errno.None;
-    }
-
-    private Errno StreamOn(ref IoctlContext c)
-    {
-        if (Le.U32(c.Input, 0) != V4l2.BufTypeVideoCapture)
-        {
-            return Errno.EINVAL;
-        }
-
-        if (Queue.IsOwnedByOther(c.Session.Id))
-        {
-            return Errno.EBUSY;
-        }
-
-        if (Queue.Allocated == 0)
-        {
-            return Errno.EINVAL;
-        }
-
-        if (!Queue.Streaming)
+        if (errno == Errno.None && !Queue.Streaming)
         {
             Queue.Streaming = true;
             streamer.Start();
         }
 
-        return Errno.None;
+        return errno;
     }
 
-    private Errno StreamOff(ref IoctlContext c)
+    public Errno StreamOff(in IoctlCall call, uint type, out NoPayload answer)
     {
-        if (Le.U32(c.Input, 0) != V4l2.BufTypeVideoCapture)
+        answer = default;
+        var errno = CheckStreamType(call, type);
+        if (errno == Errno.None)
         {
-            return Errno.EINVAL;
+            StopStreaming();
         }
 
-        if (Queue.IsOwnedByOther(c.Session.Id))
-        {
-            return Errno.EBUSY;
-        }
-
-        StopStreaming();
-        return Errno.None;
+        return errno;
     }
 
     /// <summary>STREAMOFF semantics, also used when the owner closes: stop frames, return every buffer.</summary>
@@ -214,23 +152,72 @@ internal sealed class BufferIoctls(CaptureState state, FrameStreamer streamer)
         Queue.ReturnAll();
     }
 
-    private const uint RequestFdFlag = 0x00800000;
+    /// <summary>STREAMON and STREAMOFF: the capture type, asked by the queue's owner (or by anyone while it has none).</summary>
+    private Errno CheckStreamType(in IoctlCall call, uint type) =>
+        type != V4l2.BufTypeVideoCapture ? Errno.EINVAL : Queue.IsOwnedByOther(call.Session.Id) ? Errno.EBUSY : Errno.None;
+
+    /// <summary>A USERPTR v4l2_buffer, then its SG list: validated in full before the buffer changes state.</summary>
+    private Errno TakeGuestBuffer(in IoctlCall call, in V4l2Buffer request, bool queue, out V4l2Buffer answer)
+    {
+        answer = default;
+        if (request.Type != V4l2.BufTypeVideoCapture || request.Memory != V4l2.MemoryUserPtr ||
+            (request.Flags & V4l2.BufFlagRequestFd) != 0)
+        {
+            return Errno.EINVAL;
+        }
+
+        if (Queue.IsOwnedByOther(call.Session.Id))
+        {
+            return Errno.EBUSY;
+        }
+
+        // vb2: a queued buffer is neither queued nor prepared again, and a prepared one is not prepared twice.
+        if (!Queue.TryGetBuffer(request.Index, out var buffer) || buffer.State == CaptureBufferState.Queued ||
+            (!queue && buffer.State == CaptureBufferState.Prepared))
+        {
+            return Errno.EINVAL;
+        }
+
+        if (request.UserPtr == 0 || request.Length < buffer.MinLength)
+        {
+            return Errno.EINVAL;
+        }
+
+        var errno = GuestSgList.TryParse(call.After<V4l2Buffer>(), request.Length, call.Memory, call.CommandSegments, buffer, out var problem);
+        if (errno != Errno.None)
+        {
+            Log.GuestFault(Component, "bad-sg-list", $"session {call.Session.Id} buffer {request.Index}: {problem}");
+            return errno;
+        }
+
+        buffer.UserPtr = request.UserPtr;
+        if (queue)
+        {
+            Queue.Enqueue(buffer);
+        }
+        else
+        {
+            buffer.State = CaptureBufferState.Prepared;
+        }
+
+        answer = Describe(buffer);
+        return Errno.None;
+    }
 
     /// <summary>The v4l2_buffer the driver sees for <paramref name="b"/>; pointer-like fields echo the guest's own values.</summary>
-    private void WriteBuffer(Span<byte> o, CaptureBuffer b)
+    private static V4l2Buffer Describe(CaptureBuffer b) => new()
     {
-        Le.Put(o, 0, b.Index);
-        Le.Put(o, 4, V4l2.BufTypeVideoCapture);
-        var stateFlag = b.State switch
+        Index = b.Index,
+        Type = V4l2.BufTypeVideoCapture,
+        Flags = V4l2.BufFlagTimestampMonotonic | b.State switch
         {
             CaptureBufferState.Queued => V4l2.BufFlagQueued,
             CaptureBufferState.Prepared => V4l2.BufFlagPrepared,
             _ => 0u,
-        };
-        Le.Put(o, 12, stateFlag | V4l2.BufFlagTimestampMonotonic);
-        Le.Put(o, 16, V4l2.FieldNone);
-        Le.Put(o, 60, V4l2.MemoryUserPtr);
-        Le.Put64(o, 64, b.UserPtr);
-        Le.Put(o, 72, b.Length == 0 ? state.Format.SizeImage : b.Length);
-    }
+        },
+        Field = V4l2.FieldNone,
+        Memory = V4l2.MemoryUserPtr,
+        UserPtr = b.UserPtr,
+        Length = b.Length == 0 ? b.MinLength : b.Length,
+    };
 }

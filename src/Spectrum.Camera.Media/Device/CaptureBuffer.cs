@@ -21,6 +21,12 @@ internal sealed class CaptureBuffer
     /// <summary>The buffer length the guest declared at QBUF.</summary>
     public uint Length { get; set; }
 
+    /// <summary>
+    /// The smallest length QBUF accepts for this slot: the sizeimage it was allocated for (the format's at REQBUFS, the
+    /// one CREATE_BUFS asked for, which is never smaller).
+    /// </summary>
+    public uint MinLength { get; set; }
+
     /// <summary>Guest ranges holding the buffer; the first <see cref="RangeCount"/> entries are valid.</summary>
     public GuestRange[] Ranges { get; set; } = new GuestRange[16];
 

@@ -1,6 +1,3 @@
-using Spectrum.Camera.Media.Protocol;
-using Spectrum.Camera.Uapi;
-
 namespace Spectrum.Camera.Media.Device;
 
 /// <summary>
@@ -9,12 +6,15 @@ namespace Spectrum.Camera.Media.Device;
 /// </summary>
 internal sealed class CaptureQueue
 {
-    private readonly CaptureBuffer[] _buffers = new CaptureBuffer[V4l2.MaxBuffers];
-    private readonly Queue<CaptureBuffer> _queued = new((int)V4l2.MaxBuffers);
+    /// <summary>Most buffers the queue may have (vb2's own maximum is 64 on Linux 6.1; 32 is plenty for a camera).</summary>
+    public const uint MaxBuffers = 32;
+
+    private readonly CaptureBuffer[] _buffers = new CaptureBuffer[MaxBuffers];
+    private readonly Queue<CaptureBuffer> _queued = new((int)MaxBuffers);
 
     public CaptureQueue()
     {
-        for (var i = 0u; i < V4l2.MaxBuffers; i++)
+        for (var i = 0u; i < MaxBuffers; i++)
         {
             _buffers[i] = new CaptureBuffer(i);
         }
@@ -37,8 +37,11 @@ internal sealed class CaptureQueue
         return index < Allocated;
     }
 
-    /// <summary>Replaces all buffers with <paramref name="count"/> fresh ones (0 frees the queue).</summary>
-    public void Reallocate(uint session, uint count)
+    /// <summary>
+    /// Replaces all buffers with <paramref name="count"/> fresh ones of at least <paramref name="minLength"/> bytes each
+    /// (0 frees the queue).
+    /// </summary>
+    public void Reallocate(uint session, uint count, uint minLength)
     {
         _queued.Clear();
         for (var i = 0; i < _buffers.Length; i++)
@@ -47,16 +50,22 @@ internal sealed class CaptureQueue
             _buffers[i].RangeCount = 0;
             _buffers[i].UserPtr = 0;
             _buffers[i].Length = 0;
+            _buffers[i].MinLength = minLength;
         }
 
-        Allocated = Math.Min(count, V4l2.MaxBuffers);
+        Allocated = Math.Min(count, MaxBuffers);
         Owner = Allocated == 0 ? null : session;
     }
 
-    /// <summary>Adds up to <paramref name="count"/> buffers; returns how many were added.</summary>
-    public uint Add(uint session, uint count)
+    /// <summary>Adds up to <paramref name="count"/> buffers of at least <paramref name="minLength"/> bytes; returns how many.</summary>
+    public uint Add(uint session, uint count, uint minLength)
     {
-        var added = Math.Min(count, V4l2.MaxBuffers - Allocated);
+        var added = Math.Min(count, MaxBuffers - Allocated);
+        for (var i = Allocated; i < Allocated + added; i++)
+        {
+            _buffers[i].MinLength = minLength;
+        }
+
         Allocated += added;
         if (Allocated > 0)
         {
@@ -126,6 +135,6 @@ internal sealed class CaptureQueue
     public void Release()
     {
         Streaming = false;
-        Reallocate(0, 0);
+        Reallocate(0, 0, 0);
     }
 }

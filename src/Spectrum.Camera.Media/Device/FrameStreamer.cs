@@ -1,9 +1,8 @@
 using Spectrum.Camera.Frames;
+using Spectrum.Camera.Media.Transport;
 using Spectrum.Camera.Threading;
-using Spectrum.Camera.Media.Protocol;
 using Spectrum.Camera.Native;
 using Spectrum.Camera.Uapi;
-using Spectrum.Camera.VhostUser;
 
 namespace Spectrum.Camera.Media.Device;
 
@@ -17,21 +16,24 @@ internal sealed class FrameStreamer : IDisposable
 {
     private readonly CaptureState _state;
     private readonly IFrameSource _source;
-    private readonly EventQueueWriter _events;
-    private readonly Func<DeviceQueue?> _eventQueue;
+    private readonly VirtqueueTransport _transport;
     private readonly GuestBufferSink _sink = new();
+
+    // The frames whose events may still wait in the transport's backlog, newest last: a STREAMOFF that withdraws n
+    // events withdraws the n newest frames (the backlog holds only the streaming owner's events, oldest out first).
+    private readonly (FrameContent Content, bool Failed)[] _recent = new (FrameContent, bool)[EventBacklog.Capacity];
+    private int _recentNext;
     private TimerFd? _timer;
     private bool _streaming;
     private bool _suspended = true;
     private bool _started;
     private uint _nextFrame;
 
-    public FrameStreamer(CaptureState state, IFrameSource source, EventQueueWriter events, Func<DeviceQueue?> eventQueue)
+    public FrameStreamer(CaptureState state, IFrameSource source, VirtqueueTransport transport)
     {
         _state = state;
         _source = source;
-        _events = events;
-        _eventQueue = eventQueue;
+        _transport = transport;
         state.RateChanged += Rearm;
     }
 
@@ -69,7 +71,12 @@ internal sealed class FrameStreamer : IDisposable
         Rearm();
         if (_state.Queue.Owner is { } owner)
         {
-            _events.Discard(owner);
+            for (var n = _transport.DiscardEvents(owner); n > 0; n--)
+            {
+                _recentNext = (_recentNext + _recent.Length - 1) % _recent.Length;
+                var (content, failed) = _recent[_recentNext];
+                Counters.Withdraw(content, failed);
+            }
         }
     }
 
@@ -119,41 +126,45 @@ internal sealed class FrameStreamer : IDisposable
         _started = true;
         _nextFrame = unchecked(frame + 1);
 
-        var eventq = _eventQueue();
-        if (eventq is null || _events.IsFull || !_state.Queue.TryDequeueForFrame(out var buffer))
+        if (!_transport.CanSendEvent || !_state.Queue.TryDequeueForFrame(out var buffer))
         {
             Counters.Dropped++;
             return;
         }
 
         var format = _state.Format;
-        _sink.Open(eventq.Memory, buffer);
+        _sink.Open(_transport.Memory!, buffer);
         var content = _source.Render(format, frame, _sink);
         var failed = _sink.Faulted || _sink.Written != format.SizeImage;
         buffer.State = CaptureBufferState.Dequeued;
         Counters.Count(content, failed);
-        WriteDqbufEvent(buffer, frame, format.SizeImage, failed);
-        _events.Flush(eventq);
+        _recent[_recentNext] = (content, failed);
+        _recentNext = (_recentNext + 1) % _recent.Length;
+        SendDqbufEvent(buffer, frame, format.SizeImage, failed);
     }
 
-    /// <summary>EVT_DQBUF (608 bytes): header, v4l2_buffer at +8, zeroed planes at +96.</summary>
-    private void WriteDqbufEvent(CaptureBuffer buffer, uint sequence, uint bytesUsed, bool failed)
+    /// <summary>EVT_DQBUF for <paramref name="buffer"/>: the buffer's v4l2_buffer as DQBUF returns it, zero planes.</summary>
+    private void SendDqbufEvent(CaptureBuffer buffer, uint sequence, uint bytesUsed, bool failed)
     {
-        var e = _events.Reserve(VirtioMediaWire.EventDqbufSize);
-        Le.Put(e, 0, VirtioMediaWire.EventDqbuf);
-        Le.Put(e, 4, _state.Queue.Owner ?? 0);
-        var b = e[8..];
-        Le.Put(b, 0, buffer.Index);
-        Le.Put(b, 4, V4l2.BufTypeVideoCapture);
-        Le.Put(b, 8, failed ? 0 : bytesUsed);
-        Le.Put(b, 12, V4l2.BufFlagTimestampMonotonic | V4l2.BufFlagTstampSrcEof | (failed ? V4l2.BufFlagError : 0));
-        Le.Put(b, 16, V4l2.FieldNone);
         var now = MonotonicClock.NowNanoseconds();
-        Le.Put64(b, 24, (ulong)(now / 1_000_000_000));
-        Le.Put64(b, 32, (ulong)(now % 1_000_000_000 / 1000));
-        Le.Put(b, 56, sequence);
-        Le.Put(b, 60, V4l2.MemoryUserPtr);
-        Le.Put64(b, 64, buffer.UserPtr);
-        Le.Put(b, 72, buffer.Length);
+        var e = new VirtioMediaDqbufEvent
+        {
+            Header = new VirtioMediaEventHeader { Event = VirtioMediaWire.EventDqbuf, SessionId = _state.Queue.Owner ?? 0 },
+            Buffer = new V4l2Buffer
+            {
+                Index = buffer.Index,
+                Type = V4l2.BufTypeVideoCapture,
+                BytesUsed = failed ? 0 : bytesUsed,
+                Flags = V4l2.BufFlagTimestampMonotonic | V4l2.BufFlagTstampSrcEof | (failed ? V4l2.BufFlagError : 0),
+                Field = V4l2.FieldNone,
+                TimestampSeconds = now / 1_000_000_000,
+                TimestampMicroseconds = now % 1_000_000_000 / 1000,
+                Sequence = sequence,
+                Memory = V4l2.MemoryUserPtr,
+                UserPtr = buffer.UserPtr,
+                Length = buffer.Length,
+            },
+        };
+        _transport.SendEvent(in e);
     }
 }

@@ -1,13 +1,13 @@
-using Spectrum.Camera.Media.Protocol;
+using Spectrum.Camera.Uapi;
 using Spectrum.Camera.Virtio;
 
 namespace Spectrum.Camera.Media.Device;
 
 /// <summary>
-/// Parses and validates the guest SG list that follows a USERPTR buffer (virtio-media.md §4.3): entries are read until
-/// their lengths cover the buffer length. Every entry must be non-empty, have zero reserved bits, lie entirely in guest
-/// RAM, and not overlap the command's own descriptors (a frame written there would overwrite the request or response);
-/// the running sum is 64-bit and bounded. The stored ranges sum to exactly the buffer length.
+/// Parses and validates the guest SG list that follows a USERPTR buffer: virtio_media_sg_entry structures are read
+/// until their lengths cover the buffer length. Every entry must be non-empty, have zero reserved bits, lie entirely
+/// in guest RAM, and not overlap the command's own descriptors (a frame written there would overwrite the request or
+/// response); the running sum is 64-bit and bounded. The stored ranges sum to exactly the buffer length.
 /// </summary>
 internal static class GuestSgList
 {
@@ -17,7 +17,9 @@ internal static class GuestSgList
     /// <summary>Largest buffer accepted: 1920x1080 YUYV needs 4 MiB; 64 MiB leaves room for any menu.</summary>
     public const uint MaxBufferLength = 64u << 20;
 
-    public static Errno TryParse(ReadOnlySpan<byte> entries, uint length, GuestMemory memory, DescriptorChain chain,
+    private static readonly int EntrySize = WireStruct.SizeOf<VirtioMediaSgEntry>();
+
+    public static Errno TryParse(ReadOnlySpan<byte> entries, uint length, GuestMemory memory, ReadOnlySpan<GuestRange> commandSegments,
         CaptureBuffer into, out string? problem)
     {
         problem = null;
@@ -30,7 +32,7 @@ internal static class GuestSgList
         ulong covered = 0;
         var count = 0;
         var ranges = into.Ranges;
-        for (var offset = 0; covered < length; offset += VirtioMediaWire.SgEntrySize)
+        while (covered < length)
         {
             if (count == MaxEntries)
             {
@@ -38,31 +40,29 @@ internal static class GuestSgList
                 return Errno.EINVAL;
             }
 
-            if (offset > entries.Length - VirtioMediaWire.SgEntrySize)
+            if (!WireStruct.TryRead(entries[Math.Min(entries.Length, count * EntrySize)..], out VirtioMediaSgEntry entry))
             {
                 problem = $"SG list ends after {count} entries covering {covered} of {length} bytes";
                 return Errno.EINVAL;
             }
 
-            var start = Le.U64(entries, offset);
-            var len = Le.U32(entries, offset + 8);
-            if (len == 0 || Le.U32(entries, offset + 12) != 0)
+            if (entry.Length == 0 || entry.Reserved != 0)
             {
                 problem = $"SG entry {count} has length 0 or non-zero reserved bits";
                 return Errno.EINVAL;
             }
 
             // Only the part that covers the buffer is kept, so the stored list sums to exactly `length`.
-            var used = (uint)Math.Min(len, length - covered);
-            if (!memory.Contains(start, used))
+            var used = (uint)Math.Min(entry.Length, length - covered);
+            if (!memory.Contains(entry.Start, used))
             {
-                problem = $"SG entry {count} [0x{start:x}, +{used}) is not in guest RAM";
+                problem = $"SG entry {count} [0x{entry.Start:x}, +{used}) is not in guest RAM";
                 return Errno.EFAULT;
             }
 
-            if (OverlapsChain(start, used, chain))
+            if (Overlaps(entry.Start, used, commandSegments))
             {
-                problem = $"SG entry {count} [0x{start:x}, +{used}) overlaps the command's own descriptors";
+                problem = $"SG entry {count} [0x{entry.Start:x}, +{used}) overlaps the command's own descriptors";
                 return Errno.EFAULT;
             }
 
@@ -71,7 +71,7 @@ internal static class GuestSgList
                 Array.Resize(ref ranges, Math.Min(ranges.Length * 2, MaxEntries));
             }
 
-            ranges[count++] = new GuestRange(start, used);
+            ranges[count++] = new GuestRange(entry.Start, used);
             covered += used;
         }
 
@@ -81,9 +81,9 @@ internal static class GuestSgList
         return Errno.None;
     }
 
-    private static bool OverlapsChain(ulong start, uint length, DescriptorChain chain)
+    private static bool Overlaps(ulong start, uint length, ReadOnlySpan<GuestRange> segments)
     {
-        foreach (var segment in chain.Segments)
+        foreach (var segment in segments)
         {
             // Two non-empty ranges overlap iff each starts before the other ends (no end is computed: no overflow).
             if (start - segment.Address < segment.Length || segment.Address - start < length)

@@ -1,4 +1,3 @@
-using Spectrum.Camera.Media.Protocol;
 using Spectrum.Camera.Uapi;
 
 namespace Spectrum.Camera.Media.Device;
@@ -9,68 +8,66 @@ namespace Spectrum.Camera.Media.Device;
 /// </summary>
 internal sealed class ParameterIoctls(CaptureState state)
 {
-    private static readonly byte[] InputName = "Camera"u8.ToArray();
+    private const string InputName = "Camera";
 
-    public IEnumerable<IoctlEntry> Entries =>
-    [
-        new(V4l2IoctlNumber.GParm, V4l2.StreamParmSize, V4l2.StreamParmSize, GetParm),
-        new(V4l2IoctlNumber.SParm, V4l2.StreamParmSize, V4l2.StreamParmSize, SetParm),
-        new(V4l2IoctlNumber.EnumInput, V4l2.InputSize, V4l2.InputSize, EnumInput),
-        // The Linux driver sends G_INPUT as WR with a u32 although V4L2 defines it R: accept any input.
-        new(V4l2IoctlNumber.GInput, 0, 4, GetInput),
-        new(V4l2IoctlNumber.SInput, 4, 4, SetInput),
-    ];
-
-    private Errno GetParm(ref IoctlContext c)
+    public Errno Get(in V4l2StreamParm request, out V4l2StreamParm answer)
     {
-        if (Le.U32(c.Input, 0) != V4l2.BufTypeVideoCapture)
+        answer = default;
+        if (request.Type != V4l2.BufTypeVideoCapture)
         {
             return Errno.EINVAL;
         }
 
-        WriteParm(c.Output);
+        answer = Describe();
         return Errno.None;
     }
 
-    /// <summary>v4l2_streamparm: type +0; v4l2_captureparm at +4: capability +4, capturemode +8, timeperframe +12.</summary>
-    private Errno SetParm(ref IoctlContext c)
+    public Errno Set(in V4l2StreamParm request, out V4l2StreamParm answer)
     {
-        if (Le.U32(c.Input, 0) != V4l2.BufTypeVideoCapture)
+        answer = default;
+        if (request.Type != V4l2.BufTypeVideoCapture)
         {
             return Errno.EINVAL;
         }
 
-        state.SetRate(state.Menu.SnapInterval(Le.U32(c.Input, 12), Le.U32(c.Input, 16)));
-        WriteParm(c.Output);
+        var interval = request.Capture.TimePerFrame;
+        state.SetRate(state.Menu.SnapInterval(interval.Numerator, interval.Denominator));
+        answer = Describe();
         return Errno.None;
     }
 
-    private void WriteParm(Span<byte> output)
+    public static Errno EnumerateInputs(in V4l2Input request, out V4l2Input answer)
     {
-        Le.Put(output, 0, V4l2.BufTypeVideoCapture);
-        Le.Put(output, 4, V4l2.CapTimePerFrame);
-        Le.Put(output, 12, state.Rate.Numerator);
-        Le.Put(output, 16, state.Rate.Denominator);
-    }
-
-    /// <summary>v4l2_input: index +0, name[32] +4, type +36, audioset +40, tuner +44, std +48, status +56, capabilities +60.</summary>
-    private static Errno EnumInput(ref IoctlContext c)
-    {
-        if (Le.U32(c.Input, 0) != 0)
+        answer = default;
+        if (request.Index != 0)
         {
             return Errno.EINVAL;
         }
 
-        InputName.CopyTo(c.Output[4..]);
-        Le.Put(c.Output, 36, V4l2.InputTypeCamera);
+        answer = V4l2Input.Create(0, InputName, V4l2.InputTypeCamera);
         return Errno.None;
     }
 
-    private static Errno GetInput(ref IoctlContext c)
+    /// <summary>The Linux driver sends G_INPUT as WR with a u32 although V4L2 defines it R: any request is accepted.</summary>
+    public static Errno GetInput(out uint answer)
     {
-        Le.Put(c.Output, 0, 0);
+        answer = 0;
         return Errno.None;
     }
 
-    private static Errno SetInput(ref IoctlContext c) => Le.U32(c.Input, 0) == 0 ? Errno.None : Errno.EINVAL;
+    public static Errno SetInput(uint request, out uint answer)
+    {
+        answer = 0;
+        return request == 0 ? Errno.None : Errno.EINVAL;
+    }
+
+    private V4l2StreamParm Describe() => new()
+    {
+        Type = V4l2.BufTypeVideoCapture,
+        Capture = new V4l2CaptureParm
+        {
+            Capability = V4l2.CapTimePerFrame,
+            TimePerFrame = new V4l2Fract(state.Rate.Numerator, state.Rate.Denominator),
+        },
+    };
 }

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Tmds.Linux;
 using static Spectrum.Camera.Native.LinuxConstants;
 
 namespace Spectrum.Camera.Native.Sandbox;
@@ -17,7 +18,8 @@ public sealed class SandboxException(string message, Exception? inner = null) : 
 
 /// <summary>
 /// Self-sandboxing of this process: no_new_privs (prctl(2)) and a seccomp filter (seccomp(2)) installed on every
-/// thread at once. Both are one-way: nothing can lift them for the rest of the process's life.
+/// thread at once. Both are one-way: nothing can lift them for the rest of the process's life. glibc 2.36 has no
+/// seccomp() wrapper, so that call goes through syscall(2) with the x86_64 number.
 /// </summary>
 public static unsafe class ProcessSandbox
 {
@@ -25,14 +27,14 @@ public static unsafe class ProcessSandbox
     /// Also what lets an unprivileged process install a seccomp filter.</summary>
     public static void SetNoNewPrivileges()
     {
-        if (Libc.Prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        if (LibcSupplement.Prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         {
             throw NativeException.Last("prctl(PR_SET_NO_NEW_PRIVS)");
         }
     }
 
     /// <summary>prctl(PR_GET_NO_NEW_PRIVS).</summary>
-    public static bool NoNewPrivileges => Libc.Prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1;
+    public static bool NoNewPrivileges => LibcSupplement.Prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1;
 
     /// <summary>
     /// Asks the kernel whether SECCOMP_RET_KILL_PROCESS is available (seccomp(SECCOMP_GET_ACTION_AVAIL)): that answers
@@ -41,25 +43,27 @@ public static unsafe class ProcessSandbox
     public static SeccompSupport ProbeSeccomp(out string reason)
     {
         var action = SECCOMP_RET_KILL_PROCESS;
-        if (Libc.Syscall(SyscallNumbers.SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, (nint)(&action), 0, 0, 0) == 0)
+        if ((int)LibC.syscall(SyscallNumbers.SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, (void*)&action) == 0)
         {
             reason = "";
             return SeccompSupport.Available;
         }
 
         var errno = Marshal.GetLastPInvokeError();
-        switch (errno)
+        if (errno == LibC.ENOSYS || errno == LibC.EINVAL)
         {
-            case ENOSYS or EINVAL:
-                reason = $"the kernel has no seccomp filtering ({NativeException.Describe(errno)})";
-                return SeccompSupport.Unavailable;
-            case EOPNOTSUPP:
-                reason = "the kernel has no SECCOMP_RET_KILL_PROCESS (Linux 4.14 or later is needed)";
-                return SeccompSupport.Unavailable;
-            default:
-                throw new SandboxException($"cannot query seccomp support: {NativeException.Describe(errno)} (errno {errno}); " +
-                                           "an outer seccomp filter (container runtime, systemd unit) may refuse seccomp(2)");
+            reason = $"the kernel has no seccomp filtering ({NativeException.Describe(errno)})";
+            return SeccompSupport.Unavailable;
         }
+
+        if (errno == LibC.EOPNOTSUPP)
+        {
+            reason = "the kernel has no SECCOMP_RET_KILL_PROCESS (Linux 4.14 or later is needed)";
+            return SeccompSupport.Unavailable;
+        }
+
+        throw new SandboxException($"cannot query seccomp support: {NativeException.Describe(errno)} (errno {errno}); " +
+                                   "an outer seccomp filter (container runtime, systemd unit) may refuse seccomp(2)");
     }
 
     /// <summary>
@@ -75,8 +79,8 @@ public static unsafe class ProcessSandbox
         fixed (SockFilter* instructions = program)
         {
             var fprog = new SockFprog { Length = checked((ushort)program.Length), Filter = instructions };
-            var result = Libc.Syscall(SyscallNumbers.SYS_seccomp, SECCOMP_SET_MODE_FILTER,
-                (nint)(SECCOMP_FILTER_FLAG_TSYNC | SECCOMP_FILTER_FLAG_LOG), (nint)(&fprog), 0, 0, 0);
+            var result = (int)LibC.syscall(SyscallNumbers.SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                SECCOMP_FILTER_FLAG_TSYNC | SECCOMP_FILTER_FLAG_LOG, (void*)&fprog);
             if (result == 0)
             {
                 return;
@@ -91,13 +95,10 @@ public static unsafe class ProcessSandbox
             }
 
             var errno = Marshal.GetLastPInvokeError();
-            var advice = errno switch
-            {
-                EACCES => ": no_new_privs is not set and the process lacks CAP_SYS_ADMIN",
-                EINVAL => ": the kernel refused the program or a flag",
-                ENOMEM => ": too many filters or instructions on this process",
-                _ => "",
-            };
+            var advice = errno == LibC.EACCES ? ": no_new_privs is not set and the process lacks CAP_SYS_ADMIN"
+                : errno == LibC.EINVAL ? ": the kernel refused the program or a flag"
+                : errno == LibC.ENOMEM ? ": too many filters or instructions on this process"
+                : "";
             throw new SandboxException($"seccomp(SECCOMP_SET_MODE_FILTER) failed: {NativeException.Describe(errno)} (errno {errno}){advice}",
                 new NativeException("seccomp", errno));
         }

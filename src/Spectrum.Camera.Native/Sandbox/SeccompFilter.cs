@@ -79,7 +79,7 @@ public sealed class SeccompFilter
 
     internal SockFilter[] Program { get; }
 
-    public static Builder Create(int defaultErrno = EPERM) => new(defaultErrno);
+    public static Builder Create(int defaultErrno = Errnos.EPERM) => new(defaultErrno);
 
     /// <summary>
     /// Runs the program on one call the way the kernel would (a tiny classic-BPF interpreter for the instructions the

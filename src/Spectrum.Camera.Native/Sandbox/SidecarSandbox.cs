@@ -1,5 +1,5 @@
 using Spectrum.Camera.Native.Diagnostics;
-using static Spectrum.Camera.Native.LinuxConstants;
+using Tmds.Linux;
 using static Spectrum.Camera.Native.Sandbox.SyscallNumbers;
 
 namespace Spectrum.Camera.Native.Sandbox;
@@ -20,7 +20,7 @@ public static class SidecarSandbox
     /// </summary>
     public static SeccompFilter BuildFilter(int processId)
     {
-        var b = SeccompFilter.Create(defaultErrno: EPERM);
+        var b = SeccompFilter.Create(defaultErrno: LibC.EPERM);
 
         // Seen after start-up under `strace -f` through the streaming workloads (docs/sandboxing.md), hottest first.
         // The device loop: epoll, eventfd/timerfd reads and writes, the vhost-user and camera-service sockets.
@@ -29,7 +29,7 @@ public static class SidecarSandbox
             .Allow(SYS_poll).Allow(SYS_accept4).Allow(SYS_connect);
 
         // Reconnecting to the camera service: Unix sockets only (no AF_INET/AF_INET6/AF_NETLINK: no network at all).
-        b.AllowIfArgEquals(SYS_socket, 0, [AF_UNIX]);
+        b.AllowIfArgEquals(SYS_socket, 0, [(uint)(int)LibC.AF_UNIX]);
 
         // Memory: guest RAM and frame rings (mmap/munmap of received memfds), the GC, the JIT's W^X double mapping.
         b.Allow(SYS_mprotect).Allow(SYS_mmap).Allow(SYS_munmap).Allow(SYS_madvise).Allow(SYS_brk);
@@ -42,8 +42,8 @@ public static class SidecarSandbox
             .Allow(SYS_sched_getparam).Allow(SYS_sched_getscheduler).Allow(SYS_sched_setscheduler)
             .Allow(SYS_sched_get_priority_max).Allow(SYS_sched_get_priority_min)
             .Allow(SYS_exit).Allow(SYS_exit_group);
-        b.AllowIfArgHasAnyBit(SYS_clone, 0, CLONE_THREAD);
-        b.Fail(SYS_clone3, ENOSYS);
+        b.AllowIfArgHasAnyBit(SYS_clone, 0, (uint)LibC.CLONE_THREAD);
+        b.Fail(SYS_clone3, LibC.ENOSYS);
 
         // Signals: SIGTERM/SIGINT handling (the runtime's handler writes to a pipe its signal thread reads).
         b.Allow(SYS_rt_sigaction).Allow(SYS_rt_sigprocmask).Allow(SYS_pipe2);
@@ -52,7 +52,7 @@ public static class SidecarSandbox
         // layer checks received eventfds through /proc/self/fd. seccomp cannot filter paths (they are pointers into
         // this process's memory), so openat is allowed read-only: no file can be created, truncated or written.
         // Which files exist at all is the systemd unit's job (ProtectSystem=strict, PrivateDevices: no /dev/video*).
-        b.AllowIfArgHasNoBit(SYS_openat, 2, O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND);
+        b.AllowIfArgHasNoBit(SYS_openat, 2, (uint)(LibC.O_WRONLY | LibC.O_RDWR | LibC.O_CREAT | LibC.O_TRUNC | LibC.O_APPEND));
         b.Allow(SYS_stat).Allow(SYS_fstat).Allow(SYS_newfstatat).Allow(SYS_pread64).Allow(SYS_readlink);
 
         // Removing the vhost-user socket (and the runtime's diagnostics socket) on the way out.

@@ -6,7 +6,8 @@ namespace Spectrum.Camera.Service.Feeds;
 public static class CameraFeeds
 {
     /// <summary>
-    /// <c>test-pattern</c>: the synthetic <see cref="TestPatternCameraFeed"/>; otherwise an absolute device path
+    /// <c>test-pattern</c> or <c>test-pattern:N</c> (N from 0 to 255): the synthetic <see cref="TestPatternCameraFeed"/>
+    /// with pattern N; otherwise an absolute device path
     /// (<c>/dev/video0</c>, or better a <c>/dev/v4l/by-id/...</c> link, which survives re-plugging): a
     /// <see cref="V4l2CameraFeed"/>. The device need not exist yet: the feed retries until it appears.
     /// </summary>
@@ -23,6 +24,16 @@ public static class CameraFeeds
         if (spec == TestPatternCameraFeed.FeedName)
         {
             return new TestPatternCameraFeed(loop);
+        }
+
+        if (spec.StartsWith(TestPatternCameraFeed.FeedName + ":", StringComparison.Ordinal))
+        {
+            var number = spec[(TestPatternCameraFeed.FeedName.Length + 1)..];
+            return byte.TryParse(number, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pattern)
+                ? new TestPatternCameraFeed(loop, pattern)
+                : throw new ArgumentException(
+                    $"camera '{spec}': the test-pattern number must be 0 to {TestPatternCameraFeed.MaxPattern} ('{TestPatternCameraFeed.FeedName}:N'), "
+                    + "or name a V4L2 device (/dev/video0, /dev/v4l/by-id/...)", nameof(spec));
         }
 
         return Path.IsPathRooted(spec)

@@ -6,16 +6,19 @@ namespace Spectrum.Camera.Service.Feeds;
 
 /// <summary>
 /// The <see cref="ICameraFrame"/> of a <see cref="TestPatternCameraFeed"/>: renders <see cref="TestPatternSource"/>'s
-/// frame number <c>(uint)Sequence</c>, so a reader can tell which camera frame it got with
-/// <see cref="TestPatternVerifier.TryDecode"/>.
+/// frame number <c>pattern × 2^24 + (Sequence mod 2^24)</c>, so a reader can tell which camera and which of its frames
+/// it got with <see cref="TestPatternVerifier.TryDecode"/> (pattern 0 numbers its frames by their sequence).
 /// </summary>
 /// <remarks>
 /// Each guest format has its own <see cref="TestPatternSource"/> (a source re-prepares its tables when the format
 /// changes) and a frame buffer it renders into before the copy into the destination (a sink cannot hold a span): both
 /// made on first use, so a steady stream allocates nothing. <see cref="Clear"/> frees them when the feed stops.
 /// </remarks>
-internal sealed class TestPatternCameraFrame : ICameraFrame
+internal sealed class TestPatternCameraFrame(byte pattern) : ICameraFrame
 {
+    /// <summary>The frame number's low bits that count frames; the byte above them is the pattern.</summary>
+    public const int SequenceBits = 24;
+
     private readonly Dictionary<FrameFormat, (TestPatternSource Source, MemoryFrameSink Sink)> _renderers = [];
     private bool _attached;
 
@@ -63,8 +66,12 @@ internal sealed class TestPatternCameraFrame : ICameraFrame
         }
 
         renderer.Sink.Reset();
-        renderer.Source.Render(format, (uint)Sequence, renderer.Sink);
+        renderer.Source.Render(format, FrameNumber(pattern, Sequence), renderer.Sink);
         renderer.Sink.WrittenMemory.Span.CopyTo(destination);
         return ConversionResult.Converted;
     }
+
+    /// <summary>The number pattern <paramref name="pattern"/> renders for camera frame <paramref name="sequence"/>.</summary>
+    public static uint FrameNumber(byte pattern, ulong sequence) =>
+        ((uint)pattern << SequenceBits) | (uint)(sequence & ((1u << SequenceBits) - 1));
 }

@@ -2,7 +2,12 @@ using System.Text.Json.Serialization;
 
 namespace Spectrum.Camera.Service.Policy;
 
-/// <summary>STATE_DIR/policy.json: <c>{"version":1,"vms":{"vm1":{"allowed":true,"changed_unix_ms":...,"changed_by_uid":0}}}</c>.</summary>
+/// <summary>
+/// STATE_DIR/policy.json, version 2:
+/// <c>{"version":2,"vms":{"vm1":{"permission":"ask","changed_unix_ms":...,"changed_by_uid":0,"camera":"usb"}}}</c>.
+/// Version 1 (written before ask mode and several cameras) had <c>"allowed":true|false</c> instead of permission and
+/// no camera; it is read and rewritten as version 2.
+/// </summary>
 internal sealed class PolicyFile
 {
     public int Version { get; set; }
@@ -13,11 +18,21 @@ internal sealed class PolicyFile
 /// <summary>One VM in policy.json.</summary>
 internal sealed class PolicyFileEntry
 {
-    public bool Allowed { get; set; }
+    /// <summary>"allow", "deny" or "ask" (version 2).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Permission { get; set; }
+
+    /// <summary>Version 1 only.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? Allowed { get; set; }
 
     public long ChangedUnixMs { get; set; }
 
     public uint ChangedByUid { get; set; }
+
+    /// <summary>The assigned camera's name; absent for the service's first camera.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Camera { get; set; }
 }
 
 /// <summary>

@@ -1,10 +1,9 @@
-using System.Buffers.Binary;
 using Spectrum.Camera.Threading;
 using Spectrum.Camera.Media.Device;
 using Spectrum.Camera.Frames;
-using Spectrum.Camera.Media.Protocol;
 using Spectrum.Camera.Native;
 using Spectrum.Camera.Sources;
+using Spectrum.Camera.TestFrontend;
 using Spectrum.Camera.Uapi;
 using Spectrum.Camera.VhostUser;
 using Spectrum.Camera.Virtio;
@@ -17,7 +16,7 @@ namespace Spectrum.Camera.Fuzz.Targets;
 /// device gets its queues the way <see cref="VhostUserBackend"/> hands them over (QueueStarted with a DeviceQueue over
 /// a validated SplitQueue, then QueueNotified) and runs on its own <see cref="EventLoop"/>, so commands take the
 /// production path: chain copy, command dispatch, session table, ioctl allowlist, every ioctl handler, SG-list
-/// parsing and the response writer. Checks: completions fit the writable part (SplitQueue throws otherwise), the
+/// parsing and the response writer. Checks: completions fit the writable part (the transport throws otherwise), the
 /// device never writes to a command's readable bytes, and the session table stays within its limit.
 /// </summary>
 /// <remarks>
@@ -203,131 +202,89 @@ public sealed unsafe class MediaTarget : IFuzzTarget, IDisposable
     }
 }
 
-/// <summary>Valid command sequences for every command and every allowlisted ioctl.</summary>
+/// <summary>Valid command sequences for every command and every allowlisted ioctl, encoded by the guest-side builder.</summary>
 internal static class MediaSeeds
 {
-    private const uint Capture = V4l2.BufTypeVideoCapture;
-
     public static IEnumerable<(string Name, byte[] Data)> All()
     {
         var format = StableMenu.Default.DefaultFormat;
         yield return ("open-close", new Program().Open().Close(1).Build());
         yield return ("open-limit", Repeat(new Program(), 258, p => p.Open()).Close(7).Open().Build());
-        yield return ("mmap-munmap", new Program().Open().Raw(0, Header(VirtioMediaWire.CmdMmap, 1, 0, 16), 16)
-            .Raw(0, Header(VirtioMediaWire.CmdMunmap, 1, 0, 8), 8).Build());
-        yield return ("unknown-ioctl", new Program().Open().Ioctl(1, 0 /* QUERYCAP: not allowlisted */, new byte[104], 104).Build());
+        yield return ("mmap-munmap", new Program().Open()
+            .Raw(0, MediaRequests.Bytes(new VirtioMediaMmapCommand { Header = Header(VirtioMediaWire.CmdMmap), SessionId = 1, Flags = 1 }),
+                MediaRequests.SizeOf<VirtioMediaMmapResponse>())
+            .Raw(0, MediaRequests.Bytes(new VirtioMediaMunmapCommand { Header = Header(VirtioMediaWire.CmdMunmap) }),
+                MediaRequests.SizeOf<VirtioMediaResponseHeader>())
+            .Build());
+        yield return ("unknown-ioctl", new Program().Open()
+            .Ioctl(1, V4l2IoctlNumber.QueryCap /* not allowlisted */, new byte[104], 104).Build());
 
-        foreach (var (number, payload, output) in IoctlPayloads(format))
+        foreach (var (number, payload) in IoctlPayloads(format))
         {
             var p = new Program().Open();
             if (number is V4l2IoctlNumber.QueryBuf or V4l2IoctlNumber.QBuf or V4l2IoctlNumber.PrepareBuf or V4l2IoctlNumber.StreamOn)
             {
-                p.Ioctl(1, V4l2IoctlNumber.ReqBufs, RequestBuffers(2), 20);
+                p.Ioctl(1, V4l2IoctlNumber.ReqBufs, MediaRequests.RequestBuffers(2));
             }
 
-            p.Ioctl(1, number, payload, output);
+            p.Ioctl(1, number, payload);
             yield return ($"ioctl-{number}".ToLowerInvariant(), p.Build());
         }
 
         // A whole capture session: format, buffers (two SG entries each), stream on and off, free, close.
         var stream = new Program().Open()
-            .Ioctl(1, V4l2IoctlNumber.SFmt, Format(format.Width, format.Height, format.PixelFormat), 208)
-            .Ioctl(1, V4l2IoctlNumber.ReqBufs, RequestBuffers(4), 20);
+            .Ioctl(1, V4l2IoctlNumber.SFmt, MediaRequests.Format(format.Width, format.Height, format.PixelFormat))
+            .Ioctl(1, V4l2IoctlNumber.ReqBufs, MediaRequests.RequestBuffers(4));
         for (var i = 0u; i < 4; i++)
         {
-            stream.Ioctl(1, V4l2IoctlNumber.QBuf, Buffer(i, format.SizeImage, MediaTarget.BufferArea + (i * 0x100000), split: true), 88);
+            stream.Ioctl(1, V4l2IoctlNumber.QBuf, Buffer(i, format.SizeImage, MediaTarget.BufferArea + (i * 0x100000), split: true));
         }
 
-        stream.Ioctl(1, V4l2IoctlNumber.QueryBuf, BufferHeader(0, 0, 0), 88)
-            .Ioctl(1, V4l2IoctlNumber.StreamOn, U32(Capture), 0)
-            .Ioctl(1, V4l2IoctlNumber.StreamOff, U32(Capture), 0)
-            .Ioctl(1, V4l2IoctlNumber.ReqBufs, RequestBuffers(0), 20)
+        stream.Ioctl(1, V4l2IoctlNumber.QueryBuf, MediaRequests.Buffer(0, 0, 0))
+            .Ioctl(1, V4l2IoctlNumber.StreamOn, MediaRequests.Word(MediaRequests.Capture))
+            .Ioctl(1, V4l2IoctlNumber.StreamOff, MediaRequests.Word(MediaRequests.Capture))
+            .Ioctl(1, V4l2IoctlNumber.ReqBufs, MediaRequests.RequestBuffers(0))
             .Close(1);
         yield return ("capture-session", stream.Build());
 
         // Split and indirect descriptors, and a second session refused the queue (EBUSY).
         yield return ("split-indirect-busy", new Program().Open(ctl: 2).Open(ctl: 1 | 8)
-            .Ioctl(1, V4l2IoctlNumber.ReqBufs, RequestBuffers(2), 20, ctl: 1)
-            .Ioctl(2, V4l2IoctlNumber.ReqBufs, RequestBuffers(2), 20, ctl: 2 | 8)
-            .Ioctl(2, V4l2IoctlNumber.GFmt, U32(Capture, 208), 208, ctl: 2).Build());
+            .Ioctl(1, V4l2IoctlNumber.ReqBufs, MediaRequests.RequestBuffers(2), ctl: 1)
+            .Ioctl(2, V4l2IoctlNumber.ReqBufs, MediaRequests.RequestBuffers(2), ctl: 2 | 8)
+            .Ioctl(2, V4l2IoctlNumber.GFmt, MediaRequests.Bytes(new V4l2Format { Type = MediaRequests.Capture }), ctl: 2).Build());
     }
 
-    private static IEnumerable<(V4l2IoctlNumber, byte[], int)> IoctlPayloads(FrameFormat f)
+    private static IEnumerable<(V4l2IoctlNumber, byte[])> IoctlPayloads(FrameFormat f)
     {
-        yield return (V4l2IoctlNumber.EnumFmt, Struct(64, (0, 0), (4, Capture)), 64);
-        yield return (V4l2IoctlNumber.GFmt, U32(Capture, 208), 208);
-        yield return (V4l2IoctlNumber.SFmt, Format(1280, 720, PixelFormats.Nv12), 208);
-        yield return (V4l2IoctlNumber.TryFmt, Format(f.Width, f.Height, f.PixelFormat), 208);
-        yield return (V4l2IoctlNumber.EnumFrameSizes, Struct(44, (0, 1), (4, PixelFormats.Yuyv)), 44);
-        yield return (V4l2IoctlNumber.EnumFrameIntervals, Struct(52, (0, 0), (4, PixelFormats.Yuyv), (8, 640), (12, 480)), 52);
-        yield return (V4l2IoctlNumber.GParm, U32(Capture, 204), 204);
-        yield return (V4l2IoctlNumber.SParm, Struct(204, (0, Capture), (12, 1), (16, 15)), 204);
-        yield return (V4l2IoctlNumber.EnumInput, new byte[80], 80);
-        yield return (V4l2IoctlNumber.GInput, new byte[4], 4);
-        yield return (V4l2IoctlNumber.SInput, new byte[4], 4);
-        yield return (V4l2IoctlNumber.ReqBufs, RequestBuffers(4), 20);
-        yield return (V4l2IoctlNumber.CreateBufs, Struct(256, (4, 2), (8, V4l2.MemoryUserPtr), (16, Capture)), 256);
-        yield return (V4l2IoctlNumber.QueryBuf, BufferHeader(1, 0, 0), 88);
-        yield return (V4l2IoctlNumber.PrepareBuf, Buffer(0, f.SizeImage, MediaTarget.BufferArea, split: false), 88);
-        yield return (V4l2IoctlNumber.QBuf, Buffer(1, f.SizeImage, MediaTarget.BufferArea + 0x200000, split: true), 88);
-        yield return (V4l2IoctlNumber.StreamOn, U32(Capture), 0);
-        yield return (V4l2IoctlNumber.StreamOff, U32(Capture), 0);
-    }
-
-    private static byte[] RequestBuffers(uint count) => Struct(20, (0, count), (4, Capture), (8, V4l2.MemoryUserPtr));
-
-    private static byte[] Format(uint width, uint height, uint pixelFormat) =>
-        Struct(208, (0, Capture), (8, width), (12, height), (16, pixelFormat));
-
-    private static byte[] BufferHeader(uint index, uint length, ulong userPtr)
-    {
-        var b = Struct(88, (0, index), (4, Capture), (60, V4l2.MemoryUserPtr), (72, length));
-        BinaryPrimitives.WriteUInt64LittleEndian(b.AsSpan(64), userPtr);
-        return b;
+        yield return (V4l2IoctlNumber.EnumFmt, MediaRequests.FmtDesc(0));
+        yield return (V4l2IoctlNumber.GFmt, MediaRequests.Bytes(new V4l2Format { Type = MediaRequests.Capture }));
+        yield return (V4l2IoctlNumber.SFmt, MediaRequests.Format(1280, 720, PixelFormats.Nv12));
+        yield return (V4l2IoctlNumber.TryFmt, MediaRequests.Format(f.Width, f.Height, f.PixelFormat));
+        yield return (V4l2IoctlNumber.EnumFrameSizes, MediaRequests.FrmSizeEnum(1, PixelFormats.Yuyv));
+        yield return (V4l2IoctlNumber.EnumFrameIntervals, MediaRequests.FrmIvalEnum(0, PixelFormats.Yuyv, 640, 480));
+        yield return (V4l2IoctlNumber.GParm, MediaRequests.Bytes(new V4l2StreamParm { Type = MediaRequests.Capture }));
+        yield return (V4l2IoctlNumber.SParm, MediaRequests.StreamParm(1, 15));
+        yield return (V4l2IoctlNumber.EnumInput, MediaRequests.Input(0));
+        yield return (V4l2IoctlNumber.GInput, MediaRequests.Word(0));
+        yield return (V4l2IoctlNumber.SInput, MediaRequests.Word(0));
+        yield return (V4l2IoctlNumber.ReqBufs, MediaRequests.RequestBuffers(4));
+        yield return (V4l2IoctlNumber.CreateBufs, MediaRequests.CreateBuffers(2, MediaRequests.FormatOf(f.Width, f.Height, f.PixelFormat, sizeImage: f.SizeImage)));
+        yield return (V4l2IoctlNumber.QueryBuf, MediaRequests.Buffer(1, 0, 0));
+        yield return (V4l2IoctlNumber.PrepareBuf, Buffer(0, f.SizeImage, MediaTarget.BufferArea, split: false));
+        yield return (V4l2IoctlNumber.QBuf, Buffer(1, f.SizeImage, MediaTarget.BufferArea + 0x200000, split: true));
+        yield return (V4l2IoctlNumber.StreamOn, MediaRequests.Word(MediaRequests.Capture));
+        yield return (V4l2IoctlNumber.StreamOff, MediaRequests.Word(MediaRequests.Capture));
     }
 
     /// <summary>A USERPTR v4l2_buffer followed by its SG list (one or two entries) covering [gpa, +length).</summary>
     private static byte[] Buffer(uint index, uint length, ulong gpa, bool split)
     {
-        var w = new ByteWriter().Bytes(BufferHeader(index, length, 0x7fff_0000_0000 + gpa));
-        if (split)
-        {
-            var first = length / 2 & ~0xFFFu;
-            w.U64(gpa).U32(first).U32(0).U64(gpa + first + 0x1000).U32(length - first).U32(0);
-        }
-        else
-        {
-            w.U64(gpa).U32(length).U32(0);
-        }
-
-        return w.ToArray();
+        var first = length / 2 & ~0xFFFu;
+        var sg = split ? MediaRequests.SgList((gpa, first), (gpa + first + 0x1000, length - first)) : MediaRequests.SgList((gpa, length));
+        return [.. MediaRequests.Buffer(index, 0x7fff_0000_0000 + gpa, length), .. sg];
     }
 
-    private static byte[] U32(uint value, int size = 4) => Struct(size, (0, value));
-
-    private static byte[] Struct(int size, params (int Offset, uint Value)[] fields)
-    {
-        var b = new byte[size];
-        foreach (var (offset, value) in fields)
-        {
-            BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(offset), value);
-        }
-
-        return b;
-    }
-
-    private static byte[] Header(uint command, uint session, uint code, int size)
-    {
-        var b = new byte[size];
-        BinaryPrimitives.WriteUInt32LittleEndian(b, command);
-        if (size >= 16)
-        {
-            BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(8), session);
-            BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(12), code);
-        }
-
-        return b;
-    }
+    private static VirtioMediaCommandHeader Header(uint command) => new() { Command = command };
 
     private static Program Repeat(Program p, int times, Func<Program, Program> step)
     {
@@ -350,13 +307,24 @@ internal static class MediaSeeds
             return this;
         }
 
-        public Program Open(int ctl = 0) => Raw(ctl, Header(VirtioMediaWire.CmdOpen, 0, 0, 8), 16);
+        public Program Open(int ctl = 0) => Raw(ctl, MediaRequests.Open(), MediaRequests.SizeOf<VirtioMediaOpenResponse>());
 
-        public Program Close(uint session) => Raw(0, Header(VirtioMediaWire.CmdClose, session, 0, 16), 0);
+        public Program Close(uint session) => Raw(0, MediaRequests.Close(session), 0);
+
+        /// <summary>An ioctl with room for its answer: the response header and as many bytes as the request struct.</summary>
+        public Program Ioctl(uint session, V4l2IoctlNumber number, byte[] payload, int ctl = 0) =>
+            Ioctl(session, number, payload, AnswerSize(number, payload), ctl);
 
         public Program Ioctl(uint session, V4l2IoctlNumber number, byte[] payload, int output, int ctl = 0) =>
-            Raw(ctl, [.. Header(VirtioMediaWire.CmdIoctl, session, (uint)number, 16), .. payload], 8 + output);
+            Raw(ctl, MediaRequests.Ioctl(session, number, payload), MediaRequests.SizeOf<VirtioMediaResponseHeader>() + output);
 
         public byte[] Build() => _w.ToArray();
+
+        private static int AnswerSize(V4l2IoctlNumber number, byte[] payload) => number switch
+        {
+            V4l2IoctlNumber.StreamOn or V4l2IoctlNumber.StreamOff => 0,
+            V4l2IoctlNumber.QBuf or V4l2IoctlNumber.PrepareBuf => MediaRequests.SizeOf<V4l2Buffer>(),
+            _ => payload.Length,
+        };
     }
 }

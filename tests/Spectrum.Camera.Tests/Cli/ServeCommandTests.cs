@@ -87,9 +87,7 @@ public sealed class ServeCommandTests
             vmm.StartDriver(newRings: true, beforeEnable: v => new MediaGuestDriver(v).PostEventBuffers(kick: false));
             var driver = new MediaGuestDriver(vmm);
             var session = driver.OpenSession();
-            var fmt = new byte[208];
-            MediaGuestDriver.Put(fmt, 0, 1);
-            var (status, payload) = driver.Ioctl(session, 4, fmt, 208);
+            var (status, payload) = driver.Ioctl(session, Uapi.V4l2IoctlNumber.GFmt, MediaRequests.Format(0, 0, 0), 208);
             Assert.That(status, Is.Zero);
             Assert.That(MediaGuestDriver.U32(payload, 8), Is.EqualTo(640u));
             vmm.StopDriver();

@@ -4,7 +4,7 @@ using Spectrum.Camera.TestFrontend;
 namespace Spectrum.Camera.Tests.Core;
 
 /// <summary>
-/// An independent statement of the split-ring chain rules (VirtIO 1.x §2.7.5, vhost-user-backend.md §4.5, plus this
+/// An independent statement of the split-ring chain rules (virtio 1.x §2.7.5, plus this
 /// backend's documented choices: zero lengths refused, indirect tables 16-byte aligned and at most 1024 entries). Used
 /// by the randomized test to predict, from the guest's memory alone, which chains the backend must accept and which
 /// bytes the device may write. Written without looking at DescriptorChainWalker's arithmetic (UInt128 ranges here).

@@ -23,7 +23,7 @@ internal sealed class EchoEventDevice : IVirtioDevice
 
     private static readonly byte[] Config = BuildConfig();
 
-    private readonly DeviceQueue?[] _queues = new DeviceQueue?[2];
+    private readonly IVirtqueue?[] _queues = new IVirtqueue?[2];
     private readonly List<DescriptorChain> _heldEvents = [];
     private readonly byte[] _request = new byte[MaxEcho];
     private readonly GuestRangeWriter _writer = new();
@@ -49,7 +49,7 @@ internal sealed class EchoEventDevice : IVirtioDevice
 
     public int[] StopCount { get; } = new int[2];
 
-    public DeviceQueue? Queue(int index) => _queues[index];
+    public IVirtqueue? Queue(int index) => _queues[index];
 
     public void Attach(EventLoop deviceLoop) => Loop = deviceLoop;
 
@@ -60,7 +60,7 @@ internal sealed class EchoEventDevice : IVirtioDevice
         _heldEvents.Clear();
     }
 
-    public void QueueStarted(int index, DeviceQueue queue)
+    public void QueueStarted(int index, IVirtqueue queue)
     {
         _queues[index] = queue;
         StartCount[index]++;
@@ -85,7 +85,7 @@ internal sealed class EchoEventDevice : IVirtioDevice
         }
     }
 
-    /// <summary>Answers every available echo request (the drain/re-arm loop of vhost-user-backend.md §4.3).</summary>
+    /// <summary>Answers every available echo request (drain, then re-arm notifications and drain again if more arrived: virtio 1.x §2.7.10).</summary>
     public void DrainEcho()
     {
         var q = _queues[EchoQueue];
@@ -148,7 +148,7 @@ internal sealed class EchoEventDevice : IVirtioDevice
         while (q.EnableNotification());
     }
 
-    private void Echo(DeviceQueue q, DescriptorChain chain)
+    private void Echo(IVirtqueue q, DescriptorChain chain)
     {
         var length = (int)Math.Min(chain.ReadableLength, (uint)MaxEcho);
         var copied = chain.CopyReadable(q.Memory, _request.AsSpan(0, length));

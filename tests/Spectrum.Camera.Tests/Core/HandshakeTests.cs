@@ -5,7 +5,7 @@ using Spectrum.Camera.TestFrontend;
 namespace Spectrum.Camera.Tests.Core;
 
 /// <summary>
-/// The message sequences QEMU 10.0.2 sends (vhost-user-backend.md §3.1-§3.3) replayed over a real socket against the
+/// The message sequences QEMU 10.0.2 sends (device init, driver start, stop) replayed over a real socket against the
 /// real backend, plus GET_CONFIG and REPLY_ACK behaviour.
 /// </summary>
 [TestFixture]

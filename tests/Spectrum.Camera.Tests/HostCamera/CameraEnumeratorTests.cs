@@ -1,5 +1,5 @@
 using Spectrum.Camera.Host;
-using Spectrum.Camera.Host.V4l2;
+using Spectrum.Camera.Uapi;
 using Spectrum.Camera.Frames;
 
 namespace Spectrum.Camera.Tests.Host;
@@ -67,7 +67,7 @@ public sealed class CameraEnumeratorTests
     [Test]
     public void Stepwise_sizes_give_the_range_its_ends_and_the_standard_sizes_on_its_grid()
     {
-        var device = new FakeV4l2Device().AddRange(PixelFormats.Nv12, V4l2Uapi.FrmSizeTypeStepwise, (48, 1920, 16), (32, 1080, 8));
+        var device = new FakeV4l2Device().AddRange(PixelFormats.Nv12, V4l2.FrmSizeTypeStepwise, (48, 1920, 16), (32, 1080, 8));
 
         var format = CameraEnumerator.Describe(device, "/dev/video0", [], out _)!.Formats[0];
 
@@ -89,14 +89,14 @@ public sealed class CameraEnumeratorTests
     [Test]
     public void Continuous_sizes_and_stepwise_intervals_give_ranges_and_standard_values()
     {
-        var device = new FakeV4l2Device().AddRange(PixelFormats.Yuyv, V4l2Uapi.FrmSizeTypeContinuous, (2, 1280, 1), (2, 720, 1));
+        var device = new FakeV4l2Device().AddRange(PixelFormats.Yuyv, V4l2.FrmSizeTypeContinuous, (2, 1280, 1), (2, 720, 1));
         foreach (var (w, h) in CameraEnumerator.RangeSizes(new SizeRange(2, 1280, 1, 2, 720, 1)))
         {
             device.Intervals[(PixelFormats.Yuyv, w, h)] =
             [
                 new V4l2FrmIvalEnum
                 {
-                    PixelFormat = PixelFormats.Yuyv, Width = w, Height = h, Type = V4l2Uapi.FrmIvalTypeStepwise,
+                    PixelFormat = PixelFormats.Yuyv, Width = w, Height = h, Type = V4l2.FrmIvalTypeStepwise,
                     Min = new V4l2Fract(1, 30), Max = new V4l2Fract(1, 1), Step = new V4l2Fract(1, 30),
                 },
             ];
@@ -120,7 +120,7 @@ public sealed class CameraEnumeratorTests
     {
         var device = new FakeV4l2Device
         {
-            EndlessSize = new V4l2FrmSizeEnum { Type = V4l2Uapi.FrmSizeTypeDiscrete, DiscreteWidth = 640, DiscreteHeight = 480 },
+            EndlessSize = new V4l2FrmSizeEnum { Type = V4l2.FrmSizeTypeDiscrete, DiscreteWidth = 640, DiscreteHeight = 480 },
         };
         device.Formats.Add(V4l2FmtDesc.Create(PixelFormats.Yuyv, "YUYV"));
 
@@ -131,10 +131,10 @@ public sealed class CameraEnumeratorTests
     }
 
     [TestCase(0x00000002u, 0u, "not a video capture node (capabilities 0x00000002)")]
-    [TestCase(V4l2Uapi.CapVideoCaptureMplane | V4l2Uapi.CapStreaming, 0u, "multi-planar capture only (not supported)")]
-    [TestCase(V4l2Uapi.CapVideoCapture, 0u, "no streaming I/O (read() only devices are not supported)")]
+    [TestCase(V4l2.CapVideoCaptureMplane | V4l2.CapStreaming, 0u, "multi-planar capture only (not supported)")]
+    [TestCase(V4l2.CapVideoCapture, 0u, "no streaming I/O (read() only devices are not supported)")]
     // With V4L2_CAP_DEVICE_CAPS, the node's own device_caps count: a UVC metadata node of a capture device.
-    [TestCase(V4l2Uapi.CapVideoCapture | V4l2Uapi.CapStreaming | V4l2Uapi.CapDeviceCaps, 0x04800000u, "not a video capture node (capabilities 0x04800000)")]
+    [TestCase(V4l2.CapVideoCapture | V4l2.CapStreaming | V4l2.CapDeviceCaps, 0x04800000u, "not a video capture node (capabilities 0x04800000)")]
     public void Nodes_that_are_not_single_planar_streaming_capture_are_skipped_with_the_reason(uint capabilities, uint deviceCaps, string expected)
     {
         var device = C920();

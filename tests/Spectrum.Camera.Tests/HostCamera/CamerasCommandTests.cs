@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Spectrum.Camera.Cli;
 using Spectrum.Camera.Host;
-using Spectrum.Camera.Host.V4l2;
+using Spectrum.Camera.Uapi;
 using Spectrum.Camera.Frames;
 using Spectrum.Camera.Native;
 
@@ -31,7 +31,7 @@ public sealed class CamerasCommandTests
         var device = new FakeV4l2Device()
             .AddDiscrete(PixelFormats.Yuyv, "YUYV", false, (640, 480, [30]))
             .AddDiscrete(ModeSelector.Uyvy, "UYVY", false, (640, 480, [30]))
-            .AddRange(PixelFormats.Nv12, V4l2Uapi.FrmSizeTypeStepwise, (320, 640, 320), (240, 480, 240));
+            .AddRange(PixelFormats.Nv12, V4l2.FrmSizeTypeStepwise, (320, 640, 320), (240, 480, 240));
         var camera = CameraEnumerator.Describe(device, "/dev/video4", [], out _)!;
 
         Assert.That(CamerasCommand.SummaryLine(camera), Is.EqualTo(

@@ -1,4 +1,5 @@
-using Spectrum.Camera.Host.V4l2;
+using Spectrum.Camera.Host;
+using Spectrum.Camera.Uapi;
 using Spectrum.Camera.Native;
 
 namespace Spectrum.Camera.Tests.Host;
@@ -11,8 +12,8 @@ internal sealed class FakeV4l2Device : IV4l2Query
 {
     public V4l2Capability Capability { get; set; } = V4l2Capability.Create(
         "uvcvideo", "HD Pro Webcam C920", "usb-0000:00:14.0-1",
-        V4l2Uapi.CapVideoCapture | V4l2Uapi.CapStreaming | V4l2Uapi.CapDeviceCaps | 0x00800000,
-        V4l2Uapi.CapVideoCapture | V4l2Uapi.CapStreaming);
+        V4l2.CapVideoCapture | V4l2.CapStreaming | V4l2.CapDeviceCaps | 0x00800000,
+        V4l2.CapVideoCapture | V4l2.CapStreaming);
 
     public int CapabilityErrno { get; set; }
 
@@ -85,10 +86,10 @@ internal sealed class FakeV4l2Device : IV4l2Query
     /// <summary>Adds a format with discrete sizes, each with discrete intervals given in frames per second.</summary>
     public FakeV4l2Device AddDiscrete(uint fourcc, string description, bool compressed, params (uint W, uint H, uint[] Fps)[] sizes)
     {
-        Formats.Add(V4l2FmtDesc.Create(fourcc, description, compressed ? V4l2Uapi.FmtFlagCompressed : 0));
+        Formats.Add(V4l2FmtDesc.Create(fourcc, description, compressed ? V4l2.FmtFlagCompressed : 0));
         Sizes[fourcc] = [.. sizes.Select(s => new V4l2FrmSizeEnum
         {
-            PixelFormat = fourcc, Type = V4l2Uapi.FrmSizeTypeDiscrete, DiscreteWidth = s.W, DiscreteHeight = s.H,
+            PixelFormat = fourcc, Type = V4l2.FrmSizeTypeDiscrete, DiscreteWidth = s.W, DiscreteHeight = s.H,
         })];
         foreach (var (w, h, fps) in sizes)
         {
@@ -115,7 +116,7 @@ internal sealed class FakeV4l2Device : IV4l2Query
 
     public static V4l2FrmIvalEnum Discrete(uint fourcc, uint w, uint h, uint numerator, uint denominator) => new()
     {
-        PixelFormat = fourcc, Width = w, Height = h, Type = V4l2Uapi.FrmIvalTypeDiscrete,
+        PixelFormat = fourcc, Width = w, Height = h, Type = V4l2.FrmIvalTypeDiscrete,
         Discrete = new V4l2Fract(numerator, denominator),
     };
 }

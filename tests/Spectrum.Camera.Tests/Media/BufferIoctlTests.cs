@@ -1,10 +1,15 @@
+using Spectrum.Camera.Media.Device;
+using Spectrum.Camera.TestFrontend;
+using Spectrum.Camera.Uapi;
+using static Spectrum.Camera.TestFrontend.MediaRequests;
 using static Spectrum.Camera.Tests.Media.V4l2Wire;
+using static Spectrum.Camera.Uapi.V4l2IoctlNumber;
 
 namespace Spectrum.Camera.Tests.Media;
 
 /// <summary>
 /// REQBUFS, CREATE_BUFS, QUERYBUF, PREPARE_BUF, QBUF, STREAMON and STREAMOFF: USERPTR only, at most 32 buffers, one
-/// owner session per queue, and QBUF's validation of the buffer and its SG list (virtio-media.md §4.3, §9.2).
+/// owner session per queue, and QBUF's validation of the buffer and its SG list.
 /// </summary>
 public sealed class BufferIoctlTests : MediaTestBase
 {
@@ -14,13 +19,13 @@ public sealed class BufferIoctlTests : MediaTestBase
     public void Reqbufs_grants_userptr_buffers_and_reports_userptr_support_only()
     {
         var session = H.OpenSession();
-        var answer = H.IoctlOk(session, ReqBufs, ReqBufsRequest(4), RequestBuffersSize);
+        var answer = H.IoctlOk(session, ReqBufs, RequestBuffers(4), RequestBuffersSize);
         Assert.That(answer, Has.Length.EqualTo(RequestBuffersSize));
-        AssertWords(answer, (0, 4u, "count"), (4, TypeCapture, "type"), (8, MemoryUserPtr, "memory"),
-            (12, BufCapSupportsUserPtr, "capabilities"));
+        AssertWords(answer, (0, 4u, "count"), (4, V4l2.BufTypeVideoCapture, "type"), (8, V4l2.MemoryUserPtr, "memory"),
+            (12, V4l2.BufCapSupportsUserPtr, "capabilities"));
         AssertZeroOutside(answer, "v4l2_requestbuffers", (0, 16));
 
-        Assert.That(U32(H.IoctlOk(session, ReqBufs, ReqBufsRequest(0), RequestBuffersSize), 0), Is.Zero, "REQBUFS(0) frees");
+        Assert.That(U32(H.IoctlOk(session, ReqBufs, RequestBuffers(0), RequestBuffersSize), 0), Is.Zero, "REQBUFS(0) frees");
         Assert.That(H.Ioctl(session, QueryBuf, Buffer(0, 0, 0), BufferSize).Status, Is.EqualTo(EINVAL), "no buffer left");
     }
 
@@ -30,30 +35,30 @@ public sealed class BufferIoctlTests : MediaTestBase
     public void Reqbufs_clamps_huge_counts_to_32(uint count)
     {
         var session = H.OpenSession();
-        Assert.That(U32(H.IoctlOk(session, ReqBufs, ReqBufsRequest(count), RequestBuffersSize), 0), Is.EqualTo(32u));
+        Assert.That(U32(H.IoctlOk(session, ReqBufs, RequestBuffers(count), RequestBuffersSize), 0), Is.EqualTo(32u));
         Assert.That(H.Ioctl(session, QueryBuf, Buffer(31, 0, 0), BufferSize).Status, Is.Zero);
         Assert.That(H.Ioctl(session, QueryBuf, Buffer(32, 0, 0), BufferSize).Status, Is.EqualTo(EINVAL));
     }
 
     // MMAP needs a shared-memory window QEMU 10.0 lacks; DMABUF is implemented by no driver; 3 is OVERLAY.
     [TestCase(0u)]
-    [TestCase(MemoryMmap)]
+    [TestCase(V4l2.MemoryMmap)]
     [TestCase(3u)]
-    [TestCase(MemoryDmabuf)]
+    [TestCase(V4l2.MemoryDmabuf)]
     [TestCase(0xFFFFFFFFu)]
     public void Reqbufs_and_create_bufs_refuse_every_memory_type_but_userptr(uint memory)
     {
         var session = H.OpenSession();
-        Assert.That(H.Ioctl(session, ReqBufs, ReqBufsRequest(4, memory), RequestBuffersSize).Status, Is.EqualTo(EINVAL));
-        Assert.That(H.Ioctl(session, ReqBufs, ReqBufsRequest(0, memory), RequestBuffersSize).Status, Is.EqualTo(EINVAL));
-        Assert.That(H.Ioctl(session, CreateBufs, CreateBufsRequest(1, Format(640, 480, Yuyv), memory), CreateBuffersSize).Status,
+        Assert.That(H.Ioctl(session, ReqBufs, RequestBuffers(4, memory), RequestBuffersSize).Status, Is.EqualTo(EINVAL));
+        Assert.That(H.Ioctl(session, ReqBufs, RequestBuffers(0, memory), RequestBuffersSize).Status, Is.EqualTo(EINVAL));
+        Assert.That(H.Ioctl(session, CreateBufs, CreateBuffers(1, FormatOf(640, 480, Yuyv), memory), CreateBuffersSize).Status,
             Is.EqualTo(EINVAL));
         Assert.That(H.Ioctl(session, QueryBuf, Buffer(0, 0, 0), BufferSize).Status, Is.EqualTo(EINVAL), "nothing was allocated");
     }
 
     [TestCase(0u)]
-    [TestCase(TypeOutput)]
-    [TestCase(TypeCaptureMplane)]
+    [TestCase(V4l2.BufTypeVideoOutput)]
+    [TestCase(V4l2.BufTypeVideoCaptureMplane)]
     [TestCase(0xFFFFFFFFu)]
     public void Buffer_ioctls_refuse_other_types(uint type)
     {
@@ -63,9 +68,9 @@ public sealed class BufferIoctlTests : MediaTestBase
         var sg = client.Buffers[0].SgList();
         Assert.Multiple(() =>
         {
-            Assert.That(H.Ioctl(s, ReqBufs, ReqBufsRequest(0, MemoryUserPtr, type), RequestBuffersSize).Status, Is.EqualTo(EINVAL), "REQBUFS(0)");
-            Assert.That(H.Ioctl(s, ReqBufs, ReqBufsRequest(2, MemoryUserPtr, type), RequestBuffersSize).Status, Is.EqualTo(EINVAL), "REQBUFS");
-            Assert.That(H.Ioctl(s, CreateBufs, CreateBufsRequest(1, Format(640, 480, Yuyv, type)), CreateBuffersSize).Status,
+            Assert.That(H.Ioctl(s, ReqBufs, RequestBuffers(0, V4l2.MemoryUserPtr, type), RequestBuffersSize).Status, Is.EqualTo(EINVAL), "REQBUFS(0)");
+            Assert.That(H.Ioctl(s, ReqBufs, RequestBuffers(2, V4l2.MemoryUserPtr, type), RequestBuffersSize).Status, Is.EqualTo(EINVAL), "REQBUFS");
+            Assert.That(H.Ioctl(s, CreateBufs, CreateBuffers(1, FormatOf(640, 480, Yuyv, type)), CreateBuffersSize).Status,
                 Is.EqualTo(EINVAL), "CREATE_BUFS");
             Assert.That(H.Ioctl(s, QueryBuf, Buffer(0, 0, 0, type), BufferSize).Status, Is.EqualTo(EINVAL), "QUERYBUF");
             Assert.That(H.Ioctl(s, QBuf, Buffer(0, 1, SizeImage, type), BufferSize, sg).Status, Is.EqualTo(EINVAL), "QBUF");
@@ -73,7 +78,7 @@ public sealed class BufferIoctlTests : MediaTestBase
             Assert.That(H.Ioctl(s, StreamOn, Word(type), 0).Status, Is.EqualTo(EINVAL), "STREAMON");
             Assert.That(H.Ioctl(s, StreamOff, Word(type), 0).Status, Is.EqualTo(EINVAL), "STREAMOFF");
         });
-        Assert.That(client.FlagsOf(0) & FlagQueued, Is.Zero);
+        Assert.That(client.FlagsOf(0) & V4l2.BufFlagQueued, Is.Zero);
         Assert.That(client.StreamOn(), Is.Zero, "the queue is intact");
     }
 
@@ -84,11 +89,11 @@ public sealed class BufferIoctlTests : MediaTestBase
         client.Allocate(3);
         var answer = H.IoctlOk(client.Session, QueryBuf, Buffer(2, 0, 0), BufferSize);
         Assert.That(answer, Has.Length.EqualTo(BufferSize));
-        AssertBufferAnswer(answer, 2, FlagTimestampMonotonic, userPtr: 0, SizeImage);
+        AssertBufferAnswer(answer, 2, V4l2.BufFlagTimestampMonotonic, userPtr: 0, SizeImage);
 
         client.Queue(1);
         AssertBufferAnswer(H.IoctlOk(client.Session, QueryBuf, Buffer(1, 0, 0), BufferSize), 1,
-            FlagQueued | FlagTimestampMonotonic, CaptureClient.UserPtrOf(1), SizeImage);
+            V4l2.BufFlagQueued | V4l2.BufFlagTimestampMonotonic, MediaRequests.UserPtrOf(1), SizeImage);
 
         Assert.That(H.Ioctl(client.Session, QueryBuf, Buffer(3, 0, 0), BufferSize).Status, Is.EqualTo(EINVAL));
         Assert.That(H.Ioctl(client.Session, QueryBuf, Buffer(0xFFFFFFFF, 0, 0), BufferSize).Status, Is.EqualTo(EINVAL));
@@ -101,8 +106,8 @@ public sealed class BufferIoctlTests : MediaTestBase
         client.Allocate(2, length: SizeImage + 4096);
         var (status, answer) = client.Send(1);
         Assert.That(status, Is.Zero);
-        AssertBufferAnswer(answer, 1, FlagQueued | FlagTimestampMonotonic, CaptureClient.UserPtrOf(1), SizeImage + 4096);
-        Assert.That(client.FlagsOf(0), Is.EqualTo(FlagTimestampMonotonic), "the other buffer is untouched");
+        AssertBufferAnswer(answer, 1, V4l2.BufFlagQueued | V4l2.BufFlagTimestampMonotonic, MediaRequests.UserPtrOf(1), SizeImage + 4096);
+        Assert.That(client.FlagsOf(0), Is.EqualTo(V4l2.BufFlagTimestampMonotonic), "the other buffer is untouched");
     }
 
     [Test]
@@ -112,17 +117,17 @@ public sealed class BufferIoctlTests : MediaTestBase
         client.Allocate(2);
         var (status, answer) = client.Send(0, PrepareBuf);
         Assert.That(status, Is.Zero);
-        AssertBufferAnswer(answer, 0, FlagPrepared | FlagTimestampMonotonic, CaptureClient.UserPtrOf(0), SizeImage);
-        Assert.That(client.FlagsOf(0), Is.EqualTo(FlagPrepared | FlagTimestampMonotonic));
+        AssertBufferAnswer(answer, 0, V4l2.BufFlagPrepared | V4l2.BufFlagTimestampMonotonic, MediaRequests.UserPtrOf(0), SizeImage);
+        Assert.That(client.FlagsOf(0), Is.EqualTo(V4l2.BufFlagPrepared | V4l2.BufFlagTimestampMonotonic));
         Assert.That(client.Send(0, PrepareBuf).Status, Is.EqualTo(EINVAL), "a prepared buffer is not prepared again (vb2)");
 
         client.Queue(0);
-        Assert.That(client.FlagsOf(0), Is.EqualTo(FlagQueued | FlagTimestampMonotonic));
+        Assert.That(client.FlagsOf(0), Is.EqualTo(V4l2.BufFlagQueued | V4l2.BufFlagTimestampMonotonic));
         Assert.That(client.Send(0, PrepareBuf).Status, Is.EqualTo(EINVAL), "a queued buffer cannot be prepared");
         Assert.That(client.Send(0).Status, Is.EqualTo(EINVAL), "a queued buffer cannot be queued again");
 
         Assert.That(client.StreamOff(), Is.Zero);
-        Assert.That(client.FlagsOf(0), Is.EqualTo(FlagTimestampMonotonic), "STREAMOFF returns it");
+        Assert.That(client.FlagsOf(0), Is.EqualTo(V4l2.BufFlagTimestampMonotonic), "STREAMOFF returns it");
         Assert.That(client.Send(0, PrepareBuf).Status, Is.Zero, "and it can be prepared again");
     }
 
@@ -130,19 +135,56 @@ public sealed class BufferIoctlTests : MediaTestBase
     public void Create_bufs_adds_slots_up_to_32_then_ENOBUFS()
     {
         var session = H.OpenSession();
-        var format = Format(640, 480, Yuyv);
+        var format = FormatOf(640, 480, Yuyv, sizeImage: SizeImage);
 
-        var query = H.IoctlOk(session, CreateBufs, CreateBufsRequest(0, format), CreateBuffersSize);
+        var query = H.IoctlOk(session, CreateBufs, CreateBuffers(0, format), CreateBuffersSize);
         AssertCreateBufsAnswer(query, index: 0, count: 0);
 
-        AssertCreateBufsAnswer(H.IoctlOk(session, CreateBufs, CreateBufsRequest(5, format), CreateBuffersSize), index: 0, count: 5);
-        AssertCreateBufsAnswer(H.IoctlOk(session, CreateBufs, CreateBufsRequest(20, format), CreateBuffersSize), index: 5, count: 20);
-        AssertCreateBufsAnswer(H.IoctlOk(session, CreateBufs, CreateBufsRequest(0xFFFFFFFF, format), CreateBuffersSize), index: 25, count: 7);
-        Assert.That(H.Ioctl(session, CreateBufs, CreateBufsRequest(1, format), CreateBuffersSize).Status, Is.EqualTo(ENOBUFS));
-        Assert.That(H.Ioctl(session, CreateBufs, CreateBufsRequest(0xFFFFFFFF, format), CreateBuffersSize).Status, Is.EqualTo(ENOBUFS));
-        AssertCreateBufsAnswer(H.IoctlOk(session, CreateBufs, CreateBufsRequest(0, format), CreateBuffersSize), index: 32, count: 0);
+        AssertCreateBufsAnswer(H.IoctlOk(session, CreateBufs, CreateBuffers(5, format), CreateBuffersSize), index: 0, count: 5);
+        AssertCreateBufsAnswer(H.IoctlOk(session, CreateBufs, CreateBuffers(20, format), CreateBuffersSize), index: 5, count: 20);
+        AssertCreateBufsAnswer(H.IoctlOk(session, CreateBufs, CreateBuffers(0xFFFFFFFF, format), CreateBuffersSize), index: 25, count: 7);
+        Assert.That(H.Ioctl(session, CreateBufs, CreateBuffers(1, format), CreateBuffersSize).Status, Is.EqualTo(ENOBUFS));
+        Assert.That(H.Ioctl(session, CreateBufs, CreateBuffers(0xFFFFFFFF, format), CreateBuffersSize).Status, Is.EqualTo(ENOBUFS));
+        AssertCreateBufsAnswer(H.IoctlOk(session, CreateBufs, CreateBuffers(0, format), CreateBuffersSize), index: 32, count: 0);
         Assert.That(H.Ioctl(session, QueryBuf, Buffer(31, 0, 0), BufferSize).Status, Is.Zero);
         Assert.That(H.Ioctl(session, QueryBuf, Buffer(32, 0, 0), BufferSize).Status, Is.EqualTo(EINVAL));
+    }
+
+    [Test]
+    public void Create_bufs_refuses_a_sizeimage_smaller_than_the_format_needs_as_vb2_does()
+    {
+        var session = H.OpenSession();
+        Assert.Multiple(() =>
+        {
+            foreach (var size in new[] { 0u, 1u, SizeImage / 2, SizeImage - 1, GuestSgList.MaxBufferLength + 1 })
+            {
+                var request = CreateBuffers(2, FormatOf(640, 480, Yuyv, sizeImage: size));
+                Assert.That(H.Ioctl(session, CreateBufs, request, CreateBuffersSize).Status, Is.EqualTo(EINVAL), $"sizeimage {size}");
+            }
+        });
+        Assert.That(H.Ioctl(session, QueryBuf, Buffer(0, 0, 0), BufferSize).Status, Is.EqualTo(EINVAL), "nothing was allocated");
+
+        // A count of 0 only reports (vb2 looks at no size then); the exact size creates buffers.
+        AssertCreateBufsAnswer(H.IoctlOk(session, CreateBufs, CreateBuffers(0, FormatOf(640, 480, Yuyv)), CreateBuffersSize), index: 0, count: 0);
+        AssertCreateBufsAnswer(H.IoctlOk(session, CreateBufs, CreateBuffers(2, FormatOf(640, 480, Yuyv, sizeImage: SizeImage)), CreateBuffersSize),
+            index: 0, count: 2);
+    }
+
+    [Test]
+    public void Create_bufs_with_a_larger_sizeimage_makes_buffers_that_qbuf_must_fill_to_that_size()
+    {
+        const uint larger = SizeImage + 8192;
+        var session = H.OpenSession();
+        var answer = H.IoctlOk(session, CreateBufs, CreateBuffers(1, FormatOf(640, 480, Yuyv, sizeImage: larger)), CreateBuffersSize);
+        var created = Read<V4l2CreateBuffers>(answer);
+        Assert.That((created.Index, created.Count, created.Format.Pix.SizeImage), Is.EqualTo((0u, 1u, larger)), "index, count, sizeimage");
+        Assert.That(Read<V4l2Buffer>(H.IoctlOk(session, QueryBuf, Buffer(0, 0, 0), BufferSize)).Length, Is.EqualTo(larger), "QUERYBUF length");
+
+        var small = new GuestFrameBuffer(H.Ram, SizeImage);
+        var large = new GuestFrameBuffer(H.Ram, larger);
+        Assert.That(H.Ioctl(session, QBuf, Buffer(0, UserPtrOf(0), SizeImage), BufferSize, small.SgList()).Status, Is.EqualTo(EINVAL),
+            "a buffer of the format's size is too small for this slot");
+        Assert.That(H.Ioctl(session, QBuf, Buffer(0, UserPtrOf(0), larger), BufferSize, large.SgList()).Status, Is.Zero);
     }
 
     [Test]
@@ -158,7 +200,7 @@ public sealed class BufferIoctlTests : MediaTestBase
         Assert.That(client.StreamOn(), Is.Zero);
         Assert.That(client.StreamOn(), Is.Zero, "STREAMON while streaming");
         Assert.That(H.OnLoop(d => d.IsStreaming), Is.True);
-        Assert.That(H.Ioctl(client.Session, ReqBufs, ReqBufsRequest(2), RequestBuffersSize).Status, Is.EqualTo(EBUSY),
+        Assert.That(H.Ioctl(client.Session, ReqBufs, RequestBuffers(2), RequestBuffersSize).Status, Is.EqualTo(EBUSY),
             "REQBUFS while streaming");
 
         Assert.That(client.StreamOff(), Is.Zero);
@@ -166,7 +208,7 @@ public sealed class BufferIoctlTests : MediaTestBase
         Assert.That(H.OnLoop(d => d.IsStreaming), Is.False);
         for (var i = 0; i < 3; i++)
         {
-            Assert.That(client.FlagsOf(i) & FlagQueued, Is.Zero, $"buffer {i} is back with the application");
+            Assert.That(client.FlagsOf(i) & V4l2.BufFlagQueued, Is.Zero, $"buffer {i} is back with the application");
         }
 
         Assert.That(H.Ioctl(client.Session, StreamOn, [], 0).Status, Is.EqualTo(EINVAL), "STREAMON without its u32");
@@ -181,28 +223,28 @@ public sealed class BufferIoctlTests : MediaTestBase
         var sg = owner.Buffers[1].SgList();
         Assert.Multiple(() =>
         {
-            Assert.That(H.Ioctl(other, ReqBufs, ReqBufsRequest(2), RequestBuffersSize).Status, Is.EqualTo(EBUSY), "REQBUFS");
-            Assert.That(H.Ioctl(other, ReqBufs, ReqBufsRequest(0), RequestBuffersSize).Status, Is.EqualTo(EBUSY), "REQBUFS(0)");
-            Assert.That(H.Ioctl(other, CreateBufs, CreateBufsRequest(1, Format(640, 480, Yuyv)), CreateBuffersSize).Status,
+            Assert.That(H.Ioctl(other, ReqBufs, RequestBuffers(2), RequestBuffersSize).Status, Is.EqualTo(EBUSY), "REQBUFS");
+            Assert.That(H.Ioctl(other, ReqBufs, RequestBuffers(0), RequestBuffersSize).Status, Is.EqualTo(EBUSY), "REQBUFS(0)");
+            Assert.That(H.Ioctl(other, CreateBufs, CreateBuffers(1, FormatOf(640, 480, Yuyv)), CreateBuffersSize).Status,
                 Is.EqualTo(EBUSY), "CREATE_BUFS");
             Assert.That(H.Ioctl(other, QBuf, Buffer(1, 1, SizeImage), BufferSize, sg).Status, Is.EqualTo(EBUSY), "QBUF");
             Assert.That(H.Ioctl(other, PrepareBuf, Buffer(1, 1, SizeImage), BufferSize, sg).Status, Is.EqualTo(EBUSY), "PREPARE_BUF");
-            Assert.That(H.Ioctl(other, StreamOn, Word(TypeCapture), 0).Status, Is.EqualTo(EBUSY), "STREAMON");
-            Assert.That(H.Ioctl(other, StreamOff, Word(TypeCapture), 0).Status, Is.EqualTo(EBUSY), "STREAMOFF");
+            Assert.That(H.Ioctl(other, StreamOn, Word(V4l2.BufTypeVideoCapture), 0).Status, Is.EqualTo(EBUSY), "STREAMON");
+            Assert.That(H.Ioctl(other, StreamOff, Word(V4l2.BufTypeVideoCapture), 0).Status, Is.EqualTo(EBUSY), "STREAMOFF");
         });
         Assert.That(H.Ioctl(other, QueryBuf, Buffer(1, 0, 0), BufferSize).Status, Is.Zero, "anyone may QUERYBUF (vb2)");
-        Assert.That(owner.FlagsOf(1) & FlagQueued, Is.Zero, "the other session queued nothing");
+        Assert.That(owner.FlagsOf(1) & V4l2.BufFlagQueued, Is.Zero, "the other session queued nothing");
 
         owner.QueueAll();
         Assert.That(owner.StreamOn(), Is.Zero, "the owner still can");
-        Assert.That(H.Ioctl(other, StreamOff, Word(TypeCapture), 0).Status, Is.EqualTo(EBUSY), "nor stop the owner's stream");
+        Assert.That(H.Ioctl(other, StreamOff, Word(V4l2.BufTypeVideoCapture), 0).Status, Is.EqualTo(EBUSY), "nor stop the owner's stream");
         Assert.That(H.OnLoop(d => d.IsStreaming), Is.True);
         Assert.That(owner.StreamOff(), Is.Zero);
         owner.Free();
 
         var taker = new CaptureClient(H, other);
         taker.Allocate(3);
-        Assert.That(H.Ioctl(owner.Session, ReqBufs, ReqBufsRequest(1), RequestBuffersSize).Status, Is.EqualTo(EBUSY),
+        Assert.That(H.Ioctl(owner.Session, ReqBufs, RequestBuffers(1), RequestBuffersSize).Status, Is.EqualTo(EBUSY),
             "the queue changed hands");
     }
 
@@ -215,17 +257,17 @@ public sealed class BufferIoctlTests : MediaTestBase
         var sg = client.Buffers[0].SgList();
         (string What, byte[] Request, uint Errno)[] cases =
         [
-            ("MPLANE type", Buffer(0, 1, SizeImage, TypeCaptureMplane), EINVAL),
-            ("MPLANE type with 9 planes", Buffer(0, 1, 9, TypeCaptureMplane), EINVAL),
-            ("OUTPUT type", Buffer(0, 1, SizeImage, TypeOutput), EINVAL),
-            ("MMAP memory", Buffer(0, 1, SizeImage, memory: MemoryMmap), EINVAL),
-            ("DMABUF memory", Buffer(0, 1, SizeImage, memory: MemoryDmabuf), EINVAL),
+            ("MPLANE type", Buffer(0, 1, SizeImage, V4l2.BufTypeVideoCaptureMplane), EINVAL),
+            ("MPLANE type with 9 planes", Buffer(0, 1, 9, V4l2.BufTypeVideoCaptureMplane), EINVAL),
+            ("OUTPUT type", Buffer(0, 1, SizeImage, V4l2.BufTypeVideoOutput), EINVAL),
+            ("MMAP memory", Buffer(0, 1, SizeImage, memory: V4l2.MemoryMmap), EINVAL),
+            ("DMABUF memory", Buffer(0, 1, SizeImage, memory: V4l2.MemoryDmabuf), EINVAL),
             ("index past the end", Buffer(2, 1, SizeImage), EINVAL),
             ("huge index", Buffer(0xFFFFFFFF, 1, SizeImage), EINVAL),
             ("userptr 0", Buffer(0, 0, SizeImage), EINVAL),
             ("length below sizeimage", Buffer(0, 1, SizeImage - 1), EINVAL),
             ("length 0", Buffer(0, 1, 0), EINVAL),
-            ("request fd flag", Buffer(0, 1, SizeImage, flags: FlagRequestFd), EINVAL),
+            ("request fd flag", Buffer(0, 1, SizeImage, flags: V4l2.BufFlagRequestFd), EINVAL),
         ];
         foreach (var (what, request, errno) in cases)
         {
@@ -234,8 +276,8 @@ public sealed class BufferIoctlTests : MediaTestBase
         }
 
         Assert.That(H.Ioctl(s, QBuf, Buffer(0, 1, SizeImage), BufferSize).Status, Is.EqualTo(EINVAL), "no SG list at all");
-        Assert.That(client.FlagsOf(0), Is.EqualTo(FlagTimestampMonotonic), "nothing was queued or prepared");
-        Assert.That(client.FlagsOf(1), Is.EqualTo(FlagTimestampMonotonic));
+        Assert.That(client.FlagsOf(0), Is.EqualTo(V4l2.BufFlagTimestampMonotonic), "nothing was queued or prepared");
+        Assert.That(client.FlagsOf(1), Is.EqualTo(V4l2.BufFlagTimestampMonotonic));
         client.Queue(0);
     }
 
@@ -250,15 +292,15 @@ public sealed class BufferIoctlTests : MediaTestBase
         ranges[^1] = (last.Gpa, last.Length + 100); // runs past the buffer: only what covers `length` is used
         var (status, _) = H.Ioctl(client.Session, QBuf, Buffer(0, 1, b.Length), BufferSize, SgList(ranges), readableSplit: 50);
         Assert.That(status, Is.Zero);
-        Assert.That(client.FlagsOf(0), Is.EqualTo(FlagQueued | FlagTimestampMonotonic));
+        Assert.That(client.FlagsOf(0), Is.EqualTo(V4l2.BufFlagQueued | V4l2.BufFlagTimestampMonotonic));
     }
 
     /// <summary>v4l2_buffer as QUERYBUF/QBUF/PREPARE_BUF answer it before any frame: no bytesused, timestamp or sequence.</summary>
     private static void AssertBufferAnswer(byte[] answer, uint index, uint flags, ulong userPtr, uint length)
     {
         Assert.That(answer, Has.Length.EqualTo(BufferSize));
-        AssertWords(answer, (0, index, "index"), (4, TypeCapture, "type"), (12, flags, "flags"), (16, FieldNone, "field"),
-            (60, MemoryUserPtr, "memory"), (72, length, "length"));
+        AssertWords(answer, (0, index, "index"), (4, V4l2.BufTypeVideoCapture, "type"), (12, flags, "flags"), (16, V4l2.FieldNone, "field"),
+            (60, V4l2.MemoryUserPtr, "memory"), (72, length, "length"));
         Assert.That(U64(answer, 64), Is.EqualTo(userPtr), "m.userptr");
         AssertZeroOutside(answer, "v4l2_buffer", (0, 8), (12, 8), (60, 16));
     }
@@ -267,8 +309,8 @@ public sealed class BufferIoctlTests : MediaTestBase
     private static void AssertCreateBufsAnswer(byte[] answer, uint index, uint count)
     {
         Assert.That(answer, Has.Length.EqualTo(CreateBuffersSize));
-        AssertWords(answer, (0, index, "index"), (4, count, "count"), (8, MemoryUserPtr, "memory"),
-            (224, BufCapSupportsUserPtr, "capabilities"), (232, 32u, "max_num_buffers"));
+        AssertWords(answer, (0, index, "index"), (4, count, "count"), (8, V4l2.MemoryUserPtr, "memory"),
+            (224, V4l2.BufCapSupportsUserPtr, "capabilities"), (232, 32u, "max_num_buffers"));
         AssertFormat(answer.AsSpan(16, FormatSize).ToArray(), Yuyv, 640, 480);
         AssertZeroOutside(answer, "v4l2_create_buffers", (0, 12), (16, FormatSize), (224, 4), (232, 4));
     }

@@ -10,7 +10,7 @@ public sealed class CaptureQueueTests
     public void Buffers_queued_before_streamon_are_used_by_the_first_frame()
     {
         var q = new CaptureQueue();
-        q.Reallocate(1, 2);
+        q.Reallocate(1, 2, 4096);
         Assert.That(q.TryGetBuffer(0, out var b), Is.True);
         q.Enqueue(b);
         q.StartPeriods();
@@ -23,7 +23,7 @@ public sealed class CaptureQueueTests
     public void A_buffer_queued_while_streaming_waits_one_whole_period_before_it_is_filled()
     {
         var q = new CaptureQueue();
-        q.Reallocate(1, 2);
+        q.Reallocate(1, 2, 4096);
         q.StartPeriods();
         q.FramePeriod = 5;
         Assert.That(q.TryGetBuffer(1, out var b), Is.True);

@@ -1,10 +1,13 @@
 using System.Text;
 using Spectrum.Camera.TestFrontend;
+using Spectrum.Camera.Uapi;
+using static Spectrum.Camera.TestFrontend.MediaRequests;
 using static Spectrum.Camera.Tests.Media.V4l2Wire;
+using static Spectrum.Camera.Uapi.V4l2IoctlNumber;
 
 namespace Spectrum.Camera.Tests.Media;
 
-/// <summary>Config space, the five commands, and the ioctl allowlist (virtio-media.md §1.3, §3, §4.7).</summary>
+/// <summary>Config space, the five commands, and the ioctl allowlist (virtio 1.4 §5.22).</summary>
 public sealed class CommandTests : MediaTestBase
 {
     [Test]
@@ -15,7 +18,7 @@ public sealed class CommandTests : MediaTestBase
         Assert.That(reply, Has.Length.EqualTo(12 + 40));
         Assert.Multiple(() =>
         {
-            Assert.That(U32(reply, 12), Is.EqualTo(CapVideoCapture | CapStreaming | CapExtPixFormat), "device_caps");
+            Assert.That(U32(reply, 12), Is.EqualTo(V4l2.CapVideoCapture | V4l2.CapStreaming | V4l2.CapExtPixFormat), "device_caps");
             Assert.That(U32(reply, 16), Is.Zero, "device_type VFL_TYPE_VIDEO");
             Assert.That(CString(reply.AsSpan(20), 32), Is.EqualTo("Desk Cam"), "card");
         });
@@ -24,8 +27,8 @@ public sealed class CommandTests : MediaTestBase
     [Test]
     public void Open_answers_sixteen_bytes_with_a_fresh_session_and_close_answers_nothing()
     {
-        var first = H.Send(MediaGuestDriver.Header(MediaGuestDriver.CmdOpen), 64);
-        var second = H.Send(MediaGuestDriver.Header(MediaGuestDriver.CmdOpen), 16);
+        var first = H.Send(MediaRequests.Open(), 64);
+        var second = H.Send(MediaRequests.Open(), 16);
         Assert.That(first, Has.Length.EqualTo(16), "OPEN writes exactly its response");
         Assert.That(second, Has.Length.EqualTo(16));
         AssertZeroOutside(first, "resp_open", (8, 4));
@@ -52,13 +55,17 @@ public sealed class CommandTests : MediaTestBase
     public void Mmap_is_not_supported_without_a_shared_memory_window_and_munmap_has_nothing_to_unmap()
     {
         var session = H.OpenSession();
-        var mmap = new byte[20];
-        MediaGuestDriver.Put(mmap, 0, MediaGuestDriver.CmdMmap);
-        MediaGuestDriver.Put(mmap, 8, session);
-        MediaGuestDriver.Put(mmap, 12, 1);
-        var munmap = new byte[16];
-        MediaGuestDriver.Put(munmap, 0, MediaGuestDriver.CmdMunmap);
-        MediaGuestDriver.Put64(munmap, 8, 0x1000);
+        var mmap = Bytes(new VirtioMediaMmapCommand
+        {
+            Header = new VirtioMediaCommandHeader { Command = VirtioMediaWire.CmdMmap },
+            SessionId = session,
+            Flags = 1,
+        });
+        var munmap = Bytes(new VirtioMediaMunmapCommand
+        {
+            Header = new VirtioMediaCommandHeader { Command = VirtioMediaWire.CmdMunmap },
+            DriverAddress = 0x1000,
+        });
 
         var mmapAnswer = H.Send(mmap, 24);
         var munmapAnswer = H.Send(munmap, 8);
@@ -77,8 +84,7 @@ public sealed class CommandTests : MediaTestBase
     [TestCase(0xFFFFFFFFu)]
     public void Unknown_commands_get_ENOTTY(uint command)
     {
-        var request = new byte[16];
-        MediaGuestDriver.Put(request, 0, command);
+        byte[] request = [.. MediaRequests.Header(command), .. new byte[8]];
         var answer = H.Send(request, 64);
         Assert.That(answer, Has.Length.EqualTo(8));
         Assert.That(U32(answer, 0), Is.EqualTo(ENOTTY));
@@ -103,11 +109,11 @@ public sealed class CommandTests : MediaTestBase
     [TestCase(SStd, 8)]
     [TestCase(EnumStd, 72)]
     [TestCase(GSelection, 64)]
-    [TestCase(RemoveBufs, 64)]
-    [TestCase(1u, 0)]
-    [TestCase(200u, 16)]
-    [TestCase(0xFFFFFFFFu, 16)]
-    public void Ioctls_outside_the_allowlist_get_ENOTTY(uint code, int size)
+    [TestCase((V4l2IoctlNumber)104, 64)] // REMOVE_BUFS (Linux 6.10)
+    [TestCase((V4l2IoctlNumber)1, 0)]
+    [TestCase((V4l2IoctlNumber)200, 16)]
+    [TestCase((V4l2IoctlNumber)0xFFFFFFFF, 16)]
+    public void Ioctls_outside_the_allowlist_get_ENOTTY(V4l2IoctlNumber code, int size)
     {
         var session = H.OpenSession();
         var (status, payload) = H.Ioctl(session, code, new byte[size], size);
@@ -135,10 +141,7 @@ public sealed class CommandTests : MediaTestBase
         var response = H.Ram.Allocate(4096, 4096);
         H.Ram.Span(response, 4096).Fill(0xEE);
         var request = H.Ram.Allocate(16 + FormatSize, 16);
-        var header = new byte[16];
-        MediaGuestDriver.Put(header, 0, MediaGuestDriver.CmdIoctl);
-        MediaGuestDriver.Put(header, 8, session);
-        MediaGuestDriver.Put(header, 12, GFmt);
+        var header = MediaRequests.Ioctl(session, GFmt);
         header.CopyTo(H.Ram.Span(request, 16));
         Format(0, 0, 0).CopyTo(H.Ram.Span(request + 16, FormatSize));
 

@@ -1,4 +1,8 @@
+using Spectrum.Camera.TestFrontend;
+using Spectrum.Camera.Uapi;
+using static Spectrum.Camera.TestFrontend.MediaRequests;
 using static Spectrum.Camera.Tests.Media.V4l2Wire;
+using static Spectrum.Camera.Uapi.V4l2IoctlNumber;
 
 namespace Spectrum.Camera.Tests.Media;
 
@@ -17,7 +21,7 @@ public sealed class FormatIoctlTests : MediaTestBase
             var answer = H.IoctlOk(Session, EnumFmt, FmtDesc(i), FmtDescSize);
             Assert.That(answer, Has.Length.EqualTo(FmtDescSize));
             Assert.That(U32(answer, 0), Is.EqualTo(i), "index");
-            Assert.That(U32(answer, 4), Is.EqualTo(TypeCapture), "type is not modified");
+            Assert.That(U32(answer, 4), Is.EqualTo(V4l2.BufTypeVideoCapture), "type is not modified");
             Assert.That(U32(answer, 8), Is.Zero, "flags");
             Assert.That(CString(answer.AsSpan(12), 32), Is.EqualTo(expected[i].Description));
             Assert.That(U32(answer, 44), Is.EqualTo(expected[i].Fourcc), "pixelformat");
@@ -29,8 +33,8 @@ public sealed class FormatIoctlTests : MediaTestBase
     }
 
     [TestCase(0u)]
-    [TestCase(TypeOutput)]
-    [TestCase(TypeCaptureMplane)]
+    [TestCase(V4l2.BufTypeVideoOutput)]
+    [TestCase(V4l2.BufTypeVideoCaptureMplane)]
     [TestCase(0xFFFFFFFFu)]
     public void Every_format_ioctl_refuses_a_type_other_than_video_capture(uint type)
     {
@@ -101,7 +105,7 @@ public sealed class FormatIoctlTests : MediaTestBase
     public void S_fmt_of_another_format_is_EBUSY_while_buffers_are_allocated_and_the_same_format_is_fine()
     {
         AssertFormat(H.IoctlOk(Session, SFmt, Format(640, 480, Nv12), FormatSize), Nv12, 640, 480);
-        Assert.That(U32(H.IoctlOk(Session, ReqBufs, ReqBufsRequest(2), RequestBuffersSize), 0), Is.EqualTo(2));
+        Assert.That(U32(H.IoctlOk(Session, ReqBufs, RequestBuffers(2), RequestBuffersSize), 0), Is.EqualTo(2));
 
         var other = H.OpenSession();
         Assert.That(H.Ioctl(Session, SFmt, Format(1280, 720, Nv12), FormatSize).Status, Is.EqualTo(EBUSY), "another size");
@@ -111,7 +115,7 @@ public sealed class FormatIoctlTests : MediaTestBase
         AssertFormat(H.IoctlOk(other, SFmt, Format(650, 470, Nv12), FormatSize), Nv12, 640, 480);
         AssertFormat(H.IoctlOk(Session, TryFmt, Format(1280, 720, Yu12), FormatSize), Yu12, 1280, 720);
 
-        Assert.That(U32(H.IoctlOk(Session, ReqBufs, ReqBufsRequest(0), RequestBuffersSize), 0), Is.Zero);
+        Assert.That(U32(H.IoctlOk(Session, ReqBufs, RequestBuffers(0), RequestBuffersSize), 0), Is.Zero);
         AssertFormat(H.IoctlOk(other, SFmt, Format(1280, 720, Yu12), FormatSize), Yu12, 1280, 720);
     }
 
@@ -127,7 +131,7 @@ public sealed class FormatIoctlTests : MediaTestBase
                 Assert.That(answer, Has.Length.EqualTo(FrmSizeEnumSize));
                 Assert.That(U32(answer, 0), Is.EqualTo(i));
                 Assert.That(U32(answer, 4), Is.EqualTo(format));
-                Assert.That(U32(answer, 8), Is.EqualTo(FrmTypeDiscrete));
+                Assert.That(U32(answer, 8), Is.EqualTo(V4l2.FrmSizeTypeDiscrete));
                 Assert.That((U32(answer, 12), U32(answer, 16)), Is.EqualTo(sizes[i]));
                 AssertZeroOutside(answer, "v4l2_frmsizeenum", (0, 20));
             }
@@ -151,7 +155,7 @@ public sealed class FormatIoctlTests : MediaTestBase
                 Assert.That(U32(answer, 0), Is.EqualTo(index));
                 Assert.That(U32(answer, 4), Is.EqualTo(Nv12));
                 Assert.That((U32(answer, 8), U32(answer, 12)), Is.EqualTo((w, h)));
-                Assert.That(U32(answer, 16), Is.EqualTo(FrmTypeDiscrete));
+                Assert.That(U32(answer, 16), Is.EqualTo(V4l2.FrmSizeTypeDiscrete));
                 Assert.That((U32(answer, 20), U32(answer, 24)), Is.EqualTo((1u, denominator)), "discrete time per frame");
                 AssertZeroOutside(answer, "v4l2_frmivalenum", (0, 28));
             }

@@ -1,10 +1,13 @@
 using Spectrum.Camera.TestFrontend;
+using Spectrum.Camera.Uapi;
+using static Spectrum.Camera.TestFrontend.MediaRequests;
 using static Spectrum.Camera.Tests.Media.V4l2Wire;
+using static Spectrum.Camera.Uapi.V4l2IoctlNumber;
 
 namespace Spectrum.Camera.Tests.Media;
 
 /// <summary>
-/// A hostile guest (virtio-media.md §9): malformed chains, impossible sizes and SG lists that point anywhere. Every
+/// A hostile guest: malformed chains, impossible sizes and SG lists that point anywhere. Every
 /// command gets an errno (or, with no room for one, nothing), nothing changes, and the device keeps serving.
 /// </summary>
 public sealed class MaliciousCommandTests : MediaTestBase
@@ -17,7 +20,7 @@ public sealed class MaliciousCommandTests : MediaTestBase
     public void A_command_without_a_whole_header_is_EINVAL(int readable)
     {
         var response = H.Reserve(64);
-        var request = H.Place(MediaGuestDriver.Header(MediaGuestDriver.CmdOpen));
+        var request = H.Place(MediaRequests.Open());
         var used = readable == 0
             ? H.SendChain([], [(response, 64)])
             : H.SendChain([(request, (uint)readable)], [(response, 64)]);
@@ -33,7 +36,7 @@ public sealed class MaliciousCommandTests : MediaTestBase
     {
         var session = H.OpenSession();
         var response = H.Reserve(64);
-        var request = H.Place(MediaHarness.IoctlRequest(session, GFmt, Format(0, 0, 0)));
+        var request = H.Place(MediaRequests.Ioctl(session, GFmt, Format(0, 0, 0)));
         AssertErrnoOnly(response, H.SendChain([(request, (uint)readable)], [(response, 64)]), EINVAL);
         AssertStillServing();
     }
@@ -41,7 +44,7 @@ public sealed class MaliciousCommandTests : MediaTestBase
     [Test]
     public void Open_without_room_for_its_answer_opens_nothing()
     {
-        var request = H.Place(MediaGuestDriver.Header(MediaGuestDriver.CmdOpen));
+        var request = H.Place(MediaRequests.Open());
         Assert.That(H.SendChain([(request, 8)], []), Is.Zero, "no writable part: nothing written");
         var response = H.Reserve(15);
         AssertErrnoOnly(response, H.SendChain([(request, 8)], [(response, 15)]), EINVAL);
@@ -53,7 +56,7 @@ public sealed class MaliciousCommandTests : MediaTestBase
     public void An_ioctl_without_room_for_its_answer_changes_nothing()
     {
         var session = H.OpenSession();
-        var request = H.Place(MediaHarness.IoctlRequest(session, SFmt, Format(1920, 1080, Nv12)));
+        var request = H.Place(MediaRequests.Ioctl(session, SFmt, Format(1920, 1080, Nv12)));
         Assert.That(H.SendChain([(request, 16 + FormatSize)], []), Is.Zero, "no writable part");
         var response = H.Reserve(8 + FormatSize - 1);
         AssertErrnoOnly(response, H.SendChain([(request, 16 + FormatSize)], [(response, 8 + FormatSize - 1)]), EINVAL);
@@ -65,7 +68,7 @@ public sealed class MaliciousCommandTests : MediaTestBase
     {
         var session = H.OpenSession();
         var huge = new byte[300_000];
-        MediaHarness.IoctlRequest(session, GFmt, Format(0, 0, 0)).CopyTo(huge, 0);
+        MediaRequests.Ioctl(session, GFmt, Format(0, 0, 0)).CopyTo(huge, 0);
         var (status, payload) = H.Ioctl(session, GFmt, huge.AsSpan(16), FormatSize);
         Assert.That((status, payload.Length), Is.EqualTo((EINVAL, 0)));
         AssertStillServing();
@@ -76,7 +79,7 @@ public sealed class MaliciousCommandTests : MediaTestBase
     {
         // 100 G_FMT chains published before one kick: more than the device handles in one turn of its loop.
         var session = H.OpenSession();
-        var request = H.Place(MediaHarness.IoctlRequest(session, GFmt, Format(0, 0, 0)));
+        var request = H.Place(MediaRequests.Ioctl(session, GFmt, Format(0, 0, 0)));
         var q = H.Driver.CommandQueue;
         var chains = new List<(ushort Head, ulong Response)>();
         for (var i = 0; i < 100; i++)
@@ -100,9 +103,9 @@ public sealed class MaliciousCommandTests : MediaTestBase
     [Test]
     public void A_wr_ioctl_whose_answer_aliases_its_request_reads_everything_first()
     {
-        // The Linux driver points the response payload at the request payload's memory (virtio-media.md §2.6).
+        // The Linux driver points the response payload at the request payload's memory (a WR ioctl's two payloads are the same guest memory).
         var session = H.OpenSession();
-        var header = H.Place(MediaHarness.IoctlRequest(session, SFmt));
+        var header = H.Place(MediaRequests.Ioctl(session, SFmt));
         var payload = H.Place(Format(1280, 720, Yu12));
         var response = H.Reserve(8);
         var used = H.SendChain([(header, 16), (payload, FormatSize)], [(response, 8), (payload, FormatSize)]);
@@ -138,7 +141,7 @@ public sealed class MaliciousCommandTests : MediaTestBase
         var sg = SgList(entries(H.Ram));
         Assert.That(H.Ioctl(client.Session, QBuf, Buffer(0, 1, SizeImage), BufferSize, sg).Status, Is.EqualTo(errno));
         Assert.That(H.Ioctl(client.Session, PrepareBuf, Buffer(0, 1, SizeImage), BufferSize, sg).Status, Is.EqualTo(errno));
-        Assert.That(client.FlagsOf(0), Is.EqualTo(FlagTimestampMonotonic), "the buffer stays with the application");
+        Assert.That(client.FlagsOf(0), Is.EqualTo(V4l2.BufFlagTimestampMonotonic), "the buffer stays with the application");
         AssertStillServing();
     }
 
@@ -153,7 +156,7 @@ public sealed class MaliciousCommandTests : MediaTestBase
         Assert.That(H.Ioctl(client.Session, QBuf, Buffer(0, 1, SizeImage), BufferSize, reserved).Status, Is.EqualTo(EINVAL), "reserved");
         Assert.That(H.Ioctl(client.Session, QBuf, Buffer(0, 1, SizeImage), BufferSize, sg.AsSpan(0, sg.Length - 1)).Status,
             Is.EqualTo(EINVAL), "last entry cut short");
-        Assert.That(client.FlagsOf(0), Is.EqualTo(FlagTimestampMonotonic));
+        Assert.That(client.FlagsOf(0), Is.EqualTo(V4l2.BufFlagTimestampMonotonic));
         client.Queue(0);
     }
 
@@ -169,12 +172,12 @@ public sealed class MaliciousCommandTests : MediaTestBase
         var whole = H.Ram.Allocate(SizeImage, 4096);
         Assert.That(H.Ioctl(client.Session, QBuf, Buffer(0, 1, (64u << 20) + 1), BufferSize, SgList((whole, (64u << 20) + 1))).Status,
             Is.EqualTo(EINVAL), "a 64 MiB + 1 buffer");
-        Assert.That(client.FlagsOf(0), Is.EqualTo(FlagTimestampMonotonic));
+        Assert.That(client.FlagsOf(0), Is.EqualTo(V4l2.BufFlagTimestampMonotonic));
         AssertStillServing();
     }
 
     // The device writes frames into the SG ranges later: a range over the command's own request or response would let
-    // a frame overwrite them (virtio-media.md §9.2).
+    // a frame overwrite them.
     [TestCase(false, 0, 4096u)]
     [TestCase(true, 0, 4096u)]
     [TestCase(true, 95, 1u)]
@@ -188,14 +191,14 @@ public sealed class MaliciousCommandTests : MediaTestBase
         var request = H.Ram.Allocate(16 + BufferSize + 32, 4096);
         var response = H.Reserve(8 + BufferSize, alignment: 4096);
         var target = (ulong)((long)(overResponse ? response : request) + offset);
-        var bytes = MediaHarness.IoctlRequest(client.Session, QBuf, Buffer(0, 1, SizeImage + length));
+        var bytes = MediaRequests.Ioctl(client.Session, QBuf, Buffer(0, 1, SizeImage + length));
         bytes = [.. bytes, .. SgList((target, length), (frame, SizeImage))];
         bytes.CopyTo(H.Ram.Span(request, bytes.Length));
 
         var used = H.SendChain([(request, (uint)bytes.Length)], [(response, 8 + BufferSize)]);
 
         AssertErrnoOnly(response, used, EFAULT);
-        Assert.That(client.FlagsOf(0), Is.EqualTo(FlagTimestampMonotonic));
+        Assert.That(client.FlagsOf(0), Is.EqualTo(V4l2.BufFlagTimestampMonotonic));
         AssertStillServing();
     }
 
@@ -208,7 +211,7 @@ public sealed class MaliciousCommandTests : MediaTestBase
         var response = H.Reserve(8 + BufferSize);
         _ = H.Ram.Allocate(SizeImage, 16); // the frame's memory directly follows the response area
         var adjacent = response + 8 + BufferSize;
-        var bytes = MediaHarness.IoctlRequest(client.Session, QBuf, Buffer(0, 1, SizeImage));
+        var bytes = MediaRequests.Ioctl(client.Session, QBuf, Buffer(0, 1, SizeImage));
         bytes = [.. bytes, .. SgList((adjacent, SizeImage))];
         bytes.CopyTo(H.Ram.Span(request, bytes.Length));
 
@@ -216,7 +219,7 @@ public sealed class MaliciousCommandTests : MediaTestBase
 
         Assert.That(used, Is.EqualTo(8 + BufferSize));
         Assert.That(U32(H.Ram.Span(response, 8), 0), Is.Zero);
-        Assert.That(client.FlagsOf(0), Is.EqualTo(FlagQueued | FlagTimestampMonotonic));
+        Assert.That(client.FlagsOf(0), Is.EqualTo(V4l2.BufFlagQueued | V4l2.BufFlagTimestampMonotonic));
     }
 
     [Test]

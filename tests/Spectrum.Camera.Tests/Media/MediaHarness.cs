@@ -5,6 +5,7 @@ using Spectrum.Camera.Native;
 using Spectrum.Camera.Sources;
 using Spectrum.Camera.Tests.Core;
 using Spectrum.Camera.TestFrontend;
+using Spectrum.Camera.Uapi;
 using Spectrum.Camera.VhostUser;
 
 namespace Spectrum.Camera.Tests.Media;
@@ -21,7 +22,7 @@ namespace Spectrum.Camera.Tests.Media;
 /// </remarks>
 public sealed class MediaHarness : IDisposable
 {
-    /// <summary>Queue sizes as crosvm uses them (virtio-media.md §1.4).</summary>
+    /// <summary>Queue sizes as crosvm's virtio-media device uses them.</summary>
     public static readonly ushort[] QueueSizes = [256, 256];
 
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
@@ -136,7 +137,7 @@ public sealed class MediaHarness : IDisposable
         return Driver.Close(session);
     }
 
-    public (uint Status, byte[] Payload) Ioctl(uint session, uint code, ReadOnlySpan<byte> payload, int responsePayload,
+    public (uint Status, byte[] Payload) Ioctl(uint session, V4l2IoctlNumber code, ReadOnlySpan<byte> payload, int responsePayload,
         ReadOnlySpan<byte> extra = default, int readableSplit = 1)
     {
         ArmInterrupts();
@@ -144,10 +145,10 @@ public sealed class MediaHarness : IDisposable
     }
 
     /// <summary>An ioctl that must succeed; returns its payload.</summary>
-    public byte[] IoctlOk(uint session, uint code, ReadOnlySpan<byte> payload, int responsePayload, ReadOnlySpan<byte> extra = default)
+    public byte[] IoctlOk(uint session, V4l2IoctlNumber code, ReadOnlySpan<byte> payload, int responsePayload, ReadOnlySpan<byte> extra = default)
     {
         var (status, answer) = Ioctl(session, code, payload, responsePayload, extra);
-        Assert.That(status, Is.Zero, $"ioctl {code} failed");
+        Assert.That(status, Is.Zero, $"{code.Name()} failed");
         return answer;
     }
 
@@ -198,17 +199,6 @@ public sealed class MediaHarness : IDisposable
         var gpa = Ram.Allocate((ulong)length, alignment);
         Ram.Span(gpa, length).Fill(fill);
         return gpa;
-    }
-
-    /// <summary>The 16-byte CMD_IOCTL header followed by <paramref name="payload"/>.</summary>
-    public static byte[] IoctlRequest(uint session, uint code, ReadOnlySpan<byte> payload = default)
-    {
-        var request = new byte[16 + payload.Length];
-        MediaGuestDriver.Put(request, 0, MediaGuestDriver.CmdIoctl);
-        MediaGuestDriver.Put(request, 8, session);
-        MediaGuestDriver.Put(request, 12, code);
-        payload.CopyTo(request.AsSpan(16));
-        return request;
     }
 
     /// <summary>§3.3 then §3.2 with the same rings: what QEMU does for a VM stop and cont.</summary>

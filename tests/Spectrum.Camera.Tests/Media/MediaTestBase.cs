@@ -1,5 +1,7 @@
 using NUnit.Framework.Interfaces;
 using Spectrum.Camera.Frames;
+using Spectrum.Camera.TestFrontend;
+using Spectrum.Camera.Uapi;
 
 namespace Spectrum.Camera.Tests.Media;
 
@@ -54,9 +56,9 @@ public abstract class MediaTestBase
     protected void AssertStillServing()
     {
         var session = H.OpenSession();
-        var (status, answer) = H.Ioctl(session, V4l2Wire.GFmt, V4l2Wire.Format(0, 0, 0), V4l2Wire.FormatSize);
+        var (status, answer) = H.Ioctl(session, V4l2IoctlNumber.GFmt, MediaRequests.Format(0, 0, 0), V4l2Wire.FormatSize);
         Assert.That(status, Is.Zero, "G_FMT after the bad command");
-        Assert.That(V4l2Wire.U32(answer, 0), Is.EqualTo(V4l2Wire.TypeCapture));
+        Assert.That(V4l2Wire.U32(answer, 0), Is.EqualTo(V4l2.BufTypeVideoCapture));
         Assert.That(H.Close(session), Is.Zero);
     }
 }

@@ -1,5 +1,8 @@
 using Spectrum.Camera.TestFrontend;
+using Spectrum.Camera.Uapi;
+using static Spectrum.Camera.TestFrontend.MediaRequests;
 using static Spectrum.Camera.Tests.Media.V4l2Wire;
+using static Spectrum.Camera.Uapi.V4l2IoctlNumber;
 
 namespace Spectrum.Camera.Tests.Media;
 
@@ -40,16 +43,17 @@ public sealed class ParameterIoctlTests : MediaTestBase
     [Test]
     public void S_parm_ignores_every_other_field_of_the_request()
     {
-        var request = StreamParm(1, 15);
+        var parm = Read<V4l2StreamParm>(StreamParm(1, 15));
+        parm.Capture.Capability = 0xFFFFFFFF;
+        parm.Capture.CaptureMode = 1; // HIGHQUALITY
+        var request = Bytes(parm);
         request.AsSpan(20).Fill(0xA5); // extendedmode, readbuffers, reserved and the rest of the union
-        MediaGuestDriver.Put(request, 4, 0xFFFFFFFF); // capability
-        MediaGuestDriver.Put(request, 8, 1); // capturemode HIGHQUALITY
         AssertParm(H.IoctlOk(Session, SParm, request, StreamParmSize), 1, 15);
     }
 
     [TestCase(0u)]
-    [TestCase(TypeOutput)]
-    [TestCase(TypeCaptureMplane)]
+    [TestCase(V4l2.BufTypeVideoOutput)]
+    [TestCase(V4l2.BufTypeVideoCaptureMplane)]
     public void G_and_s_parm_refuse_other_types(uint type)
     {
         Assert.That(H.Ioctl(Session, GParm, StreamParm(0, 0, type), StreamParmSize).Status, Is.EqualTo(EINVAL));
@@ -60,16 +64,16 @@ public sealed class ParameterIoctlTests : MediaTestBase
     [Test]
     public void Enuminput_has_exactly_one_camera_input()
     {
-        var answer = H.IoctlOk(Session, EnumInput, InputRequest(0), InputSize);
+        var answer = H.IoctlOk(Session, EnumInput, Input(0), InputSize);
         Assert.That(answer, Has.Length.EqualTo(InputSize));
         Assert.That(U32(answer, 0), Is.Zero, "index");
         Assert.That(CString(answer.AsSpan(4), 32), Is.EqualTo("Camera"));
-        Assert.That(U32(answer, 36), Is.EqualTo(InputTypeCamera));
+        Assert.That(U32(answer, 36), Is.EqualTo(V4l2.InputTypeCamera));
         // audioset, tuner, std (u64 at +48), status, capabilities and reserved are all 0.
         AssertZeroOutside(answer, "v4l2_input", (4, 32), (36, 4));
 
-        Assert.That(H.Ioctl(Session, EnumInput, InputRequest(1), InputSize).Status, Is.EqualTo(EINVAL));
-        Assert.That(H.Ioctl(Session, EnumInput, InputRequest(0xFFFFFFFF), InputSize).Status, Is.EqualTo(EINVAL));
+        Assert.That(H.Ioctl(Session, EnumInput, Input(1), InputSize).Status, Is.EqualTo(EINVAL));
+        Assert.That(H.Ioctl(Session, EnumInput, Input(0xFFFFFFFF), InputSize).Status, Is.EqualTo(EINVAL));
     }
 
     [Test]
@@ -92,7 +96,7 @@ public sealed class ParameterIoctlTests : MediaTestBase
     private static void AssertParm(byte[] answer, uint numerator, uint denominator)
     {
         Assert.That(answer, Has.Length.EqualTo(StreamParmSize));
-        AssertWords(answer, (0, TypeCapture, "type"), (4, CapTimePerFrame, "capability"), (12, numerator, "timeperframe.numerator"),
+        AssertWords(answer, (0, V4l2.BufTypeVideoCapture, "type"), (4, V4l2.CapTimePerFrame, "capability"), (12, numerator, "timeperframe.numerator"),
             (16, denominator, "timeperframe.denominator"));
         AssertZeroOutside(answer, "v4l2_streamparm", (0, 8), (12, 8));
     }

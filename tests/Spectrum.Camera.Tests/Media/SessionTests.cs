@@ -1,4 +1,8 @@
+using Spectrum.Camera.TestFrontend;
+using Spectrum.Camera.Uapi;
+using static Spectrum.Camera.TestFrontend.MediaRequests;
 using static Spectrum.Camera.Tests.Media.V4l2Wire;
+using static Spectrum.Camera.Uapi.V4l2IoctlNumber;
 
 namespace Spectrum.Camera.Tests.Media;
 
@@ -32,7 +36,7 @@ public sealed class SessionTests : MediaTestBase
         var sessions = Enumerable.Range(0, 256).Select(_ => H.OpenSession()).ToList();
         Assert.That(sessions, Is.Unique);
 
-        var refused = H.Send(Spectrum.Camera.TestFrontend.MediaGuestDriver.Header(1), 16);
+        var refused = H.Send(MediaRequests.Open(), 16);
         Assert.That(refused, Has.Length.EqualTo(8), "the header alone");
         Assert.That(U32(refused, 0), Is.EqualTo(EBUSY));
         Assert.That(U32(refused, 4), Is.Zero);
@@ -56,7 +60,7 @@ public sealed class SessionTests : MediaTestBase
         owner.QueueAll();
         Assert.That(owner.StreamOn(), Is.Zero);
         var other = new CaptureClient(H);
-        Assert.That(H.Ioctl(other.Session, ReqBufs, ReqBufsRequest(2), RequestBuffersSize).Status, Is.EqualTo(EBUSY));
+        Assert.That(H.Ioctl(other.Session, ReqBufs, RequestBuffers(2), RequestBuffersSize).Status, Is.EqualTo(EBUSY));
 
         Assert.That(H.Close(owner.Session), Is.Zero);
         // Frames completed before the CLOSE may already sit in the eventq; the guest driver drops them (unknown session).

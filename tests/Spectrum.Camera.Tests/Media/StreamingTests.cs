@@ -2,7 +2,10 @@ using Spectrum.Camera.Frames;
 using Spectrum.Camera.Native;
 using Spectrum.Camera.Sources;
 using Spectrum.Camera.TestFrontend;
+using Spectrum.Camera.Uapi;
+using static Spectrum.Camera.TestFrontend.MediaRequests;
 using static Spectrum.Camera.Tests.Media.V4l2Wire;
+using static Spectrum.Camera.Uapi.V4l2IoctlNumber;
 
 namespace Spectrum.Camera.Tests.Media;
 
@@ -14,6 +17,7 @@ namespace Spectrum.Camera.Tests.Media;
 public sealed class StreamingTests : MediaTestBase
 {
     private const ulong StreamingRam = 256UL << 20;
+    private static readonly uint[] FirstTwoSequences = [0, 1];
 
     [TestCase("YUYV")]
     [TestCase("NV12")]
@@ -36,6 +40,27 @@ public sealed class StreamingTests : MediaTestBase
         Assert.That(counters.Failed, Is.Zero);
         Assert.That(counters.Delivered, Is.GreaterThanOrEqualTo(120UL));
         Assert.That(counters.TestPattern, Is.EqualTo(counters.Delivered));
+    }
+
+    [Test]
+    public void Frames_whose_events_streamoff_withdraws_from_the_backlog_are_not_counted_as_delivered()
+    {
+        // Two eventq buffers and four frames: two events reach the driver, two wait in the backlog when STREAMOFF
+        // withdraws them. Only the two the driver got count as delivered.
+        var h = Start(eventBuffers: 2);
+        var client = new CaptureClient(h);
+        client.Allocate(4);
+        client.QueueAll();
+        Assert.That(client.StreamOn(), Is.Zero);
+        Assert.That(h.WaitUntil(d => d.Counters.Delivered == 4), Is.True, "four frames rendered");
+
+        Assert.That(client.StreamOff(), Is.Zero);
+
+        var (delivered, discarded, testPattern) = h.OnLoop(d => (d.Counters.Delivered, d.Counters.Discarded, d.Counters.TestPattern));
+        Assert.That((delivered, discarded, testPattern), Is.EqualTo((2UL, 2UL, 2UL)), "delivered, discarded, test pattern");
+        var events = h.DrainEvents(TimeSpan.FromMilliseconds(300));
+        Assert.That(events, Has.Count.EqualTo(2), "the driver gets exactly the two delivered frames' events");
+        Assert.That(events.Select(e => Read<VirtioMediaDqbufEvent>(e).Buffer.Sequence), Is.EqualTo(FirstTwoSequences));
     }
 
     [Test]
@@ -130,7 +155,7 @@ public sealed class StreamingTests : MediaTestBase
         Assert.That(client.StreamOn(), Is.Zero);
         var q = H.Driver.CommandQueue;
         var b = client.Buffers[0];
-        var request = H.Place([.. MediaHarness.IoctlRequest(client.Session, QBuf, Buffer(0, CaptureClient.UserPtrOf(0), b.Length)), .. b.SgList()]);
+        var request = H.Place(MediaRequests.Ioctl(client.Session, QBuf, Buffer(0, MediaRequests.UserPtrOf(0), b.Length), b.SgList()));
         var requestLength = (uint)(16 + BufferSize + b.SgList().Length);
         var response = H.Reserve(8 + BufferSize);
         for (var round = 0; round < 5; round++)
@@ -171,7 +196,7 @@ public sealed class StreamingTests : MediaTestBase
         {
             var ranges = client.Buffers[i].Ranges.ToArray();
             ranges[^1] = (ranges[^1].Gpa, ranges[^1].Length + 512);
-            var request = Buffer((uint)i, CaptureClient.UserPtrOf(i), client.Buffers[i].Length);
+            var request = Buffer((uint)i, MediaRequests.UserPtrOf(i), client.Buffers[i].Length);
             Assert.That(H.Ioctl(client.Session, QBuf, request, BufferSize, SgList(ranges)).Status, Is.Zero);
         }
 

@@ -86,15 +86,5 @@ internal sealed class CommandBurst
         }
     }
 
-    public static byte[] Open() => MediaGuestDriver.Header(MediaGuestDriver.CmdOpen);
-
-    public static byte[] Close(uint session)
-    {
-        var request = new byte[16];
-        MediaGuestDriver.Put(request, 0, MediaGuestDriver.CmdClose);
-        MediaGuestDriver.Put(request, 8, session);
-        return request;
-    }
-
     public static uint Status(byte[] answer) => answer.Length >= 8 ? MediaGuestDriver.U32(answer, 0) : uint.MaxValue;
 }

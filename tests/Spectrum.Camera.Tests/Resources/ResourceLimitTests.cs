@@ -3,12 +3,15 @@ using Spectrum.Camera.Frames;
 using Spectrum.Camera.Tests.Core;
 using Spectrum.Camera.Tests.Media;
 using Spectrum.Camera.TestFrontend;
+using Spectrum.Camera.Uapi;
+using static Spectrum.Camera.TestFrontend.MediaRequests;
 using static Spectrum.Camera.Tests.Media.V4l2Wire;
+using static Spectrum.Camera.Uapi.V4l2IoctlNumber;
 
 namespace Spectrum.Camera.Tests.Resources;
 
 /// <summary>
-/// Bounded resources under a malicious guest (issue 8 item 4; limits in docs/architecture.md, "Resource limits"): a
+/// Bounded resources under a malicious guest (limits in docs/architecture.md, "Resource limits"): a
 /// million OPENs, OPEN/CLOSE churn, REQBUFS and maximal-QBUF storms on a full session table, and a stream whose eventq
 /// is never refilled. Everything goes through the real vhost-user path (test VMM, memfd guest RAM, device loop thread);
 /// commands are sent in bursts of one kick each (<see cref="CommandBurst"/>). After each storm: the device's tables are
@@ -78,12 +81,12 @@ public sealed class ResourceLimitTests
                 var requests = new List<byte[]>();
                 for (var i = 0; i < Burst / 2; i++)
                 {
-                    requests.Add(CommandBurst.Close(open.Dequeue()));
+                    requests.Add(MediaRequests.Close(open.Dequeue()));
                 }
 
                 for (var i = 0; i < Burst / 2; i++)
                 {
-                    requests.Add(CommandBurst.Open());
+                    requests.Add(MediaRequests.Open());
                 }
 
                 var answers = burst.Send(requests, 16);
@@ -105,7 +108,7 @@ public sealed class ResourceLimitTests
 
             while (open.Count > 0)
             {
-                burst.Send([.. Enumerable.Range(0, Math.Min(Burst, open.Count)).Select(_ => CommandBurst.Close(open.Dequeue()))], 0);
+                burst.Send([.. Enumerable.Range(0, Math.Min(Burst, open.Count)).Select(_ => MediaRequests.Close(open.Dequeue()))], 0);
             }
 
             Assert.That(h.SessionCount(), Is.Zero, "every session closed");
@@ -136,7 +139,7 @@ public sealed class ResourceLimitTests
                     var requests = Enumerable.Range(0, Burst).Select(i =>
                     {
                         var n = storm++;
-                        return MediaHarness.IoctlRequest(sessions[n % sessions.Count], ReqBufs, ReqBufsRequest(counts[n % counts.Length]));
+                        return MediaRequests.Ioctl(sessions[n % sessions.Count], ReqBufs, RequestBuffers(counts[n % counts.Length]));
                     }).ToList();
                     foreach (var answer in small.Send(requests, 8 + RequestBuffersSize))
                     {
@@ -158,7 +161,7 @@ public sealed class ResourceLimitTests
             var big = new CommandBurst(h, 32, 16 + BufferSize + sg.Length, 8 + BufferSize);
             big.Touch();
             var qbufs = Enumerable.Range(0, 32).Select(i =>
-                MediaHarness.IoctlRequest(owner, QBuf, [.. Buffer((uint)i, 0x7F00_0000_0000UL, MaxBufferLength), .. sg])).ToList();
+                MediaRequests.Ioctl(owner, QBuf, [.. Buffer((uint)i, 0x7F00_0000_0000UL, MaxBufferLength), .. sg])).ToList();
 
             ReqbufsStorm(20_000);
             var before = ProcessResources.Measure();
@@ -169,10 +172,10 @@ public sealed class ResourceLimitTests
             // bytes (8 MiB).
             for (var round = 0; round < 10; round++)
             {
-                Assert.That(U32(h.IoctlOk(owner, ReqBufs, ReqBufsRequest(32), RequestBuffersSize), 0), Is.EqualTo(32u));
+                Assert.That(U32(h.IoctlOk(owner, ReqBufs, RequestBuffers(32), RequestBuffersSize), 0), Is.EqualTo(32u));
                 Assert.That(big.Send(qbufs, 8 + BufferSize).Select(CommandBurst.Status), Is.All.EqualTo(0u), $"maximal QBUFs, round {round}");
             }
-            Assert.That(h.IoctlOk(owner, ReqBufs, ReqBufsRequest(1), RequestBuffersSize), Is.Not.Empty);
+            Assert.That(h.IoctlOk(owner, ReqBufs, RequestBuffers(1), RequestBuffersSize), Is.Not.Empty);
             // 4095-byte entries: 64 MiB needs more than 16,384 of them.
             var tooMany = SgList([.. Enumerable.Repeat((page, 4095u), MaxSgEntries + 6)]);
             var (refused, _) = h.Ioctl(owner, QBuf, Buffer(0, 0x7F00_0000_0000UL, MaxBufferLength), BufferSize, tooMany);
@@ -212,7 +215,7 @@ public sealed class ResourceLimitTests
             {
                 for (var i = 0; i < 32; i++)
                 {
-                    if ((client.FlagsOf(i) & FlagQueued) == 0)
+                    if ((client.FlagsOf(i) & V4l2.BufFlagQueued) == 0)
                     {
                         client.Queue(i);
                     }
@@ -251,7 +254,7 @@ public sealed class ResourceLimitTests
     private static (int Ok, int Busy) Opens(CommandBurst burst, int count, List<uint>? granted)
     {
         int ok = 0, busy = 0;
-        var open = Enumerable.Repeat(CommandBurst.Open(), burst.Batch).ToList();
+        var open = Enumerable.Repeat(MediaRequests.Open(), burst.Batch).ToList();
         for (var sent = 0; sent < count; sent += burst.Batch)
         {
             foreach (var answer in burst.Send(open.GetRange(0, Math.Min(burst.Batch, count - sent)), 16))
@@ -281,7 +284,7 @@ public sealed class ResourceLimitTests
     {
         foreach (var chunk in sessions.Chunk(burst.Batch))
         {
-            burst.Send([.. chunk.Select(s => MediaHarness.IoctlRequest(s, ReqBufs, ReqBufsRequest(0)))], 8 + RequestBuffersSize);
+            burst.Send([.. chunk.Select(s => MediaRequests.Ioctl(s, ReqBufs, RequestBuffers(0)))], 8 + RequestBuffersSize);
         }
     }
 

@@ -1,5 +1,5 @@
-using Spectrum.Camera.Native;
 using Spectrum.Camera.Native.Sandbox;
+using Tmds.Linux;
 using static Spectrum.Camera.Native.LinuxConstants;
 using static Spectrum.Camera.Native.Sandbox.SyscallNumbers;
 
@@ -15,7 +15,7 @@ public sealed class SeccompFilterTests
 {
     private const uint Allow = SECCOMP_RET_ALLOW;
     private const uint Kill = SECCOMP_RET_KILL_PROCESS;
-    private const uint Eperm = SECCOMP_RET_ERRNO | EPERM;
+    private static readonly uint Eperm = SECCOMP_RET_ERRNO | (uint)LibC.EPERM;
     private const int Pid = 4242;
 
     private static readonly SeccompFilter Sidecar = SidecarSandbox.BuildFilter(Pid);
@@ -71,10 +71,10 @@ public sealed class SeccompFilterTests
     {
         Assert.Multiple(() =>
         {
-            Assert.That(Sidecar.Evaluate(SYS_socket, args: [AF_UNIX, SOCK_SEQPACKET]), Is.EqualTo(Allow));
-            Assert.That(Sidecar.Evaluate(SYS_socket, args: [AF_INET, SOCK_STREAM]), Is.EqualTo(Eperm));
-            Assert.That(Sidecar.Evaluate(SYS_socket, args: [AF_INET6, SOCK_STREAM]), Is.EqualTo(Eperm));
-            Assert.That(Sidecar.Evaluate(SYS_socket, args: [AF_NETLINK, 3]), Is.EqualTo(Eperm));
+            Assert.That(Sidecar.Evaluate(SYS_socket, args: [Arg(LibC.AF_UNIX), Arg(LibC.SOCK_SEQPACKET)]), Is.EqualTo(Allow));
+            Assert.That(Sidecar.Evaluate(SYS_socket, args: [Arg(LibC.AF_INET), Arg(LibC.SOCK_STREAM)]), Is.EqualTo(Eperm));
+            Assert.That(Sidecar.Evaluate(SYS_socket, args: [Arg(LibC.AF_INET6), Arg(LibC.SOCK_STREAM)]), Is.EqualTo(Eperm));
+            Assert.That(Sidecar.Evaluate(SYS_socket, args: [Arg(LibC.AF_NETLINK), Arg(LibC.SOCK_RAW)]), Is.EqualTo(Eperm));
         });
     }
 
@@ -83,9 +83,9 @@ public sealed class SeccompFilterTests
     {
         Assert.Multiple(() =>
         {
-            Assert.That(Sidecar.Evaluate(SYS_openat, args: [0, 0, O_RDONLY | O_CLOEXEC]), Is.EqualTo(Allow));
-            Assert.That(Sidecar.Evaluate(SYS_openat, args: [0, 0, O_RDONLY | O_DIRECTORY | O_NONBLOCK]), Is.EqualTo(Allow));
-            foreach (var flags in new[] { O_WRONLY, O_RDWR, O_RDONLY | O_CREAT, O_RDONLY | O_TRUNC, O_WRONLY | O_APPEND })
+            Assert.That(Sidecar.Evaluate(SYS_openat, args: [0, 0, Arg(LibC.O_RDONLY | LibC.O_CLOEXEC)]), Is.EqualTo(Allow));
+            Assert.That(Sidecar.Evaluate(SYS_openat, args: [0, 0, Arg(LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_NONBLOCK)]), Is.EqualTo(Allow));
+            foreach (var flags in new[] { LibC.O_WRONLY, LibC.O_RDWR, LibC.O_RDONLY | LibC.O_CREAT, LibC.O_RDONLY | LibC.O_TRUNC, LibC.O_WRONLY | LibC.O_APPEND })
             {
                 Assert.That(Sidecar.Evaluate(SYS_openat, args: [0, 0, (ulong)flags]), Is.EqualTo(Eperm), $"flags 0x{flags:x}");
             }
@@ -100,8 +100,8 @@ public sealed class SeccompFilterTests
         {
             Assert.That(Sidecar.Evaluate(SYS_clone, args: [threadFlags]), Is.EqualTo(Allow));
             Assert.That(Sidecar.Evaluate(SYS_clone, args: [17]), Is.EqualTo(Eperm), "fork: SIGCHLD only");
-            Assert.That(Sidecar.Evaluate(SYS_clone, args: [CLONE_VM | 17]), Is.EqualTo(Eperm), "vfork-like");
-            Assert.That(Sidecar.Evaluate(SYS_clone3), Is.EqualTo(SECCOMP_RET_ERRNO | ENOSYS));
+            Assert.That(Sidecar.Evaluate(SYS_clone, args: [Arg(LibC.CLONE_VM | 17)]), Is.EqualTo(Eperm), "vfork-like");
+            Assert.That(Sidecar.Evaluate(SYS_clone3), Is.EqualTo(SECCOMP_RET_ERRNO | (uint)LibC.ENOSYS));
         });
     }
 
@@ -125,7 +125,7 @@ public sealed class SeccompFilterTests
         Assert.Multiple(() =>
         {
             Assert.That(Sidecar.AllowedCount, Is.InRange(40, 70), "allowlist size");
-            Assert.That(Sidecar.DefaultErrno, Is.EqualTo(EPERM));
+            Assert.That(Sidecar.DefaultErrno, Is.EqualTo(LibC.EPERM));
             Assert.That(Sidecar.Rules.Select(r => r.Name), Does.Contain("read").And.Contain("clone3").And.Contain("execve"));
             Assert.That(Sidecar.Rules.Select(r => r.Number).Distinct().Count(), Is.EqualTo(Sidecar.Rules.Count), "one rule per call");
             Assert.That(Sidecar.InstructionCount, Is.LessThan(BPF_MAXINSNS));
@@ -147,7 +147,8 @@ public sealed class SeccompFilterTests
     [Test]
     public void A_small_filter_compiles_to_the_expected_program()
     {
-        var f = SeccompFilter.Create(defaultErrno: EACCES).Allow(SYS_read).AllowIfArgEquals(SYS_socket, 0, [AF_UNIX, AF_INET]).Build();
+        var f = SeccompFilter.Create(defaultErrno: LibC.EACCES).Allow(SYS_read)
+            .AllowIfArgEquals(SYS_socket, 0, [(uint)Arg(LibC.AF_UNIX), (uint)Arg(LibC.AF_INET)]).Build();
         var expected = new[]
         {
             "{ 0x20, 0, 0, 0x00000004 }", "{ 0x15, 1, 0, 0xc000003e }", "{ 0x06, 0, 0, 0x80000000 }", // arch
@@ -177,4 +178,7 @@ public sealed class SeccompFilterTests
             }
         }
     }
+
+    /// <summary>An int argument as the 64-bit value seccomp_data carries (sign-extended, as in the register).</summary>
+    private static ulong Arg(int value) => unchecked((ulong)value);
 }

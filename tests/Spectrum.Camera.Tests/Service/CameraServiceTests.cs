@@ -8,7 +8,11 @@ using Spectrum.Camera.Protocol.Service;
 using Spectrum.Camera.ServiceClient;
 using Spectrum.Camera.Sources;
 using Spectrum.Camera.Tests.Media;
+using Spectrum.Camera.TestFrontend;
+using Spectrum.Camera.Uapi;
+using static Spectrum.Camera.TestFrontend.MediaRequests;
 using static Spectrum.Camera.Tests.Media.V4l2Wire;
+using static Spectrum.Camera.Uapi.V4l2IoctlNumber;
 
 namespace Spectrum.Camera.Tests.Service;
 
@@ -21,20 +25,12 @@ namespace Spectrum.Camera.Tests.Service;
 [NonParallelizable]
 public sealed class CameraServiceTests
 {
-    private static readonly StableMenu FastMenu = StableMenu.Parse("formats=YUYV,NV12,YU12;sizes=320x240,640x480;fps=60");
+    private static readonly StableMenu FastMenu = ServiceGuest.FastMenu;
 
-    private static MediaHarness StartSidecar(ServiceFixture service, string vm) =>
-        MediaHarness.Start(loop => new CameraServiceSource(loop, service.VmSocket(vm), vm), FastMenu);
+    private static MediaHarness StartSidecar(ServiceFixture service, string vm) => ServiceGuest.StartSidecar(service, vm);
 
-    private static CaptureClient StartStreaming(MediaHarness h, uint? fourcc = null, uint width = 320, uint height = 240)
-    {
-        var client = new CaptureClient(h);
-        client.SetFormat(fourcc ?? Yuyv, width, height);
-        client.Allocate(6);
-        client.QueueAll();
-        Assert.That(client.StreamOn(), Is.Zero);
-        return client;
-    }
+    private static CaptureClient StartStreaming(MediaHarness h, uint? fourcc = null, uint width = 320, uint height = 240) =>
+        ServiceGuest.StartStreaming(h, fourcc, width, height);
 
     /// <summary>Dequeues (and requeues) frames until <paramref name="until"/> says stop, classifying each.</summary>
     private static List<Frame> Collect(CaptureClient client, Func<List<Frame>, bool> until, int max = 2000)
@@ -324,61 +320,4 @@ public sealed class CameraServiceTests
     }
 
     private sealed record Frame(uint Sequence, long TimestampNs, FrameKind Kind);
-
-    /// <summary>A bare sidecar connection speaking the protocol directly (no device), for identity tests.</summary>
-    private sealed class RawSidecar : IDisposable
-    {
-        private readonly MessageChannel<ServiceMessage, SidecarMessage> _channel;
-        private readonly List<FdHandle> _fds = [];
-
-        private RawSidecar(UnixSocket socket) => _channel = new MessageChannel<ServiceMessage, SidecarMessage>(socket, 4096);
-
-        public static RawSidecar Connect(string path) => new(UnixSocket.Connect(path, UnixSocketKind.SeqPacket));
-
-        public ServiceMessage Hello(string vm)
-        {
-            Assert.That(_channel.TrySend(new SidecarMessage { Hello = new Hello { ProtocolVersion = 1, Vm = vm } }), Is.True);
-            var deadline = Stopwatch.StartNew();
-            while (deadline.Elapsed < TimeSpan.FromSeconds(10))
-            {
-                var status = _channel.TryReceive(out var message, _fds, maxFds: 1);
-                if (status == ReceiveStatus.Message)
-                {
-                    return message!;
-                }
-
-                Assert.That(status, Is.Not.EqualTo(ReceiveStatus.Closed), "the service closed the connection");
-                Thread.Sleep(5);
-            }
-
-            throw new TimeoutException("no answer to Hello");
-        }
-
-        /// <summary>Whether the service closes this connection within a few seconds (messages before that are skipped).</summary>
-        public bool WaitClosed()
-        {
-            var deadline = Stopwatch.StartNew();
-            while (deadline.Elapsed < TimeSpan.FromSeconds(10))
-            {
-                if (_channel.TryReceive(out _, _fds, maxFds: 1) == ReceiveStatus.Closed)
-                {
-                    return true;
-                }
-
-                Thread.Sleep(5);
-            }
-
-            return false;
-        }
-
-        public void Dispose()
-        {
-            foreach (var fd in _fds)
-            {
-                fd.Dispose();
-            }
-
-            _channel.Dispose();
-        }
-    }
 }

@@ -10,7 +10,7 @@ namespace Spectrum.Camera.Tests.Cli.Ctl;
 public sealed class CtlCommandTests
 {
     private const long T1 = 1_735_000_000_000;
-    private static readonly string[] DeniedRow = ["a-much-longer-vm-name", "deny", "-", "-", "0", "56", "denied", "-"];
+    private static readonly string[] DeniedRow = ["a-much-longer-vm-name", "deny", "-", "-", "0", "56", "test-pattern", "denied", "-"];
     private string _dir = "";
 
     [SetUp]
@@ -116,7 +116,7 @@ public sealed class CtlCommandTests
         Assert.That(lines, Has.Length.EqualTo(3));
         var header = lines[0];
         Assert.That(header, Does.StartWith("VM ").And.Contain("PERMISSION").And.Contain("SIDECAR").And.Contain("STREAM")
-            .And.Contain("REAL").And.Contain("BLACK").And.Contain("CAMERA").And.EndWith("LAST CHANGE"));
+            .And.Contain("REAL").And.Contain("BLACK").And.Contain("CAMERA").And.Contain("STATE").And.EndWith("LAST CHANGE"));
         var localTime = DateTimeOffset.FromUnixTimeMilliseconds(T1).ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture);
         Assert.Multiple(() =>
         {
@@ -126,8 +126,9 @@ public sealed class CtlCommandTests
             Assert.That(lines[1].IndexOf("connected", StringComparison.Ordinal), Is.EqualTo(header.IndexOf("SIDECAR", StringComparison.Ordinal)));
             Assert.That(lines[1].IndexOf("NV12 1280x720 30/1 fps", StringComparison.Ordinal), Is.EqualTo(header.IndexOf("STREAM", StringComparison.Ordinal)));
             Assert.That(lines[1].IndexOf("1234", StringComparison.Ordinal), Is.EqualTo(header.IndexOf("REAL", StringComparison.Ordinal)));
-            Assert.That(lines[1].IndexOf("streaming", StringComparison.Ordinal), Is.EqualTo(header.IndexOf("CAMERA", StringComparison.Ordinal)));
-            Assert.That(lines[2].IndexOf("denied", StringComparison.Ordinal), Is.EqualTo(header.IndexOf("CAMERA", StringComparison.Ordinal)));
+            Assert.That(lines[1].IndexOf("test-pattern", StringComparison.Ordinal), Is.EqualTo(header.IndexOf("CAMERA", StringComparison.Ordinal)));
+            Assert.That(lines[1].IndexOf("streaming", StringComparison.Ordinal), Is.EqualTo(header.IndexOf("STATE", StringComparison.Ordinal)));
+            Assert.That(lines[2].IndexOf("denied", StringComparison.Ordinal), Is.EqualTo(header.IndexOf("STATE", StringComparison.Ordinal)));
             Assert.That(lines[1], Does.EndWith($"{localTime} uid 1000"));
             Assert.That(lines[2].LastIndexOf('-'), Is.EqualTo(header.IndexOf("LAST CHANGE", StringComparison.Ordinal)), "never changed");
             Assert.That(lines[2].Split(' ', StringSplitOptions.RemoveEmptyEntries),

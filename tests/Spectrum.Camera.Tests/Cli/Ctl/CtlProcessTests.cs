@@ -32,4 +32,13 @@ public sealed class CtlProcessTests
         Assert.That(code, Is.EqualTo(2));
         Assert.That(stderr, Does.Contain("'ctl allow' needs a VM name"));
     }
+
+    [Test]
+    public void Notify_has_help_and_is_listed()
+    {
+        var (code, stdout, _) = SidecarProcess.Run("notify", "--help");
+        Assert.That(code, Is.Zero);
+        Assert.That(stdout, Does.Contain("Usage: spectrum-camera notify").And.Contain("Allow once").And.Contain("DBUS_SESSION_BUS_ADDRESS"));
+        Assert.That(SidecarProcess.Run("--help").Stdout, Does.Contain("notify "));
+    }
 }

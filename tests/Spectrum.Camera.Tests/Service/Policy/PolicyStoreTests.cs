@@ -38,7 +38,7 @@ public sealed class PolicyStoreTests
     {
         var store = PolicyStore.Open(StateDir);
         Assert.That(store.Set("vm1", allowed: true, uid: 1000, T0), Is.True);
-        Assert.That(store.Get("vm1"), Is.EqualTo(new VmPolicy(true, T0.ToUnixTimeMilliseconds(), 1000)));
+        Assert.That(store.Get("vm1"), Is.EqualTo(new VmPolicy(CameraPermission.Allow, T0.ToUnixTimeMilliseconds(), 1000)));
         Assert.That(store.Get("vm2").Allowed, Is.False);
     }
 
@@ -65,8 +65,8 @@ public sealed class PolicyStoreTests
         var reopened = PolicyStore.Open(StateDir);
         Assert.Multiple(() =>
         {
-            Assert.That(reopened.Get("vm1"), Is.EqualTo(new VmPolicy(true, T0.ToUnixTimeMilliseconds(), 1000)));
-            Assert.That(reopened.Get("vm2"), Is.EqualTo(new VmPolicy(false, T0.AddMinutes(1).ToUnixTimeMilliseconds(), 0)));
+            Assert.That(reopened.Get("vm1"), Is.EqualTo(new VmPolicy(CameraPermission.Allow, T0.ToUnixTimeMilliseconds(), 1000)));
+            Assert.That(reopened.Get("vm2"), Is.EqualTo(new VmPolicy(CameraPermission.Deny, T0.AddMinutes(1).ToUnixTimeMilliseconds(), 0)));
             Assert.That(reopened.Snapshot().Keys, Is.EqualTo(BothVms));
         });
     }
@@ -99,9 +99,11 @@ public sealed class PolicyStoreTests
         var root = doc.RootElement;
         Assert.Multiple(() =>
         {
-            Assert.That(root.GetProperty("version").GetInt32(), Is.EqualTo(1));
+            Assert.That(root.GetProperty("version").GetInt32(), Is.EqualTo(2));
             var vm = root.GetProperty("vms").GetProperty("vm1");
-            Assert.That(vm.GetProperty("allowed").GetBoolean(), Is.True);
+            Assert.That(vm.GetProperty("permission").GetString(), Is.EqualTo("allow"));
+            Assert.That(vm.TryGetProperty("allowed", out _), Is.False, "version 1's field is gone");
+            Assert.That(vm.TryGetProperty("camera", out _), Is.False, "no camera assigned: the first");
             Assert.That(vm.GetProperty("changed_unix_ms").GetInt64(), Is.EqualTo(T0.ToUnixTimeMilliseconds()));
             Assert.That(vm.GetProperty("changed_by_uid").GetUInt32(), Is.EqualTo(1000u));
         });
@@ -111,7 +113,11 @@ public sealed class PolicyStoreTests
     [TestCase("", "not a valid policy file")]
     [TestCase("null", "not a valid policy file")]
     [TestCase("[1,2]", "not a valid policy file")]
-    [TestCase("{\"version\":2,\"vms\":{}}", "version 2")]
+    [TestCase("{\"version\":3,\"vms\":{}}", "version 3")]
+    [TestCase("{\"version\":2,\"vms\":{\"vm1\":{\"permission\":\"maybe\"}}}", "permission 'maybe', not allow, deny or ask")]
+    [TestCase("{\"version\":2,\"vms\":{\"vm1\":{\"changed_unix_ms\":1}}}", "permission '', not allow, deny or ask")]
+    [TestCase("{\"version\":2,\"vms\":{\"vm1\":{\"permission\":\"ask\",\"camera\":\"../x\"}}}", "invalid camera name '../x'")]
+    [TestCase("{\"version\":1,\"vms\":{\"vm1\":{\"changed_unix_ms\":1}}}", "no \"allowed\"")]
     [TestCase("{\"vms\":{}}", "version 0")]
     [TestCase("{\"version\":1,\"vms\":{\"../etc\":{\"allowed\":true}}}", "invalid VM '../etc'")]
     [TestCase("{\"version\":1,\"vms\":{\"vm1\":{\"allowed\":\"yes\"}}}", "not a valid policy file")]
@@ -130,5 +136,44 @@ public sealed class PolicyStoreTests
     {
         var store = PolicyStore.Open(StateDir);
         Assert.Throws<ArgumentException>(() => store.Set("../x", true, 0, T0));
+    }
+
+    [Test]
+    public void Ask_and_camera_assignment_persist_without_touching_each_other()
+    {
+        var store = PolicyStore.Open(StateDir);
+        Assert.That(store.Set("vm1", CameraPermission.Ask, 1000, T0), Is.True);
+        Assert.That(store.Assign("vm1", "usb"), Is.True);
+        Assert.That(store.Assign("vm1", "usb"), Is.False, "the same camera is no change");
+        Assert.That(store.Assign("vm2", "usb"), Is.True, "a VM without a policy gets one, denied");
+        var reopened = PolicyStore.Open(StateDir);
+        Assert.Multiple(() =>
+        {
+            Assert.That(reopened.Get("vm1"), Is.EqualTo(new VmPolicy(CameraPermission.Ask, T0.ToUnixTimeMilliseconds(), 1000, "usb")));
+            Assert.That(reopened.Get("vm2"), Is.EqualTo(new VmPolicy(CameraPermission.Deny, 0, 0, "usb")));
+            Assert.That(reopened.MigratedFromVersion, Is.Null);
+        });
+    }
+
+    [Test]
+    public void A_version_1_file_is_read_and_rewritten_as_version_2()
+    {
+        Directory.CreateDirectory(StateDir);
+        var path = Path.Combine(StateDir, "policy.json");
+        File.WriteAllText(path, """
+            {"version":1,"vms":{"vm1":{"allowed":true,"changed_unix_ms":1700000000123,"changed_by_uid":1000},
+             "vm2":{"allowed":false,"changed_unix_ms":1700000000999,"changed_by_uid":0}}}
+            """);
+        var store = PolicyStore.Open(StateDir);
+        Assert.Multiple(() =>
+        {
+            Assert.That(store.MigratedFromVersion, Is.EqualTo(1));
+            Assert.That(store.Get("vm1"), Is.EqualTo(new VmPolicy(CameraPermission.Allow, 1_700_000_000_123, 1000)));
+            Assert.That(store.Get("vm2"), Is.EqualTo(new VmPolicy(CameraPermission.Deny, 1_700_000_000_999, 0)));
+        });
+        using var doc = JsonDocument.Parse(File.ReadAllText(path));
+        Assert.That(doc.RootElement.GetProperty("version").GetInt32(), Is.EqualTo(2));
+        Assert.That(doc.RootElement.GetProperty("vms").GetProperty("vm1").GetProperty("permission").GetString(), Is.EqualTo("allow"));
+        Assert.That(PolicyStore.Open(StateDir).Get("vm1"), Is.EqualTo(store.Get("vm1")), "the rewritten file reads the same");
     }
 }

@@ -1,0 +1,81 @@
+using Spectrum.Camera.Uapi;
+
+namespace Spectrum.Camera.Media.Transport;
+
+/// <summary>
+/// The answer to one command, built in a reusable buffer before anything reaches guest memory: a response header and
+/// at most one payload structure. It never grows past the chain's writable part, so the used length the transport
+/// publishes is exactly what was written there (virtio 1.x §2.7.8: a device writes at least the used length, and a
+/// driver trusts no more). A command whose answer does not fit gets nothing (used length 0).
+/// </summary>
+public sealed class CommandResponse
+{
+    /// <summary>The largest payload any answer carries (struct v4l2_create_buffers).</summary>
+    public static readonly int MaxPayload = WireStruct.SizeOf<V4l2CreateBuffers>();
+
+    private static readonly int HeaderSize = WireStruct.SizeOf<VirtioMediaResponseHeader>();
+
+    private readonly byte[] _buffer = new byte[HeaderSize + MaxPayload];
+
+    /// <summary>Room for the answer: the chain's writable length.</summary>
+    public uint Capacity { get; private set; }
+
+    /// <summary>Bytes of the answer, 0 when there is none (CLOSE, or no room for even the header).</summary>
+    public int Length { get; private set; }
+
+    public ReadOnlySpan<byte> Bytes => _buffer.AsSpan(0, Length);
+
+    /// <summary>The status of the answer (its header), or null while there is no answer.</summary>
+    public Errno? Status => Length == 0 ? null : (Errno)WireStruct.Read<VirtioMediaResponseHeader>(_buffer).Status;
+
+    /// <summary>Starts the answer to a command whose chain has <paramref name="capacity"/> writable bytes.</summary>
+    public void Begin(uint capacity)
+    {
+        Capacity = capacity;
+        Length = 0;
+    }
+
+    /// <summary>True when the header and <paramref name="payloadSize"/> bytes of payload fit the writable part.</summary>
+    public bool HasRoomFor(int payloadSize) => Capacity >= (uint)(HeaderSize + payloadSize);
+
+    /// <summary>Answers with the header alone (an error, or success without payload); nothing if it does not fit.</summary>
+    public void Answer(Errno status)
+    {
+        Length = 0;
+        if (HasRoomFor(0))
+        {
+            WireStruct.Write(_buffer, new VirtioMediaResponseHeader { Status = (uint)status });
+            Length = HeaderSize;
+        }
+    }
+
+    /// <summary>Answers success with <paramref name="payload"/> after the header; nothing if it does not fit.</summary>
+    public void Answer<T>(in T payload)
+        where T : unmanaged
+    {
+        Length = 0;
+        var size = WireStruct.SizeOf<T>();
+        if (size <= MaxPayload && HasRoomFor(size))
+        {
+            WireStruct.Write(_buffer, new VirtioMediaResponseHeader { Status = (uint)Errno.None });
+            WireStruct.Write(_buffer.AsSpan(HeaderSize), in payload);
+            Length = HeaderSize + size;
+        }
+    }
+
+    /// <summary>Answers with <paramref name="response"/>, a whole response structure that starts with its header (OPEN).</summary>
+    public void AnswerWhole<T>(in T response)
+        where T : unmanaged
+    {
+        Length = 0;
+        var size = WireStruct.SizeOf<T>();
+        if (size <= _buffer.Length && Capacity >= (uint)size)
+        {
+            WireStruct.Write(_buffer, in response);
+            Length = size;
+        }
+    }
+
+    /// <summary>Answers a command that has no response part (CLOSE): used length 0.</summary>
+    public void None() => Length = 0;
+}

@@ -1,0 +1,123 @@
+using Spectrum.Camera.Uapi;
+
+namespace Spectrum.Camera.TestFrontend;
+
+/// <summary>
+/// The guest's side of the virtio-media wire, built from the Uapi structures (checked against the kernel headers and
+/// the guest driver's own header by the layout test): virtio-media commands, the V4L2 payloads a guest driver sends,
+/// SG lists, and typed reads of what the device answers. Every test, tool, fuzzer seed and benchmark that plays the
+/// guest encodes its requests here. The requests are deliberately as a driver fills them: the fields it sets, zero
+/// elsewhere.
+/// </summary>
+public static class MediaRequests
+{
+    public const uint Capture = V4l2.BufTypeVideoCapture;
+
+    // ---- commands ---------------------------------------------------------------------------------------------------
+
+    /// <summary>A bare command header (OPEN is exactly this).</summary>
+    public static byte[] Header(uint command) => WireStruct.ToArray(new VirtioMediaCommandHeader { Command = command });
+
+    public static byte[] Open() => Header(VirtioMediaWire.CmdOpen);
+
+    public static byte[] Close(uint session) => WireStruct.ToArray(new VirtioMediaCloseCommand
+    {
+        Header = new VirtioMediaCommandHeader { Command = VirtioMediaWire.CmdClose },
+        SessionId = session,
+    });
+
+    /// <summary>A whole CMD_IOCTL: the command, then <paramref name="payload"/>, then <paramref name="extra"/> (SG entries).</summary>
+    public static byte[] Ioctl(uint session, V4l2IoctlNumber code, ReadOnlySpan<byte> payload = default, ReadOnlySpan<byte> extra = default)
+    {
+        var command = WireStruct.ToArray(new VirtioMediaIoctlCommand
+        {
+            Header = new VirtioMediaCommandHeader { Command = VirtioMediaWire.CmdIoctl },
+            SessionId = session,
+            Code = (uint)code,
+        });
+        return [.. command, .. payload, .. extra];
+    }
+
+    // ---- V4L2 payloads ----------------------------------------------------------------------------------------------
+
+    public static byte[] Bytes<T>(in T value)
+        where T : unmanaged => WireStruct.ToArray(in value);
+
+    /// <summary>A u32 payload (STREAMON's buffer type, S_INPUT's index).</summary>
+    public static byte[] Word(uint value) => Bytes(value);
+
+    public static byte[] FmtDesc(uint index, uint type = Capture) => Bytes(new V4l2FmtDesc { Index = index, Type = type });
+
+    /// <summary>
+    /// A single-planar format as an application asks for it (field NONE); <paramref name="sizeImage"/> where it matters
+    /// (CREATE_BUFS takes the buffers' size from it; an application copies it from G_FMT or TRY_FMT).
+    /// </summary>
+    public static V4l2Format FormatOf(uint width, uint height, uint pixelFormat, uint type = Capture, uint sizeImage = 0) => new()
+    {
+        Type = type,
+        Pix = new V4l2PixFormat { Width = width, Height = height, PixelFormat = pixelFormat, Field = V4l2.FieldNone, SizeImage = sizeImage },
+    };
+
+    public static byte[] Format(uint width, uint height, uint pixelFormat, uint type = Capture) =>
+        Bytes(FormatOf(width, height, pixelFormat, type));
+
+    public static byte[] RequestBuffers(uint count, uint memory = V4l2.MemoryUserPtr, uint type = Capture) =>
+        Bytes(new V4l2RequestBuffers { Count = count, Type = type, Memory = memory });
+
+    public static byte[] CreateBuffers(uint count, in V4l2Format format, uint memory = V4l2.MemoryUserPtr) =>
+        Bytes(new V4l2CreateBuffers { Count = count, Memory = memory, Format = format });
+
+    public static V4l2Buffer BufferOf(uint index, ulong userPtr, uint length, uint type = Capture, uint memory = V4l2.MemoryUserPtr, uint flags = 0) =>
+        new() { Index = index, Type = type, Flags = flags, Memory = memory, UserPtr = userPtr, Length = length };
+
+    public static byte[] Buffer(uint index, ulong userPtr, uint length, uint type = Capture, uint memory = V4l2.MemoryUserPtr, uint flags = 0) =>
+        Bytes(BufferOf(index, userPtr, length, type, memory, flags));
+
+    /// <summary>A capture streamparm asking for <paramref name="numerator"/>/<paramref name="denominator"/> seconds a frame.</summary>
+    public static byte[] StreamParm(uint numerator, uint denominator, uint type = Capture) => Bytes(new V4l2StreamParm
+    {
+        Type = type,
+        Capture = new V4l2CaptureParm { TimePerFrame = new V4l2Fract(numerator, denominator) },
+    });
+
+    public static byte[] FrmSizeEnum(uint index, uint pixelFormat) =>
+        Bytes(new V4l2FrmSizeEnum { Index = index, PixelFormat = pixelFormat });
+
+    public static byte[] FrmIvalEnum(uint index, uint pixelFormat, uint width, uint height) =>
+        Bytes(new V4l2FrmIvalEnum { Index = index, PixelFormat = pixelFormat, Width = width, Height = height });
+
+    public static byte[] Input(uint index) => Bytes(new V4l2Input { Index = index });
+
+    /// <summary>virtio_media_sg_entry for each range: the readable tail of PREPARE_BUF and QBUF.</summary>
+    public static byte[] SgList(IEnumerable<(ulong Start, uint Length)> entries)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        return [.. entries.SelectMany(e => Bytes(new VirtioMediaSgEntry { Start = e.Start, Length = e.Length }))];
+    }
+
+    public static byte[] SgList(params (ulong Start, uint Length)[] entries) => SgList((IEnumerable<(ulong, uint)>)entries);
+
+    /// <summary>
+    /// A whole QBUF as the guest driver sends it for a USERPTR buffer: the command, the v4l2_buffer, the buffer's SG list.
+    /// </summary>
+    public static byte[] QueueBuffer(uint session, uint index, ulong userPtr, GuestFrameBuffer buffer)
+    {
+        ArgumentNullException.ThrowIfNull(buffer);
+        return Ioctl(session, V4l2IoctlNumber.QBuf, Buffer(index, userPtr, buffer.Length), buffer.SgList());
+    }
+
+    /// <summary>A distinct, recognisable m.userptr cookie per buffer (the device echoes it and must not use it).</summary>
+    public static ulong UserPtrOf(int index) => 0x7F00_0000_0000UL + ((ulong)index << 24);
+
+    // ---- answers ----------------------------------------------------------------------------------------------------
+
+    /// <summary>The structure at the start of <paramref name="answer"/>, which must hold one.</summary>
+    public static T Read<T>(ReadOnlySpan<byte> answer)
+        where T : unmanaged =>
+        WireStruct.TryRead(answer, out T value)
+            ? value
+            : throw new InvalidDataException($"{answer.Length} bytes cannot hold a {typeof(T).Name} of {WireStruct.SizeOf<T>()}");
+
+    public static int SizeOf<T>()
+        where T : unmanaged => WireStruct.SizeOf<T>();
+}

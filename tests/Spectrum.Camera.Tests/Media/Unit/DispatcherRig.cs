@@ -1,0 +1,56 @@
+using Spectrum.Camera.Frames;
+using Spectrum.Camera.Media.Device;
+using Spectrum.Camera.Media.Transport;
+using Spectrum.Camera.Sources;
+using Spectrum.Camera.TestFrontend;
+using Spectrum.Camera.Uapi;
+using Spectrum.Camera.Virtio;
+
+namespace Spectrum.Camera.Tests.Media.Unit;
+
+/// <summary>
+/// The device's command handling without queues or sockets: a <see cref="CommandDispatcher"/> over fresh capture state,
+/// fed requests built by the guest-side builder and answering into a real <see cref="CommandResponse"/>. Guest memory is
+/// empty unless a test gives some (only QBUF and PREPARE_BUF look at it).
+/// </summary>
+internal sealed class DispatcherRig
+{
+    private readonly CommandResponse _response = new();
+
+    public DispatcherRig(StableMenu? menu = null, GuestMemory? memory = null)
+    {
+        State = new CaptureState(menu ?? StableMenu.Default, sessionLimit: 8);
+        Streamer = new FrameStreamer(State, new BlackFrameSource(), new VirtqueueTransport(CommandDispatcher.MaxRequestBytes));
+        Buffers = new BufferIoctls(State, Streamer);
+        Dispatcher = new CommandDispatcher(State, Buffers);
+        Memory = memory ?? GuestMemory.Empty;
+    }
+
+    public CaptureState State { get; }
+
+    public FrameStreamer Streamer { get; }
+
+    public BufferIoctls Buffers { get; }
+
+    public CommandDispatcher Dispatcher { get; }
+
+    public GuestMemory Memory { get; }
+
+    /// <summary>Handles <paramref name="request"/> with <paramref name="writable"/> bytes of room; returns the answer's bytes.</summary>
+    public byte[] Send(byte[] request, uint writable = 4096, params GuestRange[] segments)
+    {
+        _response.Begin(writable);
+        Dispatcher.Handle(new CommandRequest(request, (uint)request.Length, writable, Memory, segments), _response);
+        return _response.Bytes.ToArray();
+    }
+
+    public uint Open() => MediaRequests.Read<VirtioMediaOpenResponse>(Send(MediaRequests.Open())).SessionId;
+
+    /// <summary>An ioctl; returns its status and its payload (empty when the answer is the header alone).</summary>
+    public (Errno Status, byte[] Payload) Ioctl(uint session, V4l2IoctlNumber code, byte[] payload, byte[]? extra = null, uint writable = 4096)
+    {
+        var answer = Send(MediaRequests.Ioctl(session, code, payload, extra), writable);
+        var header = MediaRequests.Read<VirtioMediaResponseHeader>(answer);
+        return ((Errno)header.Status, answer[MediaRequests.SizeOf<VirtioMediaResponseHeader>()..]);
+    }
+}
