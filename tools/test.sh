@@ -15,7 +15,8 @@ Usage: tools/test.sh [--dotnet-only] [--help]
 Runs all tests: the .NET unit and component suites, the end-to-end judges' own unit tests, a one-minute fuzz per parser and a short run of the
 performance suite, then the end-to-end phases in QEMU guests (patched QEMU, Debian guest kernels, the guest driver,
 v4l2-compliance, ffmpeg, GStreamer, the camera service with vivid, a hostile device, fault injection, Chromium,
-Firefox and PipeWire), and last the field checks: tools/demo.sh in a fresh Debian 12 root, and the host package built and installed in another.
+Firefox and PipeWire), and last the field checks: tools/demo.sh in a fresh Debian 12 root, and the host package
+built and installed in another.
 Expensive downloads and builds are cached in \$SPECTRUM_CACHE (default ~/.cache/spectrum-camera). Results:
 artifacts/test-results/ and each phase's artifacts/*/results.json.
 

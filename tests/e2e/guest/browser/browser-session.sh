@@ -2,8 +2,8 @@
 # The browser phase, second part: runs as root in the Debian 12 browser root (entered by tests/e2e/guest/browser.sh).
 # Starts udev and the page server, runs each browser headless as the unprivileged user 'caller' in its own session
 # bus against the test page, then PipeWire and WirePlumber in a session bus with a PipeWire client
-# (gst-launch-1.0 pipewiresrc). Everything lands in $RESULTS; the host judges it (tests/e2e/judge-browser.py).
-# Console lines "BROWSER-E2E: <event> [k=v]... t=<CLOCK_REALTIME ns>" tell the host where the guest is.
+# (gst-launch-1.0 pipewiresrc). Everything lands in $RESULTS; the host judges it (tests/e2e/judge_browser.py).
+# Console lines "BROWSER-E2E: <event> [k=N]... t=<CLOCK_REALTIME ns>" tell the host where the guest is.
 # Settings (/spectrum/browser.conf): BROWSERS, PATTERN_CARD, BLACK_CARD, SERVICE_CARD, FRAMES and LIMIT (frames the
 # page samples per steady capture, within at most LIMIT seconds),
 # BROWSER_TIMEOUT (seconds per browser), PW_FRAMES (frames pipewiresrc captures).
@@ -15,6 +15,9 @@ BROWSERS="chromium firefox" FRAMES=10 LIMIT=30 BROWSER_TIMEOUT=300 PW_FRAMES=30
 CALLER_UID=1000
 export XDG_RUNTIME_DIR=/run/user/$CALLER_UID
 
+# mark EVENT [key=N ...]: "BROWSER-E2E: EVENT key=N t=<CLOCK_REALTIME ns>" to the console (tests/e2e/guest_console.py
+# reads it on the host) and markers.txt. Not the shared console_mark: these marks are on the clock the test page
+# stamps its frames with (Date.now()), as the page server's are.
 mark() {
     line="BROWSER-E2E: $* t=$(date +%s%N)"
     echo "$line" > /dev/console
@@ -111,7 +114,7 @@ run_browser() {
         set -- firefox-esr --headless --no-remote --profile /tmp/caller/firefox "$u" ;;
     *) echo "unknown browser $b"; return 1 ;;
     esac
-    mark browser-start browser=$b
+    mark "$b-start"
     start=$(date +%s)
     setsid $AS_CALLER dbus-run-session -- "$@" > "$R/$b.log" 2>&1 &
     pid=$!
@@ -122,7 +125,7 @@ run_browser() {
     end_group $pid
     wait $pid 2> /dev/null
     echo "$outcome $(( $(date +%s) - start ))" > "$R/$b.outcome"
-    mark browser-end browser=$b outcome=$outcome seconds=$(( $(date +%s) - start ))
+    mark "$b-end" seconds=$(( $(date +%s) - start ))
 }
 
 for b in $BROWSERS; do run_browser "$b"; done

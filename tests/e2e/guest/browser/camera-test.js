@@ -1,6 +1,6 @@
 // The browser phase's test page. Served from the guest's own loopback (page_server.py), opened by headless Chromium and
 // Firefox with camera permission granted by flag or preference. It records what a video-call page can see of the
-// Spectrum Camera devices and posts the record to the server; the host judges it (tests/e2e/judge-browser.py).
+// Spectrum Camera devices and posts the record to the server; the host judges it (tests/e2e/judge_browser.py).
 //
 // Query: browser=NAME, pattern=CARD (a sidecar with the test pattern), black=CARD (serve --source black),
 // service=CARD (serve --camera-service), frames=N (frames sampled per steady capture), limit=S (the most seconds a
@@ -24,6 +24,9 @@ const ONE = 192, ZERO = 64;
 // A frame is black when no sampled channel exceeds this (limited-range luma 16 converts to 0; the margin covers the
 // browsers' YUV-to-RGB rounding).
 const BLACK_MAX = 24;
+// A steady capture lasts at least this long, so that frame times a frame period apart at the ends weigh little in the
+// rate fitted over it.
+const SPAN_MS = 2000;
 
 const report = { browser, userAgent: navigator.userAgent, started: Date.now(), steps: {}, errors: [], events: [] };
 const video = document.getElementById("video");
@@ -161,13 +164,14 @@ async function step(name, fn) {
     report.steps[name].ms = Date.now() - started;
 }
 
-// A steady capture: open, record settings, sample `frameCount` frames (or for at most `limitMs`), stop.
+// A steady capture: open, record settings, sample at least `frameCount` frames over at least SPAN_MS (the frame rate
+// is fitted over that span; or for at most `limitMs`), stop.
 async function capture(card, width, height) {
     const { track, deviceId } = await open(card, width, height);
     let ended = false;
     track.addEventListener("ended", () => { ended = true; });
     const opened = describe(track);
-    const frames = await sample(width, height, f => f.length >= frameCount, limitMs);
+    const frames = await sample(width, height, f => f.length >= frameCount && f[f.length - 1].t - f[0].t >= SPAN_MS, limitMs);
     const readyState = track.readyState;
     track.stop();
     video.srcObject = null;

@@ -2,13 +2,14 @@
 """The browser phase's page server, inside the guest on 127.0.0.1 (browser-session.sh starts it).
 
 Serves the test page from --dir and relays the page to the host:
-  GET  /mark?event=E&browser=B&...   writes "BROWSER-E2E: E browser=B k=v ... t=<CLOCK_REALTIME ns>" to the serial
-                                     console (the host's driver follows it and runs 'spectrum-camera ctl' for
-                                     deny-now and allow-now) and to RESULTS/markers.txt
+  GET  /mark?event=E&browser=B&k=N  writes "BROWSER-E2E: B-E k=N ... t=<CLOCK_REALTIME ns>" to the serial console
+                                     (the host's driver follows it, tests/e2e/guest_console.py, and runs
+                                     'spectrum-camera ctl' for B-deny-now and B-allow-now) and to RESULTS/markers.txt
   POST /log?browser=B                appends the body as a line to RESULTS/page-B.log
-  POST /result?browser=B             writes the page's report to RESULTS/page-B.json, then marks "report"
-The page stamps its frames with Date.now(), the same clock as these marks, so the host can put both on its own
-clock through the marks (tests/e2e/judge-browser.py)."""
+  POST /result?browser=B             writes the page's report to RESULTS/page-B.json, then marks "B-report"
+The marks carry numbers only (the console reader's form). They are on CLOCK_REALTIME, not CLOCK_MONOTONIC as the
+other phases' marks: the page stamps its frames with Date.now(), so both share a clock and the host can put them on its
+own clock through the marks (tests/e2e/judge_browser.py)."""
 import argparse
 import http.server
 import json
@@ -19,8 +20,8 @@ import time
 import urllib.parse
 
 NAME = re.compile(r"^[a-z0-9-]{1,32}$")
-KEY = re.compile(r"^[a-z0-9_]{1,32}$")
-VALUE = re.compile(r"^[\w.-]{1,64}$")
+KEY = re.compile(r"^[a-z_]{1,32}$")
+NUMBER = re.compile(r"^-?[0-9]{1,20}$")
 
 
 def main():
@@ -69,8 +70,8 @@ def main():
             event = q.pop("event", "")
             if not NAME.match(event) or not NAME.match(browser):
                 return self.reply(400)
-            fields = {k: v for k, v in q.items() if KEY.match(k) and VALUE.match(v)}
-            mark(event, fields)
+            fields = {k: v for k, v in q.items() if KEY.match(k) and NUMBER.match(v)}
+            mark(f"{browser}-{event}", fields)
             self.reply(204)
 
         def do_POST(self):
@@ -87,11 +88,11 @@ def main():
                 json.loads(body)  # a report that is not JSON fails here, visibly, rather than at the judge
                 with open(os.path.join(args.results, f"page-{browser}.json"), "wb") as f:
                     f.write(body)
-                mark("report", {"browser": browser, "bytes": str(length)})
+                mark(f"{browser}-report", {"bytes": str(length)})
             self.reply(204)
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-    mark("server-ready", {"browser": "none", "port": str(args.port)})
+    mark("server-ready", {"port": str(args.port)})
     server.serve_forever()
 
 
