@@ -23,7 +23,7 @@ Cache: $SPECTRUM_CACHE/browser-rootfs/rootfs-<key>.img, where the key is a hash 
 the build steps (not this help); a change of any of them builds a new image and deletes the old ones. Next to it,
 rootfs-<key>.versions lists every installed package and version, build-<key>.log the build's output. A guest
 never writes the image: tests/e2e/browser.sh attaches it with QEMU's snapshot=on. Needs root (debootstrap,
-chroot); the first build downloads about 250 MB and takes several minutes on 2 cores.
+chroot); the first build downloads the minbase system and 306 MB of packages and took 242 s on 2 cores.
 
   --rebuild      build the image again even if the cache has it (for newer security updates).
   --mirror URL   the Debian mirror (default $SPECTRUM_DEBIAN_MIRROR, else http://deb.debian.org/debian; the

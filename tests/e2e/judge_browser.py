@@ -22,14 +22,14 @@ FRAMES = 10                   # frames the page reads back from each steady capt
 RATE_TOLERANCE = 0.05         # the pattern's numbers advance 30 a second on the sidecar's clock; the rate is fitted
 #                               against the times the browsers say they captured the frames (rVFC captureTime), which
 #                               they stamp when they take a buffer from the driver, up to a few frame periods late
-#                               under TCG: 29.3-30.3/s measured over 2-3 s captures.
+#                               under TCG: 29.7-30.0/s measured over 2-5 s captures.
 BLACK_MAX = 24                # the page's limit for a black frame (camera-test.js: limited-range luma 16 is RGB 0)
 DENY_BLACK_MS = 1000          # a deny turns the call black within a second: no real frame captured later than that
 #                               after ctl deny returned (the page draws frames later still: under TCG it has paused up
 #                               to 2.7 s between two frames it drew, measured)
 ALLOW_REAL_MS = 3000          # an allow brings real frames back: the camera service starts its camera again for the VM
 #                               (it is closed while no allowed VM streams); the first pattern frame was captured
-#                               26-859 ms after ctl allow returned under TCG (measured).
+#                               26-859 ms after ctl allow returned under TCG (measured in five runs).
 REAL_RUN = 10                 # frames in a row of one class that count as "the call is real" or "the call is black"
 PW_NODE_SECONDS = 60          # pipewire-check.sh waits this long for WirePlumber's nodes (they came within 2 s)
 PW_FRAMES = 30                # frames pipewiresrc captures (browser-session.sh PW_FRAMES)
@@ -46,8 +46,8 @@ def when(frame):
 
 def number_rate(frames):
     """How fast the test pattern's numbers advance, per second of capture time: the median of the rates between every
-    two pattern frames (Theil-Sen), so one frame with a stale capture time does not move it (Chromium has stamped the
-    first frame of a capture 0.4 s early, measured). None with fewer than two pattern frames."""
+    two pattern frames (Theil-Sen), so one frame with a stale capture time does not move it (Chromium stamped the
+    first frame of a capture 0.2-0.4 s early in every run, measured). None with fewer than two pattern frames."""
     pts = [(when(f), f["n"]) for f in frames if f["cls"] == "pattern"]
     rates = [1000.0 * (n2 - n1) / (t2 - t1) for i, (t1, n1) in enumerate(pts) for t2, n2 in pts[i + 1:] if t2 != t1]
     return statistics.median(rates) if rates else None
