@@ -14,8 +14,9 @@ Usage: tools/test.sh [--dotnet-only] [--help]
 
 Runs all tests: the .NET unit and component suites, the end-to-end judges' own unit tests, a one-minute fuzz per parser and a short run of the
 performance suite, then the end-to-end phases in QEMU guests (patched QEMU, Debian guest kernels, the guest driver,
-v4l2-compliance, ffmpeg, GStreamer, the camera service with vivid, a hostile device, fault injection), and last the
-field checks: tools/demo.sh in a fresh Debian 12 root, and the host package built and installed in another.
+v4l2-compliance, ffmpeg, GStreamer, the camera service with vivid, a hostile device, fault injection, Chromium,
+Firefox and PipeWire), and last the field checks: tools/demo.sh in a fresh Debian 12 root, and the host package
+built and installed in another.
 Expensive downloads and builds are cached in \$SPECTRUM_CACHE (default ~/.cache/spectrum-camera). Results:
 artifacts/test-results/ and each phase's artifacts/*/results.json.
 
@@ -91,6 +92,7 @@ PHASES=(
   "the host-camera end-to-end test (vivid, camera service, two cameras) in a QEMU guest|tests/e2e/host-camera.sh|artifacts/e2e-host-camera/results.json"
   "the hostile-device end-to-end test (malformed answers and events, a stalled device) in a QEMU guest|tests/e2e/hostile.sh|artifacts/e2e-hostile/results.json"
   "the fault-injection end-to-end test (service kill -9, reboots, reloads, stop/cont, VMM exit)|tests/e2e/faults.sh|artifacts/e2e-faults/results.json"
+  "the browser end-to-end test (Chromium, Firefox, PipeWire and WirePlumber in a Debian 12 guest)|tests/e2e/browser.sh|artifacts/e2e-browser/results.json"
   # The field: the README's main command in a fresh Debian 12 root (it takes the patched QEMU the phases above built:
   # docs/packaging.md says what that leaves unproven), and the host package built, linted, installed and used in
   # another fresh root.
