@@ -98,6 +98,7 @@ PHASES=(
   # another fresh root.
   "fresh Debian 12 root: tools/demo.sh installs everything it needs and passes (tests/packaging/fresh-root.sh)|tests/packaging/fresh-root.sh --qemu-from-host --results artifacts/fresh-root/results.json --collect artifacts/demo/contact-sheet.png --timeout 1800 -- tools/demo.sh|artifacts/fresh-root/results.json"
   "the host package in a fresh root (tests/packaging/deb-check.sh)|tests/packaging/deb-check.sh|artifacts/packaging/deb-check/results.json"
+  "the guest DKMS package in a fresh root, its module loaded by the e2e guest (tests/packaging/dkms-check.sh)|tests/packaging/dkms-check.sh|artifacts/packaging-dkms/results.json"
 )
 expected=()
 if [ "$DOTNET_ONLY" = 0 ]; then
