@@ -10,6 +10,12 @@ public static class MemFd
     public static int ReadOnlyForOthersSeals { get; } =
         LibC.F_SEAL_SHRINK | LibC.F_SEAL_GROW | F_SEAL_FUTURE_WRITE | LibC.F_SEAL_SEAL;
 
+    /// <summary>
+    /// The seals of a frame ring another process writes (a camera VM's producer): fixed size, so no mapping of it on
+    /// either side can fault, and no further seals, so the writer cannot take the service's mapping away either.
+    /// </summary>
+    public static int FixedSizeSeals { get; } = LibC.F_SEAL_SHRINK | LibC.F_SEAL_GROW | LibC.F_SEAL_SEAL;
+
     /// <summary>Creates a close-on-exec memfd of <paramref name="size"/> bytes.</summary>
     public static FdHandle Create(string name, ulong size) => Create(name, size, LibC.MFD_CLOEXEC);
 

@@ -24,6 +24,7 @@ public sealed partial class CameraService : IDisposable
     private readonly List<CameraHub> _hubs = [];
     private readonly Dictionary<string, CameraHub> _hubsByName = new(StringComparer.Ordinal);
     private readonly Dictionary<string, VmRecord> _vms = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, CameraVm> _cameraVms = new(StringComparer.Ordinal);
     private readonly List<UnixSocket> _listeners = [];
     private readonly List<string> _socketFiles = [];
     private readonly List<OperatorSession> _operators = [];
@@ -31,8 +32,13 @@ public sealed partial class CameraService : IDisposable
     private bool _started;
 
     /// <param name="options">Sockets, state, cameras, VMs and operators.</param>
-    /// <param name="feedOnLoop">Creates a camera's feed on the service's loop (CameraFeeds.Create for its spec).</param>
-    /// <exception cref="ArgumentException">No VM or camera, a name given twice, or a camera spec that is not one.</exception>
+    /// <param name="feedOnLoop">
+    /// Creates a camera's feed on the service's loop (CameraFeeds.Create for its spec). A <see cref="ProducerCameraFeed"/>
+    /// makes its camera a camera VM: the service creates that VM's producer socket.
+    /// </param>
+    /// <exception cref="ArgumentException">
+    /// No VM or camera, a name given twice, a camera spec that is not one, or a camera VM that is not a configured VM.
+    /// </exception>
     /// <exception cref="InvalidDataException">policy.json cannot be read.</exception>
     public CameraService(CameraServiceOptions options, Func<EventLoop, CameraConfig, ICameraFeed> feedOnLoop)
     {
@@ -80,9 +86,14 @@ public sealed partial class CameraService : IDisposable
         {
             foreach (var camera in options.Cameras)
             {
-                var hub = new CameraHub(camera.Name, feedOnLoop(_loop, camera), options.RingSlots);
+                var feed = feedOnLoop(_loop, camera);
+                var hub = new CameraHub(camera.Name, feed, options.RingSlots);
                 _hubs.Add(hub);
                 _hubsByName[camera.Name] = hub;
+                if (feed is ProducerCameraFeed cameraVm)
+                {
+                    AddCameraVm(camera, cameraVm);
+                }
             }
         }
         catch
@@ -101,7 +112,10 @@ public sealed partial class CameraService : IDisposable
     /// <summary>The loop thread's dispatcher (tests post onto it).</summary>
     public EventLoop Loop => _loop;
 
-    /// <summary>Creates the runtime directory and the sockets (VM sockets owned by their VM's uid, mode 0600).</summary>
+    /// <summary>
+    /// Creates the runtime directory and the sockets (VM sockets and camera VMs' producer sockets owned by their VM's
+    /// uid, mode 0600).
+    /// </summary>
     public void Start()
     {
         if (_started)
@@ -139,6 +153,7 @@ public sealed partial class CameraService : IDisposable
             PosixFiles.Chown(operatorPath, uint.MaxValue, gid);
         }
 
+        ListenForProducers();
         _loop.Watch(operators.Fd, () => AcceptOperator(operators));
         _loop.Watch(_housekeeping.Fd, OnHousekeeping);
         _housekeeping.SetPeriodic(250_000_000);
@@ -166,6 +181,12 @@ public sealed partial class CameraService : IDisposable
         }
 
         _operators.Clear();
+        foreach (var cameraVm in _cameraVms.Values)
+        {
+            cameraVm.Session?.Dispose();
+            cameraVm.Session = null;
+        }
+
         foreach (var hub in _hubs)
         {
             hub.Dispose();
@@ -199,6 +220,23 @@ public sealed partial class CameraService : IDisposable
 
     private void AcceptSidecar(VmRecord vm, UnixSocket listener)
     {
+        if (AcceptPeer(vm, "VM", listener, vm.Session,
+                (socket, pid, uid) => new SidecarSession(vm, socket, pid, uid, _loop, OnSidecarMessage, OnSidecarClosed)) is { } session)
+        {
+            vm.Session = session;
+        }
+    }
+
+    /// <summary>
+    /// Accepts a connection on one of <paramref name="vm"/>'s sockets (its <paramref name="role"/>: "VM", "camera
+    /// VM"). The peer's uid (SO_PEERCRED) must be the VM's or root's, and there is one peer at a time: another process
+    /// is refused while <paramref name="current"/> is open, while the same process reconnecting (it gave up on a slow
+    /// Hello under load) replaces it, the old connection closed as if it had gone. Null when refused.
+    /// </summary>
+    private static TSession? AcceptPeer<TSession>(
+        VmRecord vm, string role, UnixSocket listener, TSession? current, Func<UnixSocket, int, uint, TSession> open)
+        where TSession : class, IVmPeer
+    {
         UnixSocket socket;
         try
         {
@@ -206,32 +244,30 @@ public sealed partial class CameraService : IDisposable
         }
         catch (NativeException e)
         {
-            Log.Warning("service", $"vm {vm.Name}: accept failed: {e.Message}");
-            return;
+            Log.Warning("service", $"{role} {vm.Name}: accept failed: {e.Message}");
+            return null;
         }
 
         var (pid, uid, _) = socket.GetPeerCredentials();
-        var session = new SidecarSession(vm, socket, pid, uid, _loop, OnSidecarMessage, OnSidecarClosed);
+        var session = open(socket, pid, uid);
         if (uid != vm.Config.Uid && uid != 0)
         {
-            session.Refuse($"uid {uid} may not connect as VM {vm.Name}: its sidecar must run as uid {vm.Config.Uid}");
-            return;
+            session.Refuse($"uid {uid} may not connect as {role} {vm.Name}: its {session.PeerKind} must run as uid {vm.Config.Uid}");
+            return null;
         }
 
-        if (vm.Session is { IsClosed: false } previous)
+        if (current is { IsClosed: false } previous)
         {
             if (previous.PeerPid != pid)
             {
-                session.Refuse($"a sidecar (pid {previous.PeerPid}) is already connected for VM {vm.Name}");
-                return;
+                session.Refuse($"a {session.PeerKind} (pid {previous.PeerPid}) is already connected for {role} {vm.Name}");
+                return null;
             }
 
-            // The same sidecar gave up on a connection we had not yet seen close (a slow Hello under load): the newer
-            // connection wins, the old one is closed as if it had gone.
-            previous.Close("replaced by a newer connection from the same sidecar");
+            previous.Close($"replaced by a newer connection from the same {session.PeerKind}");
         }
 
-        vm.Session = session;
+        return session;
     }
 
     private void OnSidecarMessage(SidecarSession session, SidecarMessage message)

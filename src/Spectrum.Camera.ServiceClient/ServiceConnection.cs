@@ -121,6 +121,15 @@ internal abstract class ServiceConnection<TIn, TOut> : IDisposable
         }
     }
 
+    /// <summary>Handles the messages already waiting on the socket now, as a readable socket would (loop thread).</summary>
+    public void ReceivePending()
+    {
+        if (_channel is not null && !_disposed)
+        {
+            OnReadable();
+        }
+    }
+
     public void Dispose()
     {
         if (_disposed)
