@@ -1,4 +1,3 @@
-using Spectrum.Camera.Protocol;
 using Spectrum.Camera.Protocol.Service;
 using Spectrum.Camera.Threading;
 
@@ -26,19 +25,7 @@ internal sealed class CameraServiceConnection(EventLoop loop, string socketPath,
 
     protected override string RefusalOf(ServiceMessage message) => message.Refused.Reason;
 
-    protected override void CheckWelcome(ServiceMessage welcome)
-    {
-        if (welcome.Welcome.ProtocolVersion != ServiceProtocol.Version)
-        {
-            throw new ProtocolException(
-                $"the service speaks protocol version {welcome.Welcome.ProtocolVersion}, this sidecar {ServiceProtocol.Version}");
-        }
-
-        if (welcome.Welcome.Vm != Vm)
-        {
-            throw new ProtocolException($"Welcome names VM '{welcome.Welcome.Vm}', this sidecar serves '{Vm}'");
-        }
-    }
+    protected override (uint ProtocolVersion, string Vm) IdentityOf(ServiceMessage welcome) => (welcome.Welcome.ProtocolVersion, welcome.Welcome.Vm);
 
     protected override string DescribeWelcome(ServiceMessage welcome) =>
         $"connected to the camera service at {SocketPath}: camera " +

@@ -159,10 +159,10 @@ internal abstract class ServiceConnection<TIn, TOut> : IDisposable
     /// <summary>Why the service refused this sidecar (a <see cref="Role.Refused"/> message).</summary>
     protected abstract string RefusalOf(TIn message);
 
-    /// <summary>Checks a welcome (protocol version, VM name); throws <see cref="ProtocolException"/> when it does not fit.</summary>
-    protected abstract void CheckWelcome(TIn welcome);
+    /// <summary>The protocol version and the VM name a welcome carries.</summary>
+    protected abstract (uint ProtocolVersion, string Vm) IdentityOf(TIn welcome);
 
-    /// <summary>The log line for a welcome that passed <see cref="CheckWelcome"/>.</summary>
+    /// <summary>The log line for a welcome of this sidecar's protocol version and VM.</summary>
     protected abstract string DescribeWelcome(TIn welcome);
 
     private void Start()
@@ -304,7 +304,17 @@ internal abstract class ServiceConnection<TIn, TOut> : IDisposable
             throw new ProtocolException($"a second {WelcomeName}");
         }
 
-        CheckWelcome(welcome);
+        var (version, vm) = IdentityOf(welcome);
+        if (version != ServiceProtocol.Version)
+        {
+            throw new ProtocolException($"the service speaks protocol version {version}, this sidecar {ServiceProtocol.Version}");
+        }
+
+        if (vm != Vm)
+        {
+            throw new ProtocolException($"{WelcomeName} names VM '{vm}', this sidecar serves '{Vm}'");
+        }
+
         IsWelcomed = true;
         _lastFailure = null;
         Connections++;
