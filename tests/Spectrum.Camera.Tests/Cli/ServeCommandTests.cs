@@ -20,7 +20,7 @@ public sealed class ServeCommandTests
     {
         var (code, stdout, _) = SidecarProcess.Run("serve", "--help");
         Assert.That(code, Is.Zero);
-        foreach (var option in new[] { "--socket-path", "--vm", "--source", "--card", "--menu", "--log-level" })
+        foreach (var option in new[] { "--socket-path", "--vm", "--role", "--source", "--camera-service", "--card", "--menu", "--log-level" })
         {
             Assert.That(stdout, Does.Contain(option));
         }
@@ -65,6 +65,11 @@ public sealed class ServeCommandTests
     [TestCase(new[] { "serve", "--bogus" }, "unknown option --bogus")]
     [TestCase(new[] { "serve", "--socket-path", "/tmp/x.sock", "--vm", "a", "--card", "a name that is much longer than thirty-one bytes" }, "card name must be")]
     [TestCase(new[] { "serve", "--socket-path", "/tmp/x.sock", "--vm", "a", "--menu", "formats=RGB3" }, "--menu")]
+    [TestCase(new[] { "serve", "--socket-path", "/tmp/x.sock", "--vm", "a", "--role", "consumer" }, "--role must be capture or producer")]
+    [TestCase(new[] { "serve", "--socket-path", "/tmp/x.sock", "--vm", "a", "--role", "producer" }, "--role producer needs --camera-service PATH")]
+    [TestCase(new[] { "serve", "--socket-path", "/tmp/x.sock", "--vm", "a", "--role", "producer", "--camera-service", "/tmp/p.sock", "--source", "black" },
+        "--role producer takes no --source")]
+    [TestCase(new[] { "serve", "--socket-path", "/tmp/x.sock", "--vm", "a b", "--role", "producer", "--camera-service", "/tmp/p.sock" }, "VM name 'a b'")]
     [TestCase(new[] { "frobnicate" }, "unknown command")]
     public void Bad_arguments_give_a_clear_message_and_exit_2(string[] args, string message)
     {
@@ -97,6 +102,30 @@ public sealed class ServeCommandTests
         Assert.That(sidecar.ExitCode, Is.Zero, sidecar.Stderr);
         Assert.That(File.Exists(socket), Is.False, "socket file left behind");
         Assert.That(sidecar.Stderr, Does.Contain("[test-vm]").And.Contain("VMM connected").And.Contain("front-end closed the connection"));
+    }
+
+    [Test]
+    public void The_producer_role_serves_an_output_device_and_says_hello_to_the_service_s_producer_socket_for_its_vm()
+    {
+        var socket = Path.Combine(_dir, "producer.sock");
+        using var service = new ServiceClient.ScriptedProducerService(Path.Combine(_dir, "service-producer.sock"));
+        using var sidecar = SidecarProcess.Start("serve", "--role", "producer", "--socket-path", socket, "--vm", "cam-vm",
+            "--camera-service", service.Path);
+        sidecar.WaitForSocket(socket);
+        var hello = service.Welcome(vm: "cam-vm", camera: "usb");
+        Assert.That((hello.Vm, hello.ProtocolVersion), Is.EqualTo(("cam-vm", 1u)));
+        using (var vmm = new TestVmm(socket, [256, 256]))
+        {
+            vmm.Initialize();
+            var config = vmm.Client.GetConfigBytes(0, 40);
+            Assert.That(BitConverter.ToUInt32(config, 12), Is.EqualTo(Uapi.V4l2.CapVideoOutput | Uapi.V4l2.CapStreaming | Uapi.V4l2.CapExtPixFormat),
+                "device_caps: an output device");
+            Assert.That(System.Text.Encoding.ASCII.GetString(config, 12 + 8, 22), Is.EqualTo("Spectrum Camera Output"));
+        }
+
+        Assert.That(sidecar.WaitForExit(TimeSpan.FromSeconds(30)), Is.True, sidecar.Stderr);
+        Assert.That(sidecar.ExitCode, Is.Zero, sidecar.Stderr);
+        Assert.That(sidecar.Stderr, Does.Contain("this VM is the producer of camera 'usb'").And.Contain("exiting: 0 frames forwarded"));
     }
 
     [Test]
