@@ -10,12 +10,20 @@ public static class MemFd
     public static int ReadOnlyForOthersSeals { get; } =
         LibC.F_SEAL_SHRINK | LibC.F_SEAL_GROW | F_SEAL_FUTURE_WRITE | LibC.F_SEAL_SEAL;
 
+    /// <summary>
+    /// The seals a device-owned buffer gets once sized: nobody (the VMM it is handed to included) can shrink it under a
+    /// mapping, which would turn a later access into SIGBUS, grow it, or change the seals.
+    /// </summary>
+    public static int FixedSizeSeals { get; } = LibC.F_SEAL_SHRINK | LibC.F_SEAL_GROW | LibC.F_SEAL_SEAL;
+
+    /// <summary>The memfd_create flags of <see cref="CreateSealable"/>, the only ones the sidecar's sandbox lets through.</summary>
+    public static uint SealableFlags => LibC.MFD_CLOEXEC | LibC.MFD_ALLOW_SEALING;
+
     /// <summary>Creates a close-on-exec memfd of <paramref name="size"/> bytes.</summary>
     public static FdHandle Create(string name, ulong size) => Create(name, size, LibC.MFD_CLOEXEC);
 
     /// <summary>Creates a close-on-exec memfd of <paramref name="size"/> bytes that accepts seals (<see cref="AddSeals"/>).</summary>
-    public static FdHandle CreateSealable(string name, ulong size) =>
-        Create(name, size, LibC.MFD_CLOEXEC | LibC.MFD_ALLOW_SEALING);
+    public static FdHandle CreateSealable(string name, ulong size) => Create(name, size, SealableFlags);
 
     /// <summary>
     /// Adds <paramref name="seals"/> (F_ADD_SEALS). With <see cref="ReadOnlyForOthersSeals"/>, mappings made before
