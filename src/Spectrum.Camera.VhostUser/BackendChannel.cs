@@ -112,8 +112,8 @@ public sealed class BackendChannel : ISharedMemoryMapper, IDisposable
         ArgumentNullException.ThrowIfNull(done);
         if (_lost || _pending.Count == MaxPending)
         {
-            // Never block and never queue without bound: the caller learns at once, on the next loop turn.
-            _loop.Post(() => done(MappingOutcome.ChannelLost));
+            // Never block and never queue without bound: the caller learns on the next loop turn.
+            _loop.Post(() => done(MappingOutcome.NotSent));
             return;
         }
 
@@ -137,14 +137,15 @@ public sealed class BackendChannel : ISharedMemoryMapper, IDisposable
         }
         catch (NativeException e)
         {
-            _loop.Post(() => done(MappingOutcome.ChannelLost));
+            _loop.Post(() => done(MappingOutcome.NotSent));
             Lose($"sending {request} failed: {e.Message}");
             return;
         }
 
         if (sent != message.Length)
         {
-            _loop.Post(() => done(MappingOutcome.ChannelLost));
+            // Part of a request may have reached the front-end: what it makes of that is unknown.
+            _loop.Post(() => done(sent < 0 ? MappingOutcome.NotSent : MappingOutcome.ChannelLost));
             Lose(sent < 0
                 ? $"the front-end does not read its backend channel (sending {request} would block)"
                 : $"only {sent} of {message.Length} bytes of {request} could be sent");

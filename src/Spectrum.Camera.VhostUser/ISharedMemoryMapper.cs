@@ -5,9 +5,9 @@ namespace Spectrum.Camera.VhostUser;
 /// <summary>
 /// What a device with a VIRTIO shared-memory region (region 0) gets once the front-end can map into it: requests
 /// that the front-end map an fd at an offset of the region, or remove such a mapping (vhost-user backend requests
-/// SHMEM_MAP and SHMEM_UNMAP). Both are asynchronous: the request goes out at once and <c>done</c> runs later on the
-/// device loop with the front-end's answer, or with <see cref="MappingOutcome.ChannelLost"/> when the channel broke
-/// or the front-end did not answer in time. Never called from another thread, and only while the device's queues run
+/// SHMEM_MAP and SHMEM_UNMAP). Both are asynchronous: the request goes out at once and <c>done</c> always runs later on
+/// the device loop (never inside the call), with the front-end's answer, with <see cref="MappingOutcome.ChannelLost"/>
+/// when the channel broke or the front-end did not answer in time, or with <see cref="MappingOutcome.NotSent"/>. Never called from another thread, and only while the device's queues run
 /// (a suspended device sends the front-end nothing: vhost-user spec, "Suspended device state").
 /// </summary>
 public interface ISharedMemoryMapper
@@ -36,6 +36,9 @@ public enum MappingOutcome
 
     /// <summary>The front-end answered with a failure (non-zero ack): nothing changed on its side.</summary>
     Refused,
+
+    /// <summary>The request was never sent (the channel is gone, or too many requests wait): nothing changed on its side.</summary>
+    NotSent,
 
     /// <summary>
     /// No answer will come: the channel broke, answered out of protocol, or stayed silent past the ack timeout. What the

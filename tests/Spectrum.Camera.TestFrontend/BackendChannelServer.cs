@@ -174,7 +174,15 @@ public sealed class BackendChannelServer : IDisposable
         BinaryPrimitives.WriteUInt32LittleEndian(ack.AsSpan(4), fault == ChannelFault.BadFlags ? 0xDu : 0x5u);
         BinaryPrimitives.WriteUInt32LittleEndian(ack.AsSpan(8), (uint)(ack.Length - 12));
         BinaryPrimitives.WriteUInt64LittleEndian(ack.AsSpan(12), ok && fault != ChannelFault.Refuse ? 0UL : 1UL);
-        if (fault == ChannelFault.WithFd)
+        if (fault == ChannelFault.ByteAtATime)
+        {
+            foreach (var b in ack)
+            {
+                _socket.Send([b]);
+                Thread.Sleep(1);
+            }
+        }
+        else if (fault == ChannelFault.WithFd)
         {
             using var stray = EventFd.Create();
             _socket.Send(ack, [stray.Fd]);
@@ -247,4 +255,7 @@ public enum ChannelFault
 
     /// <summary>The front-end closes the channel instead of acking.</summary>
     Close,
+
+    /// <summary>A good ack, written one byte at a time (the backend must assemble it).</summary>
+    ByteAtATime,
 }

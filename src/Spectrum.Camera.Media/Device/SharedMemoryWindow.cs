@@ -277,8 +277,9 @@ internal sealed class SharedMemoryWindow : IDisposable
                 Log.Debug(Component, $"session {m.Session}: buffer {m.Buffer.Serial} mapped at 0x{m.Offset:x} (+0x{m.Length:x})");
                 _transport.Finish(m.Ticket, new VirtioMediaMmapResponse { DriverAddress = m.Offset, Length = m.Buffer.Length });
                 break;
-            case MappingOutcome.Refused:
-                Log.Warning(Component, $"the VMM refused to map a buffer at 0x{m.Offset:x} (+0x{m.Length:x}); MMAP answered EIO");
+            case MappingOutcome.Refused or MappingOutcome.NotSent:
+                Log.Warning(Component, $"the VMM {(outcome == MappingOutcome.Refused ? "refused" : "was not asked")} to map a buffer " +
+                    $"at 0x{m.Offset:x} (+0x{m.Length:x}); MMAP answered EIO");
                 Forget(m, freeRange: true);
                 _transport.Finish(m.Ticket, Errno.EIO);
                 break;
@@ -320,8 +321,12 @@ internal sealed class SharedMemoryWindow : IDisposable
         }
     }
 
+    /// <summary>
+    /// Asks the VMM to unmap; the range is free again once it answered (a refusal means it maps nothing there). An unmap
+    /// that was never sent or never answered leaves the range reserved: the VMM may still map the buffer there.
+    /// </summary>
     private void SendUnmap(WindowMapping m) =>
-        _mapper!.Unmap(m.Offset, m.Length, outcome => Forget(m, freeRange: outcome != MappingOutcome.ChannelLost));
+        _mapper!.Unmap(m.Offset, m.Length, outcome => Forget(m, freeRange: outcome is MappingOutcome.Done or MappingOutcome.Refused));
 
     /// <summary>Drops a mapping record; its range is free again only when the VMM is known not to map it.</summary>
     private void Forget(WindowMapping m, bool freeRange)
