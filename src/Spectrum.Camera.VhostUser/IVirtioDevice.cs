@@ -52,4 +52,12 @@ public interface IVirtioDevice
     void SharedMemoryChanged(ISharedMemoryMapper? mapper)
     {
     }
+
+    /// <summary>
+    /// The connection ended (the VMM closed it, broke the protocol, or the sidecar is stopping): its driver is gone, so
+    /// whatever the device holds for it (sessions, buffers) can go. Called after the queues stopped and the mapper went.
+    /// </summary>
+    void ConnectionEnded()
+    {
+    }
 }

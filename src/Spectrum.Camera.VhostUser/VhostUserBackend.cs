@@ -105,6 +105,7 @@ public sealed partial class VhostUserBackend : IDisposable
         _channel?.Dispose();
         _channel = null;
         UpdateSharedMemory();
+        _device.ConnectionEnded();
         _reader.Dispose();
         _socket.Dispose();
     }

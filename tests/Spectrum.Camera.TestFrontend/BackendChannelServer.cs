@@ -100,7 +100,8 @@ public sealed class BackendChannelServer : IDisposable
                     break;
                 }
 
-                var ok = Handle(r, fd);
+                // A refusing front-end maps nothing (QEMU answers 1 only when it did not map).
+                var ok = Fault != ChannelFault.Refuse && Handle(r, fd);
                 foreach (var f in fds)
                 {
                     f.Dispose();

@@ -106,6 +106,9 @@ public sealed class VirtioMediaDevice : IVirtioDevice, IDisposable
 
     public void SharedMemoryChanged(ISharedMemoryMapper? mapper) => _window.Attach(mapper);
 
+    /// <summary>The VMM is gone: its sessions and every device-owned buffer go too (the VMM dropped its mappings itself).</summary>
+    public void ConnectionEnded() => Reset();
+
     public void QueueStarted(int index, IVirtqueue queue)
     {
         _transport.QueueStarted(index, queue);

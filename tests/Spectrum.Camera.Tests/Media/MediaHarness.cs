@@ -44,10 +44,19 @@ public sealed class MediaHarness : IDisposable
         SocketPath = Path.Combine(_directory, "camera.sock");
         (Device, _server) = Serve();
         Vmm = new TestVmm(SocketPath, model == FrontendModel.Qemu112Media ? MediaDeviceQueueSizes : QueueSizes, ramSize, model);
-        Vmm.Client.ReplyTimeout = Timeout;
-        Vmm.Initialize();
-        Driver = NewDriver();
-        Vmm.StartDriver(newRings: true, beforeEnable: _ => Driver.PostEventBuffers(eventBuffers));
+        try
+        {
+            Vmm.Client.ReplyTimeout = Timeout;
+            Vmm.Initialize();
+            Driver = NewDriver();
+            Vmm.StartDriver(newRings: true, beforeEnable: _ => Driver.PostEventBuffers(eventBuffers));
+        }
+        catch
+        {
+            // A front-end that cannot realize (QEMU 11.2 against a sidecar without a window) leaves nothing behind.
+            Dispose();
+            throw;
+        }
     }
 
     /// <summary>The device of the sidecar serving now (replaced by <see cref="RestartSidecar"/>).</summary>
@@ -61,7 +70,7 @@ public sealed class MediaHarness : IDisposable
     public TestVmm Vmm { get; }
 
     /// <summary>The guest driver of the current driver instance (replaced by <see cref="Reboot"/>).</summary>
-    public MediaGuestDriver Driver { get; private set; }
+    public MediaGuestDriver Driver { get; private set; } = null!;
 
     public GuestRam Ram => Vmm.Ram;
 
@@ -170,6 +179,23 @@ public sealed class MediaHarness : IDisposable
         return Driver.Ioctl(session, code, payload, responsePayload, extra, readableSplit);
     }
 
+    /// <summary><see cref="MediaGuestDriver.Mmap"/> with interrupts armed (the answer waits for the VMM's ack).</summary>
+    public (uint Status, ulong DriverAddress, ulong Length) Mmap(uint session, uint offset, bool writable = true)
+    {
+        ArmInterrupts();
+        return Driver.Mmap(session, offset, writable);
+    }
+
+    public uint Munmap(ulong driverAddress)
+    {
+        ArmInterrupts();
+        return Driver.Munmap(driverAddress);
+    }
+
+    /// <summary>The device's shared-memory window as the loop sees it: (buffers, their bytes, mappings, lost bytes).</summary>
+    public (int Buffers, ulong BufferBytes, int Mappings, ulong LostBytes) WindowState() =>
+        OnLoop(d => (d.Window.BufferCount, d.Window.BufferBytes, d.Window.MappingCount, d.Window.LostBytes));
+
     /// <summary>An ioctl that must succeed; returns its payload.</summary>
     public byte[] IoctlOk(uint session, V4l2IoctlNumber code, ReadOnlySpan<byte> payload, int responsePayload, ReadOnlySpan<byte> extra = default)
     {
@@ -219,6 +245,28 @@ public sealed class MediaHarness : IDisposable
         return gpa;
     }
 
+    /// <summary>
+    /// Publishes a command chain and kicks, without waiting for its completion (a command the device answers later),
+    /// with its request and response in fresh guest RAM. Returns the head and where the response goes.
+    /// </summary>
+    public (ushort Head, ulong ResponseGpa) Post(ReadOnlySpan<byte> request, int responseCapacity)
+    {
+        ArmInterrupts();
+        var requestGpa = Place(request);
+        var responseGpa = Reserve(responseCapacity);
+        var q = Driver.CommandQueue;
+        var head = q.AddChain([(requestGpa, (uint)request.Length)], [(responseGpa, (uint)responseCapacity)]);
+        q.Notify();
+        return (head, responseGpa);
+    }
+
+    /// <summary>Waits for the next completion on the command queue: (head, used length).</summary>
+    public (ushort Head, uint Length) WaitCompletion()
+    {
+        ArmInterrupts();
+        return Driver.CommandQueue.WaitUsed(Timeout);
+    }
+
     /// <summary>Allocates <paramref name="length"/> bytes of guest RAM filled with <paramref name="fill"/>.</summary>
     public ulong Reserve(int length, byte fill = 0xEE, ulong alignment = 16)
     {
@@ -233,9 +281,10 @@ public sealed class MediaHarness : IDisposable
     public void ContinueVm() => Vmm.StartDriver(newRings: false);
 
     /// <summary>A guest reboot: the rings stop, and a new driver instance starts on new rings with fresh eventq buffers.</summary>
-    public void Reboot()
+    public void Reboot(Action? whileStopped = null)
     {
         Vmm.StopDriver();
+        whileStopped?.Invoke();
         Driver = NewDriver();
         Vmm.StartDriver(newRings: true, beforeEnable: _ => Driver.PostEventBuffers());
     }

@@ -27,6 +27,7 @@ public abstract class MediaTestBase
         ulong sharedMemorySize = MediaDeviceOptions.DefaultSharedMemorySize)
     {
         _harness?.Dispose();
+        _harness = null;
         _harness = MediaHarness.Start(source, menu, ramSize, card, eventBuffers, model, sharedMemorySize);
         return _harness;
     }
