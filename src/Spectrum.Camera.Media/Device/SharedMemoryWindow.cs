@@ -35,6 +35,12 @@ internal sealed class SharedMemoryWindow : IDisposable
     /// <summary>Maps waiting for the VMM's ack at once; a Linux driver sends one command at a time.</summary>
     public const int MaxPendingMaps = 16;
 
+    /// <summary>
+    /// Unmaps waiting for the VMM's ack at once; more wait in a backlog (bounded by the mappings) and go out as acks come
+    /// back, so maps and unmaps together never exceed what the channel lets wait (<see cref="BackendChannel.MaxPending"/>).
+    /// </summary>
+    public const int MaxPendingUnmaps = 32;
+
     /// <summary>Allocation unit of the window and of buffer memfds: 64 KiB, a page for any guest (arm64 64K pages included).</summary>
     public const ulong Granule = 64 * 1024;
 
@@ -48,6 +54,7 @@ internal sealed class SharedMemoryWindow : IDisposable
     private ISharedMemoryMapper? _mapper;
     private ulong _nextSerial = 1;
     private int _pendingMaps;
+    private int _pendingUnmaps;
     private bool _running;
 
     public SharedMemoryWindow(ulong regionSize, VirtqueueTransport transport)
@@ -113,6 +120,7 @@ internal sealed class SharedMemoryWindow : IDisposable
 
         _unmapBacklog.Clear();
         _pendingMaps = 0;
+        _pendingUnmaps = 0;
         _allocator.Clear();
         LostBytes = 0;
     }
@@ -121,20 +129,7 @@ internal sealed class SharedMemoryWindow : IDisposable
     public void QueuesRunning(bool running)
     {
         _running = running;
-        if (!running || _unmapBacklog.Count == 0)
-        {
-            return;
-        }
-
-        var backlog = _unmapBacklog.ToArray();
-        _unmapBacklog.Clear();
-        foreach (var m in backlog)
-        {
-            if (m.State == MappingState.Unmapping && _mappings.ContainsKey(m.Offset))
-            {
-                SendUnmap(m);
-            }
-        }
+        SendBacklog();
     }
 
     /// <summary>
@@ -264,6 +259,8 @@ internal sealed class SharedMemoryWindow : IDisposable
             return; // forgotten meanwhile (the window went away)
         }
 
+        SendBacklog();
+
         switch (outcome)
         {
             case MappingOutcome.Done when m.Cancelled:
@@ -311,22 +308,43 @@ internal sealed class SharedMemoryWindow : IDisposable
             // Nobody to ask: the range stays reserved, the buffer is no longer ours to keep.
             Forget(m, freeRange: false);
         }
-        else if (!_running)
-        {
-            _unmapBacklog.Add(m);
-        }
         else
         {
-            SendUnmap(m);
+            _unmapBacklog.Add(m);
+            SendBacklog();
         }
+    }
+
+    /// <summary>Sends waiting unmaps while the queues run and fewer than <see cref="MaxPendingUnmaps"/> wait for acks.</summary>
+    private void SendBacklog()
+    {
+        var sent = 0;
+        while (_running && _pendingUnmaps < MaxPendingUnmaps && sent < _unmapBacklog.Count && _mapper is { IsUsable: true })
+        {
+            var m = _unmapBacklog[sent++];
+            if (m.State == MappingState.Unmapping && _mappings.TryGetValue(m.Offset, out var current) && current == m)
+            {
+                SendUnmap(m);
+            }
+        }
+
+        _unmapBacklog.RemoveRange(0, sent);
     }
 
     /// <summary>
     /// Asks the VMM to unmap; the range is free again once it answered (a refusal means it maps nothing there). An unmap
     /// that was never sent or never answered leaves the range reserved: the VMM may still map the buffer there.
     /// </summary>
-    private void SendUnmap(WindowMapping m) =>
-        _mapper!.Unmap(m.Offset, m.Length, outcome => Forget(m, freeRange: outcome is MappingOutcome.Done or MappingOutcome.Refused));
+    private void SendUnmap(WindowMapping m)
+    {
+        _pendingUnmaps++;
+        _mapper!.Unmap(m.Offset, m.Length, outcome =>
+        {
+            _pendingUnmaps = Math.Max(0, _pendingUnmaps - 1);
+            Forget(m, freeRange: outcome is MappingOutcome.Done or MappingOutcome.Refused);
+            SendBacklog();
+        });
+    }
 
     /// <summary>Drops a mapping record; its range is free again only when the VMM is known not to map it.</summary>
     private void Forget(WindowMapping m, bool freeRange)
