@@ -46,6 +46,7 @@ public sealed class BackendChannel : ISharedMemoryMapper, IDisposable
     private LoopTimer? _timer;
     private int _ackFilled;
     private bool _lost;
+    private bool _sendFailed;
 
     /// <param name="socket">The front-end's end of its socketpair; owned from here on.</param>
     /// <param name="regionSize">Bytes of region 0 (the size GET_SHMEM_CONFIG reports).</param>
@@ -63,7 +64,7 @@ public sealed class BackendChannel : ISharedMemoryMapper, IDisposable
 
     public ulong RegionSize { get; }
 
-    public bool IsUsable => !_lost;
+    public bool IsUsable => !_lost && !_sendFailed;
 
     /// <summary>Requests sent and not yet acknowledged.</summary>
     public int PendingCount => _pending.Count;
@@ -110,7 +111,7 @@ public sealed class BackendChannel : ISharedMemoryMapper, IDisposable
     private void Send(BackendRequest request, ulong regionOffset, ulong length, ulong flags, FdHandle? fd, Action<MappingOutcome> done)
     {
         ArgumentNullException.ThrowIfNull(done);
-        if (_lost || _pending.Count == MaxPending)
+        if (!IsUsable || _pending.Count == MaxPending)
         {
             // Never block and never queue without bound: the caller learns on the next loop turn.
             _loop.Post(() => done(MappingOutcome.NotSent));
@@ -138,7 +139,7 @@ public sealed class BackendChannel : ISharedMemoryMapper, IDisposable
         catch (NativeException e)
         {
             _loop.Post(() => done(MappingOutcome.NotSent));
-            Lose($"sending {request} failed: {e.Message}");
+            FailSending($"sending {request} failed: {e.Message}");
             return;
         }
 
@@ -146,7 +147,7 @@ public sealed class BackendChannel : ISharedMemoryMapper, IDisposable
         {
             // Part of a request may have reached the front-end: what it makes of that is unknown.
             _loop.Post(() => done(sent < 0 ? MappingOutcome.NotSent : MappingOutcome.ChannelLost));
-            Lose(sent < 0
+            FailSending(sent < 0
                 ? $"the front-end does not read its backend channel (sending {request} would block)"
                 : $"only {sent} of {message.Length} bytes of {request} could be sent");
             return;
@@ -172,6 +173,16 @@ public sealed class BackendChannel : ISharedMemoryMapper, IDisposable
                 fd.DangerousRelease();
             }
         }
+    }
+
+    /// <summary>
+    /// A send failed: nothing more goes out, and the channel is given up on the next loop turn, never inside the caller's
+    /// request (whose own callbacks, and those of the requests before it, must not run before it returns).
+    /// </summary>
+    private void FailSending(string reason)
+    {
+        _sendFailed = true;
+        _loop.Post(() => Lose(reason));
     }
 
     private void OnTimer()

@@ -174,6 +174,53 @@ public sealed class BackendChannelTests : CoreFixture
     }
 
     [Test]
+    public void A_send_that_fails_inside_a_request_calls_nobody_back_before_it_returns_and_loses_the_channel_on_the_next_turn()
+    {
+        using var loop = new LoopThread("backend-channel-test", TestWait.Bound);
+        using var log = new LogCapture();
+        using var memfd = MemFd.CreateSealable("backend-channel-test", Page);
+        var (ours, theirs) = UnixSocket.CreatePair();
+        using var peer = theirs; // a front-end that never reads its backend channel
+        var channel = loop.Invoke(() => new BackendChannel(loop.Loop, ours, Window));
+        var lostEvents = 0;
+        channel.Lost += _ => lostEvents++;
+        var outcomes = new List<(string Request, MappingOutcome Outcome)>();
+        try
+        {
+            loop.Invoke(() => channel.Map(memfd, 0, Page, true, o => outcomes.Add(("first", o))));
+            Assert.That(loop.Invoke(() => channel.PendingCount), Is.EqualTo(1));
+
+            var inside = loop.Invoke(() =>
+            {
+                FillSendBuffer(ours);
+                channel.Map(memfd, Page, Page, true, o => outcomes.Add(("failed", o)));
+                var usableAfterFailure = channel.IsUsable;
+                channel.Unmap(0, Page, o => outcomes.Add(("after", o)));
+                return (Calls: outcomes.Count, usableAfterFailure, channel.LostReason, lostEvents);
+            });
+            Assert.That(inside, Is.EqualTo((0, false, (string?)null, 0)),
+                "no callback ran and the channel was not given up inside the request whose send failed; it is unusable already");
+
+            loop.Invoke(() => 0);
+            loop.Invoke(() => 0);
+            Assert.Multiple(() =>
+            {
+                Assert.That(loop.Invoke(() => outcomes.ToArray()), Is.EquivalentTo(new[]
+                {
+                    ("failed", MappingOutcome.NotSent), ("after", MappingOutcome.NotSent), ("first", MappingOutcome.ChannelLost),
+                }));
+                Assert.That(loop.Invoke(() => lostEvents), Is.EqualTo(1));
+                Assert.That(channel.LostReason, Does.Contain("does not read its backend channel (sending ShmemMap would block)"));
+                Assert.That(log.Text, Does.Contain("backend channel given up"));
+            });
+        }
+        finally
+        {
+            loop.Invoke(channel.Dispose);
+        }
+    }
+
+    [Test]
     public void Disposing_with_requests_waiting_calls_nobody_back()
     {
         using var rig = new ChannelRig();
@@ -188,6 +235,18 @@ public sealed class BackendChannelTests : CoreFixture
 
         Assert.That(calls, Is.Zero);
         Assert.That(SpinWait.SpinUntil(() => rig.Server.Closed, TestWait.Bound), Is.True, "the front-end sees the channel closed");
+    }
+
+    /// <summary>Writes junk until not even one more byte fits, so the channel's next send would block.</summary>
+    private static void FillSendBuffer(UnixSocket socket)
+    {
+        var chunk = new byte[4096];
+        foreach (var size in new[] { 4096, 256, 1 })
+        {
+            while (socket.TrySend(chunk.AsSpan(0, size)) > 0)
+            {
+            }
+        }
     }
 
     /// <summary>A <see cref="BackendChannel"/> on a loop thread, its peer a test front-end serving a 1 MiB region.</summary>
