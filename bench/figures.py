@@ -25,6 +25,18 @@ def verdict(metrics, name):
     return {True: "met", False: "**missed**", None: ""}[met]
 
 
+def conversion_row(m, key, label):
+    paired = m.get(f"convert.{key}.speedup_vs_swscale_paired")
+    theirs = paired["baseline"]["value"] if paired else 0
+    ours = m.get(f"convert.{key}.spectrum_paired_median_ns", {}).get("value", 0)
+    note = m.get(f"convert.{key}.spectrum_ns", {}).get("note", "")
+    target = (paired or {}).get("target") or ""
+    return (f"| {label} | {ours / 1000:.0f} µs | {theirs / 1000:.0f} µs | {v(m, f'convert.{key}.speedup_vs_swscale_paired')}× | "
+            f"{target.replace('>=', '≥')} {verdict(m, f'convert.{key}.speedup_vs_swscale_paired')} | {v(m, f'convert.{key}.speedup_vs_swscale')}× | "
+            f"{v(m, f'convert.{key}.spectrum_ratio_vs_copy_floor_paired')}× | {v(m, f'convert.{key}.swscale_ratio_vs_copy_floor_paired')}× | "
+            f"{note.split('= ')[-1]} | {v(m, f'convert.{key}.speedup_vs_swscale_paired_without_avx512')}× |")
+
+
 def main():
     data, m = load(sys.argv[1] if len(sys.argv) > 1 else "artifacts/bench/summary.json")
     machine = data["machine"]
@@ -57,25 +69,39 @@ def main():
                           ("test_pattern_ratio_vs_memcpy", "frame, test-pattern source")]:
         print(f"| {label} | " + " | ".join(f"{v(m, f'frame.{k}.{metric}')}×" for k in keys) + " |")
 
-    print("\n| Conversion (1080p source) | ours (paired median) | libswscale (paired median) | speed-up (median of pairs) | target ≥ 1.5 | "
-          "BenchmarkDotNet speed-up | ours / copy floor | swscale / copy floor | max \\|d\\| |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("\n| Conversion, unscaled 1080p | ours (paired median) | libswscale (paired median) | speed-up (median of pairs) | target | "
+          "BenchmarkDotNet speed-up | ours / plain copy (paired) | swscale / plain copy (paired) | max \\|d\\| | speed-up without AVX-512 |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for key, label in [("yuyv_to_nv12_1080p", "YUYV → NV12"), ("yuyv_to_i420_1080p", "YUYV → I420"),
-                       ("nv12_to_i420_1080p", "NV12 → I420"), ("nv12_scale_1080p_to_720p", "NV12 1080p → 720p (scale)"),
-                       ("yuyv_1080p_to_nv12_720p", "YUYV 1080p → NV12 720p")]:
-        paired = m.get(f"convert.{key}.speedup_vs_swscale_paired")
-        theirs = paired["baseline"]["value"] if paired else 0
-        ours = m.get(f"convert.{key}.spectrum_paired_median_ns", {}).get("value", 0)
-        note = m.get(f"convert.{key}.spectrum_ns", {}).get("note", "")
-        print(f"| {label} | {ours / 1000:.0f} µs | {theirs / 1000:.0f} µs | {v(m, f'convert.{key}.speedup_vs_swscale_paired')}× | "
-              f"{verdict(m, f'convert.{key}.speedup_vs_swscale_paired') or '(none)'} | {v(m, f'convert.{key}.speedup_vs_swscale')}× | "
-              f"{v(m, f'convert.{key}.spectrum_ratio_vs_copy_floor')}× | {v(m, f'convert.{key}.swscale_ratio_vs_copy_floor')}× | "
-              f"{note.split('= ')[-1]} |")
+                       ("nv12_to_i420_1080p", "NV12 → I420")]:
+        print(conversion_row(m, key, label))
 
-    print("\n| MJPEG 1080p → NV12 1080p | ours / libjpeg-turbo decode alone (paired) | speed-up vs libjpeg-turbo + swscale (paired) | "
+    print("\n| Scaling (the five pairs at 1080p → 720p and → 480p) | ours (paired median) | libswscale (paired median) | "
+          "speed-up (median of pairs) | target | BenchmarkDotNet speed-up | ours / plain copy (paired) | swscale / plain copy (paired) | "
+          "max \\|d\\| | speed-up without AVX-512 |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    pairs = [("nv12", "nv12", "NV12 → NV12"), ("yuyv", "nv12", "YUYV → NV12"), ("yuyv", "yuyv", "YUYV → YUYV"),
+             ("yuyv", "i420", "YUYV → I420"), ("nv12", "i420", "NV12 → I420")]
+    for to in ["720p", "480p"]:
+        for source, guest, label in pairs:
+            print(conversion_row(m, f"{source}_1080p_to_{guest}_{to}", f"{label}, 1080p → {to}"))
+
+    print("\n| Speed-up over libswscale, paired (without AVX-512 in brackets) | " + " | ".join(p[2] for p in pairs) + " |")
+    print("|---|" + "---|" * len(pairs))
+    for source_size, to in [("1080p", "720p"), ("1080p", "480p"), ("1080p", "240p"), ("720p", "480p"), ("720p", "240p"),
+                            ("480p", "240p")]:
+        cells = []
+        for source, guest, _ in pairs:
+            key = f"convert.{source}_{source_size}_to_{guest}_{to}.speedup_vs_swscale_paired"
+            mark = "" if m.get(key, {}).get("met", True) else " **missed**"
+            cells.append(f"{v(m, key)}×{mark} ({v(m, key + '_without_avx512')}×)")
+        print(f"| {source_size} → {to} | " + " | ".join(cells) + " |")
+
+    print("\n| MJPEG 1080p → NV12 | ours / libjpeg-turbo decode alone (paired) | speed-up vs libjpeg-turbo + swscale (paired) | "
           "BenchmarkDotNet speed-up | max \\|d\\| |")
     print("|---|---|---|---|---|")
-    for key, label in [("mjpeg_422p_to_nv12_1080p", "4:2:2 JPEG"), ("mjpeg_420p_to_nv12_1080p", "4:2:0 JPEG")]:
+    for key, label in [("mjpeg_422p_to_nv12_1080p", "4:2:2 JPEG → 1080p"), ("mjpeg_420p_to_nv12_1080p", "4:2:0 JPEG → 1080p"),
+                       ("mjpeg_422p_to_nv12_720p", "4:2:2 JPEG → 720p")]:
         decode = m.get(f"convert.{key}.ratio_vs_turbojpeg_decode_only_paired")
         note = m.get(f"convert.{key}.spectrum_ns", {}).get("note", "")
         print(f"| {label} | {v(m, f'convert.{key}.ratio_vs_turbojpeg_decode_only_paired')}× "

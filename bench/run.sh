@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The performance suite (issue 7, docs/performance.md): builds in Release, runs the BenchmarkDotNet suites (frame
+# The performance suite (docs/performance.md): builds in Release, runs the BenchmarkDotNet suites (frame
 # delivery through the real device, allocation, conversions against libswscale and libjpeg-turbo, command latency)
 # and the CPU-per-sidecar measurement, writes artifacts/bench/summary.json and prints a table. No thresholds: the
 # summary says which targets were met, the exit status only whether everything ran and produced results.

@@ -6,8 +6,11 @@
  *   vlock      mutex: every V4L2 ioctl (video_device.lock and vb2_queue.lock),
  *              release() and the buffer part of remove(). Also guards
  *              dev->cur, the format cache and the queue_setup bookkeeping.
- *   cmd_lock   mutex: one command in flight on the commandq at a time.
- *   cmdq_lock  spinlock (irq): the commandq virtqueue and dev->removed.
+ *   cmd_lock   mutex: one waited-for command at a time. Taken killably and
+ *              held until the answer, the timeout or a fatal signal. CLOSE
+ *              is sent without it and never waited for.
+ *   cmdq_lock  spinlock (irq): the commandq virtqueue, dev->removed,
+ *              dev->broken, dev->detached and the command flags.
  *   evtq_lock  spinlock (irq): the eventq virtqueue.
  *   sess_lock  spinlock: the session list and session->dead.
  *   qlock      spinlock: the device-side queue state (queued[], the pending
@@ -22,7 +25,6 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
-#include <linux/version.h>
 #include <linux/virtio.h>
 #include <linux/workqueue.h>
 #include <media/v4l2-device.h>
@@ -31,13 +33,17 @@
 #include <media/videobuf2-v4l2.h>
 
 #include "protocol.h"
+#include "vmc_compat.h"
 
 #if !defined(CONFIG_64BIT) || defined(__BIG_ENDIAN)
 #error "virtio-media payloads use the 64-bit little-endian V4L2 layout"
 #endif
 
 #define VMC_DRIVER_NAME		"virtio_media_camera"
-/* QUERYCAP's driver field holds 15 characters: the module name would be cut to "virtio_media_ca". */
+/*
+ * QUERYCAP's driver field holds 15 characters: the module name would be cut to
+ * "virtio_media_ca".
+ */
 #define VMC_CAP_DRIVER_NAME	"spectrum-camera"
 
 /* Limits of this driver and of the Spectrum Camera device. */
@@ -55,19 +61,27 @@ struct vmc_device;
 /*
  * One command: a device-readable request and an optional device-writable
  * response, both owned by the command. The virtqueue holds its own reference
- * while the chain is on the ring, so a caller that timed out can drop its
- * reference and the memory stays valid until the device returns the chain.
+ * while the chain is on the ring, so a caller that timed out or was killed
+ * can drop its reference: the memory stays valid until the device returns
+ * the chain or is reset. A command nobody waits for (CLOSE, or one whose
+ * waiter left) is "detached": when it comes back, dev->detached_work
+ * finishes it in process context.
  */
 struct vmc_cmd {
 	struct kref ref;
 	struct completion done;
-	struct list_head reap;		/* for drain in remove() */
+	struct list_head reap;		/* callback/drain lists, dev->detached */
 	void *req;			/* kvmalloc'd */
 	size_t req_len;
 	void *resp;			/* kmalloc'd, NULL for no writable part */
 	size_t resp_len;
 	u32 used;			/* used length reported by the device */
 	int xfer_err;			/* -ENODEV when detached unused */
+	/* Under cmdq_lock. */
+	bool returned;			/* the device gave the chain back */
+	bool detached;			/* no waiter any more */
+	/* CLOSE: the closed session, whose orphans the device then forgot. */
+	u64 close_owner;
 };
 
 /*
@@ -94,7 +108,7 @@ struct vmc_mem {
  */
 struct vmc_devref {
 	struct list_head node;
-	u32 sid;
+	u64 owner;			/* vmc_session.serial */
 	struct vmc_mem *mem;
 };
 
@@ -114,8 +128,10 @@ struct vmc_session {
 	struct v4l2_fh fh;		/* file->private_data points here */
 	struct vmc_device *dev;
 	struct list_head node;		/* dev->sessions, under sess_lock */
-	u32 id;
+	u32 id;				/* the device's id; reused after CLOSE */
+	u64 serial;			/* never reused; tags device references */
 	bool dead;			/* EVT_ERROR seen; under sess_lock */
+	bool closing;			/* in release(): CLOSE follows; vlock */
 };
 
 struct vmc_device {
@@ -125,8 +141,16 @@ struct vmc_device {
 	struct virtqueue *evtq;
 	spinlock_t cmdq_lock;		/* commandq virtqueue, removed */
 	spinlock_t evtq_lock;		/* eventq virtqueue */
-	struct mutex cmd_lock;		/* one command in flight */
+	struct mutex cmd_lock;		/* one waited-for command at a time */
 	bool removed;			/* set under cmdq_lock, evtq_lock, qlock */
+	/*
+	 * A command timed out: the device is not answering, so every later
+	 * command fails at once with EIO until the device is reset (driver
+	 * reload, or unbind and bind). Under cmdq_lock.
+	 */
+	bool broken;
+	struct list_head detached;	/* returned detached commands */
+	struct work_struct detached_work;
 
 	void *evbufs[VMC_NUM_EVENT_BUFS];
 	struct work_struct event_work;
@@ -142,6 +166,7 @@ struct vmc_device {
 
 	spinlock_t sess_lock;		/* sessions, session->dead */
 	struct list_head sessions;
+	u64 next_serial;		/* under sess_lock */
 
 	/* Under vlock. */
 	u32 fmts[VMC_MAX_FORMATS];	/* pixel formats ENUM_FMT reported */
@@ -185,9 +210,20 @@ static inline struct vmc_buffer *vmc_to_buffer(struct vb2_buffer *vb)
 struct vmc_cmd *vmc_cmd_alloc(size_t req_len, size_t resp_len);
 void vmc_cmd_put(struct vmc_cmd *cmd);
 int vmc_cmd_exec(struct vmc_device *dev, struct vmc_cmd *cmd);
+int vmc_cmd_send_detached(struct vmc_device *dev, struct vmc_cmd *cmd);
 int vmc_cmd_status(struct vmc_device *dev, struct vmc_cmd *cmd, size_t need,
 		   const char *what);
 bool vmc_is_removed(struct vmc_device *dev);
+void vmc_detached_work(struct work_struct *work);
+
+/*
+ * True when a failed command may still have reached the device, which then
+ * may act on it later: it timed out, or its waiter was killed.
+ */
+static inline bool vmc_cmd_maybe_sent(int err)
+{
+	return err == -ETIMEDOUT || err == -EINTR;
+}
 
 /* vmc_event.c: eventq */
 int vmc_event_init(struct vmc_device *dev);
@@ -203,6 +239,8 @@ int vmc_ioctl(struct vmc_session *s, unsigned int nr, const void *in,
 	      size_t in_len, void *out, size_t out_len);
 int vmc_get_format(struct vmc_session *s, struct v4l2_format *f);
 bool vmc_session_dead(struct vmc_session *s);
+void vmc_session_close(struct vmc_device *dev, u32 id, u64 owner);
+void vmc_detached_done(struct vmc_device *dev, struct vmc_cmd *cmd);
 
 /* vmc_vb2.c: buffers */
 int vmc_queue_init(struct vmc_device *dev);
@@ -219,11 +257,12 @@ int vmc_vidioc_expbuf(struct file *file, void *priv,
 		      struct v4l2_exportbuffer *eb);
 int vmc_vidioc_streamon(struct file *file, void *priv, enum v4l2_buf_type t);
 int vmc_vidioc_streamoff(struct file *file, void *priv, enum v4l2_buf_type t);
-void vmc_queue_session_gone(struct vmc_device *dev, u32 sid, bool forgot);
+void vmc_queue_session_gone(struct vmc_device *dev, u32 sid);
 void vmc_queue_kill(struct vmc_device *dev);
+void vmc_queue_fail(struct vmc_device *dev);
 void vmc_queue_session_error(struct vmc_device *dev, u32 sid);
 void vmc_queue_dqbuf_event(struct vmc_device *dev,
 			   const struct virtio_media_event_dqbuf *ev);
-void vmc_release_orphans(struct vmc_device *dev, bool all, u32 sid);
+void vmc_release_orphans(struct vmc_device *dev, bool all, u64 owner);
 
 #endif /* VMC_H */

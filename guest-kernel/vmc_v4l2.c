@@ -115,25 +115,80 @@ static int vmc_session_open(struct vmc_device *dev, u32 *id)
 	return ret;
 }
 
-/* Returns true when the device took the CLOSE (it then forgot the session). */
-static bool vmc_session_close(struct vmc_device *dev, u32 id)
+/*
+ * Sends CLOSE for session @id without waiting for it, so that close() never
+ * waits for the device. When the device returns it, vmc_detached_done()
+ * releases the buffer memory the device held for @owner (0: none). If it
+ * cannot be sent (device gone or broken), that memory stays referenced until
+ * the device is reset.
+ */
+void vmc_session_close(struct vmc_device *dev, u32 id, u64 owner)
 {
 	struct virtio_media_cmd_close *req;
 	struct vmc_cmd *cmd;
-	bool done;
 
 	cmd = vmc_cmd_alloc(sizeof(*req), 0);	/* no writable part */
 	if (!cmd)
-		return false;
+		return;
 	req = cmd->req;
 	req->hdr.cmd = cpu_to_le32(VIRTIO_MEDIA_CMD_CLOSE);
 	req->session_id = cpu_to_le32(id);
-
-	done = vmc_cmd_exec(dev, cmd) == 0;
-	if (done && cmd->used)
-		vmc_err(dev, "CLOSE: used length %u, expected 0\n", cmd->used);
+	cmd->close_owner = owner;
+	vmc_cmd_send_detached(dev, cmd);
 	vmc_cmd_put(cmd);
-	return done;
+}
+
+static bool vmc_session_id_in_use(struct vmc_device *dev, u32 id)
+{
+	struct vmc_session *s;
+	bool used = false;
+
+	spin_lock(&dev->sess_lock);
+	list_for_each_entry(s, &dev->sessions, node) {
+		if (s->id == id) {
+			used = true;
+			break;
+		}
+	}
+	spin_unlock(&dev->sess_lock);
+	return used;
+}
+
+/*
+ * A detached command came back (process context, from the detached worker):
+ * - CLOSE: the device forgot the session and the buffers it held for it.
+ * - OPEN whose opener was killed while waiting: the device opened a session
+ *   nobody owns; it is closed again unless its id is in use (a CLOSE would
+ *   end that other session).
+ * Anything else was abandoned by its waiter: nothing to do.
+ */
+void vmc_detached_done(struct vmc_device *dev, struct vmc_cmd *cmd)
+{
+	const struct virtio_media_cmd_header *hdr = cmd->req;
+	const struct virtio_media_resp_open *open = cmd->resp;
+
+	if (cmd->xfer_err)
+		return;		/* detached by the reset: nothing happened */
+	switch (le32_to_cpu(hdr->cmd)) {
+	case VIRTIO_MEDIA_CMD_CLOSE:
+		if (cmd->used)
+			vmc_err(dev, "CLOSE: used length %u, expected 0\n",
+				cmd->used);
+		if (cmd->close_owner)
+			vmc_release_orphans(dev, false, cmd->close_owner);
+		break;
+	case VIRTIO_MEDIA_CMD_OPEN:
+		if (vmc_cmd_status(dev, cmd, sizeof(*open), "OPEN") ||
+		    vmc_is_removed(dev))
+			break;
+		if (vmc_session_id_in_use(dev, le32_to_cpu(open->session_id))) {
+			vmc_err(dev, "late OPEN answer with session id %u, which is in use\n",
+				le32_to_cpu(open->session_id));
+			break;
+		}
+		vmc_session_close(dev, le32_to_cpu(open->session_id), 0);
+		break;
+	}
 }
 
 /* ---- file operations ----------------------------------------------------- */
@@ -165,6 +220,7 @@ static int vmc_open(struct file *file)
 	}
 	if (!ret) {
 		s->id = id;
+		s->serial = ++dev->next_serial;
 		list_add_tail(&s->node, &dev->sessions);
 	}
 	spin_unlock(&dev->sess_lock);
@@ -175,8 +231,7 @@ static int vmc_open(struct file *file)
 		goto fail;
 	}
 
-	file->private_data = &s->fh;
-	v4l2_fh_add(&s->fh);
+	vmc_fh_add(&s->fh, file);
 	return 0;
 
 fail:
@@ -189,17 +244,21 @@ static int vmc_release(struct file *file)
 {
 	struct vmc_session *s = vmc_file_session(file);
 	struct vmc_device *dev = s->dev;
-	bool forgot;
 
-	/* As vb2_fop_release(): the owner's close stops and frees the queue. */
 	mutex_lock(&dev->vlock);
+	/*
+	 * As vb2_fop_release(): the owner's close stops and frees the queue.
+	 * No STREAMOFF is sent for it (closing): the CLOSE below makes the
+	 * device drop everything it holds for the session, and close() must
+	 * not wait for the device.
+	 */
 	if (dev->queue.owner == file->private_data) {
+		s->closing = true;
 		dev->cur = s;
 		vb2_queue_release(&dev->queue);
 		dev->queue.owner = NULL;
 		dev->cur = NULL;
 	}
-	mutex_unlock(&dev->vlock);
 
 	/*
 	 * Leave the list before CLOSE: once the device has processed CLOSE it
@@ -208,12 +267,16 @@ static int vmc_release(struct file *file)
 	spin_lock(&dev->sess_lock);
 	list_del_init(&s->node);
 	spin_unlock(&dev->sess_lock);
+	vmc_queue_session_gone(dev, s->id);
 
-	/* Exactly one CLOSE, also for a session that got EVT_ERROR. */
-	forgot = !vmc_is_removed(dev) && vmc_session_close(dev, s->id);
-	vmc_queue_session_gone(dev, s->id, forgot);
+	/*
+	 * Exactly one CLOSE, also for a session that got EVT_ERROR. Sent under
+	 * vlock, so every later command of another session queues behind it.
+	 */
+	vmc_session_close(dev, s->id, s->serial);
+	mutex_unlock(&dev->vlock);
 
-	v4l2_fh_del(&s->fh);
+	vmc_fh_del(&s->fh, file);
 	v4l2_fh_exit(&s->fh);
 	kfree(s);
 	return 0;

@@ -20,16 +20,7 @@
 
 #include "vmc.h"
 
-MODULE_IMPORT_NS(DMA_BUF);
-
-static unsigned int vmc_vb2_count(struct vb2_queue *q)
-{
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
-	return vb2_get_num_buffers(q);
-#else
-	return q->num_buffers;
-#endif
-}
+MODULE_IMPORT_NS(VMC_NS_DMA_BUF);
 
 /* ---- buffer memory ------------------------------------------------------- */
 
@@ -66,14 +57,19 @@ static void vmc_devrefs_free(struct list_head *list)
 	}
 }
 
-void vmc_release_orphans(struct vmc_device *dev, bool all, u32 sid)
+/*
+ * The device is done with the buffers it held for session @owner (a serial,
+ * never reused, so a later session that got the same device id is not
+ * affected), or with every buffer (@all).
+ */
+void vmc_release_orphans(struct vmc_device *dev, bool all, u64 owner)
 {
 	struct vmc_devref *ref, *tmp;
 	LIST_HEAD(release);
 
 	spin_lock(&dev->qlock);
 	list_for_each_entry_safe(ref, tmp, &dev->orphans, node)
-		if (all || ref->sid == sid)
+		if (all || ref->owner == owner)
 			list_move_tail(&ref->node, &release);
 	spin_unlock(&dev->qlock);
 	vmc_devrefs_free(&release);
@@ -179,7 +175,7 @@ static int vmc_mem_build(struct vmc_device *dev, struct vb2_buffer *vb,
 			span = DIV_ROUND_UP(offset_in_page(sg->offset) + len,
 					    PAGE_SIZE);
 			for (j = 0; j < span; j++) {
-				struct page *p = nth_page(sg_page(sg),
+				struct page *p = vmc_page_at(sg_page(sg),
 						(sg->offset >> PAGE_SHIFT) + j);
 
 				get_page(p);
@@ -226,7 +222,7 @@ static int vmc_dev_reqbufs(struct vmc_session *s, u32 count, u32 *granted)
 
 	ret = vmc_ioctl(s, _IOC_NR(VIDIOC_REQBUFS), &req, sizeof(req),
 			&ans, sizeof(ans));
-	if (ret == -ETIMEDOUT || ret == -EIO)
+	if (vmc_cmd_maybe_sent(ret) || ret == -EIO)
 		vmc_q_mark_unknown(dev, s->id);
 	if (ret)
 		return ret;
@@ -246,7 +242,7 @@ static int vmc_dev_reqbufs(struct vmc_session *s, u32 count, u32 *granted)
 	dev->q_count = n;
 	spin_unlock(&dev->qlock);
 	/* The device dropped every buffer it had for this session. */
-	vmc_release_orphans(dev, false, s->id);
+	vmc_release_orphans(dev, false, s->serial);
 	*granted = n;
 	return 0;
 }
@@ -286,7 +282,7 @@ static int vmc_dev_create_bufs(struct vmc_session *s,
 	memcpy(req.format, &f, sizeof(req.format));
 	ret = vmc_ioctl(s, _IOC_NR(VIDIOC_CREATE_BUFS), &req, sizeof(req),
 			&ans, sizeof(ans));
-	if (ret == -ETIMEDOUT || ret == -EIO)
+	if (vmc_cmd_maybe_sent(ret) || ret == -EIO)
 		vmc_q_mark_unknown(dev, s->id);
 	if (ret)
 		return ret;
@@ -327,7 +323,7 @@ static int vmc_dev_stream(struct vmc_session *s, bool on)
  * Sends QBUF for @buf, which the caller has put in dev->queued[] with a
  * device reference (an EVT_DQBUF may complete it before the answer comes).
  * Returns 0 when the device took the buffer. On error *@maybe tells whether
- * the device may still own it (timeout, unreadable answer).
+ * the device may still own it (timeout, killed waiter, unreadable answer).
  */
 static int vmc_send_qbuf(struct vmc_device *dev, struct vmc_session *s,
 			 struct vmc_buffer *buf, struct vmc_mem *mem,
@@ -366,7 +362,7 @@ static int vmc_send_qbuf(struct vmc_device *dev, struct vmc_session *s,
 
 	ret = vmc_cmd_exec(dev, cmd);
 	if (ret) {
-		*maybe = ret == -ETIMEDOUT;
+		*maybe = vmc_cmd_maybe_sent(ret);
 		goto out;
 	}
 	rh = cmd->resp;
@@ -570,8 +566,11 @@ void vmc_queue_session_error(struct vmc_device *dev, u32 sid)
 	vmc_devrefs_free(&release);
 }
 
-/* A session was closed; @forgot when the device acknowledged CLOSE. */
-void vmc_queue_session_gone(struct vmc_device *dev, u32 sid, bool forgot)
+/*
+ * Session @sid is being closed: the CLOSE that follows frees its buffers on
+ * the device. Its orphans are released when the device returns that CLOSE.
+ */
+void vmc_queue_session_gone(struct vmc_device *dev, u32 sid)
 {
 	spin_lock(&dev->qlock);
 	if (dev->q_sid == sid) {
@@ -579,8 +578,18 @@ void vmc_queue_session_gone(struct vmc_device *dev, u32 sid, bool forgot)
 		dev->q_count = 0;
 	}
 	spin_unlock(&dev->qlock);
-	if (forgot)
-		vmc_release_orphans(dev, false, sid);
+}
+
+/*
+ * The device stopped answering: DQBUF and poll waiters get EIO now instead
+ * of waiting for frames that will not come. The buffers stay where they
+ * are until STREAMOFF, close or the reset.
+ */
+void vmc_queue_fail(struct vmc_device *dev)
+{
+	spin_lock(&dev->qlock);
+	vb2_queue_error(&dev->queue);
+	spin_unlock(&dev->qlock);
 }
 
 /* remove(), after the device reset, vlock held: give everything back. */
@@ -718,7 +727,7 @@ static int vmc_buf_give(struct vmc_device *dev, struct vmc_session *s,
 		return -ENOMEM;
 	kref_get(&buf->mem->ref);
 	ref->mem = buf->mem;
-	ref->sid = s->id;
+	ref->owner = s->serial;
 
 	spin_lock(&dev->qlock);
 	buf->devref = ref;
@@ -835,7 +844,7 @@ static int vmc_start_streaming(struct vb2_queue *q, unsigned int count)
 	spin_unlock(&dev->qlock);
 	vmc_devrefs_free(&release);
 	if (forgot && s)
-		vmc_release_orphans(dev, false, s->id);
+		vmc_release_orphans(dev, false, s->serial);
 	return ret;
 }
 
@@ -849,10 +858,12 @@ static void vmc_stop_streaming(struct vb2_queue *q)
 	/*
 	 * After a successful STREAMOFF the device forgets every queued
 	 * buffer. Otherwise (device gone but maybe not reset yet, session
-	 * dead, STREAMOFF failed) the memory stays referenced as orphans.
+	 * dead, STREAMOFF failed, or the session is closing and its CLOSE
+	 * will make the device forget them) the memory stays referenced as
+	 * orphans.
 	 */
-	forgot = s && !vmc_is_removed(dev) && !vmc_session_dead(s) &&
-		 vmc_dev_stream(s, false) == 0;
+	forgot = s && !s->closing && !vmc_is_removed(dev) &&
+		 !vmc_session_dead(s) && vmc_dev_stream(s, false) == 0;
 
 	spin_lock(&dev->qlock);
 	dev->q_started = false;
@@ -861,7 +872,7 @@ static void vmc_stop_streaming(struct vb2_queue *q)
 	spin_unlock(&dev->qlock);
 	vmc_devrefs_free(&release);
 	if (forgot)
-		vmc_release_orphans(dev, false, s->id);
+		vmc_release_orphans(dev, false, s->serial);
 }
 
 static const struct vb2_ops vmc_vb2_ops = {
@@ -873,8 +884,7 @@ static const struct vb2_ops vmc_vb2_ops = {
 	.buf_queue = vmc_buf_queue,
 	.start_streaming = vmc_start_streaming,
 	.stop_streaming = vmc_stop_streaming,
-	.wait_prepare = vb2_ops_wait_prepare,
-	.wait_finish = vb2_ops_wait_finish,
+	VMC_VB2_WAIT_OPS
 };
 
 int vmc_queue_init(struct vmc_device *dev)

@@ -102,16 +102,16 @@ static struct scatterlist *vmc_req_sg(struct vmc_cmd *cmd, unsigned int *nents)
 }
 
 /*
- * Runs one command: one at a time, waiting at most VMC_CMD_TIMEOUT. Returns 0
- * when the device returned the chain (cmd->used is then valid), -ETIMEDOUT,
- * -ENODEV once the device is gone, or an allocation/ring error. The caller
- * keeps its reference to @cmd and drops it with vmc_cmd_put() in every case.
+ * Puts @cmd on the commandq; the ring takes its own reference. Fails with
+ * -ENODEV once the device is gone, -EIO while it is broken (a command timed
+ * out; nothing is sent until the device is reset), -EBUSY when the ring is
+ * full, or -ENOMEM.
  */
-int vmc_cmd_exec(struct vmc_device *dev, struct vmc_cmd *cmd)
+static int vmc_cmd_submit(struct vmc_device *dev, struct vmc_cmd *cmd)
 {
 	struct scatterlist *out_sg, in_sg, *sgs[2];
 	unsigned int nout, nin = 0;
-	unsigned long flags, left;
+	unsigned long flags;
 	bool kick = false;
 	int err;
 
@@ -125,10 +125,11 @@ int vmc_cmd_exec(struct vmc_device *dev, struct vmc_cmd *cmd)
 		nin = 1;
 	}
 
-	mutex_lock(&dev->cmd_lock);
 	spin_lock_irqsave(&dev->cmdq_lock, flags);
 	if (dev->removed) {
 		err = -ENODEV;
+	} else if (dev->broken) {
+		err = -EIO;
 	} else {
 		/* The ring's reference, dropped when the chain comes back. */
 		kref_get(&cmd->ref);
@@ -141,26 +142,107 @@ int vmc_cmd_exec(struct vmc_device *dev, struct vmc_cmd *cmd)
 	spin_unlock_irqrestore(&dev->cmdq_lock, flags);
 	kfree(out_sg);
 
+	if (err == -EIO)
+		vmc_err(dev, "the device stopped answering: command refused with EIO until it is reset (reload the driver, or unbind and bind %s)\n",
+			dev_name(&dev->vdev->dev));
+	if (err == -ENOSPC) {
+		vmc_err(dev, "commandq is full\n");
+		err = -EBUSY;
+	}
+	if (!err && kick)
+		virtqueue_notify(dev->cmdq);
+	return err;
+}
+
+/*
+ * The waiter leaves @cmd (timeout or fatal signal). Returns false if the
+ * device already returned it: the answer is then valid after all.
+ * Otherwise the command becomes detached: its memory stays with the ring
+ * until the device returns the chain or is reset.
+ */
+static bool vmc_cmd_abandon(struct vmc_device *dev, struct vmc_cmd *cmd)
+{
+	unsigned long flags;
+	bool gone;
+
+	spin_lock_irqsave(&dev->cmdq_lock, flags);
+	gone = !cmd->returned;
+	if (gone)
+		cmd->detached = true;
+	spin_unlock_irqrestore(&dev->cmdq_lock, flags);
+	return gone;
+}
+
+/* Called with cmd_lock held, so no other waiter submits before it is set. */
+static void vmc_mark_broken(struct vmc_device *dev)
+{
+	unsigned long flags;
+	bool was;
+
+	spin_lock_irqsave(&dev->cmdq_lock, flags);
+	was = dev->broken;
+	dev->broken = true;
+	spin_unlock_irqrestore(&dev->cmdq_lock, flags);
+	if (was)
+		return;
+	dev_err(&dev->vdev->dev,
+		"command timed out after %u ms: the device is marked broken, every later command fails with EIO until it is reset (reload the driver, or unbind and bind %s)\n",
+		jiffies_to_msecs(VMC_CMD_TIMEOUT), dev_name(&dev->vdev->dev));
+	vmc_queue_fail(dev);
+}
+
+/*
+ * Runs one command and waits for its answer: one waiter at a time, at most
+ * VMC_CMD_TIMEOUT, and a fatal signal ends the wait (also the wait for
+ * cmd_lock). Returns 0 when the device returned the chain (cmd->used is then
+ * valid), -ETIMEDOUT (the device is now broken), -EINTR (killed; the command
+ * may still reach the device), or a vmc_cmd_submit() error. The caller keeps
+ * its reference to @cmd and drops it with vmc_cmd_put() in every case.
+ */
+int vmc_cmd_exec(struct vmc_device *dev, struct vmc_cmd *cmd)
+{
+	long left;
+	int err;
+
+	if (mutex_lock_killable(&dev->cmd_lock))
+		return -EINTR;
+	err = vmc_cmd_submit(dev, cmd);
 	if (err) {
 		mutex_unlock(&dev->cmd_lock);
-		if (err == -ENOSPC) {
-			vmc_err(dev, "commandq is full\n");
-			err = -EBUSY;
-		}
 		return err;
 	}
-	if (kick)
-		virtqueue_notify(dev->cmdq);
 
-	left = wait_for_completion_timeout(&cmd->done, VMC_CMD_TIMEOUT);
-	mutex_unlock(&dev->cmd_lock);
-	if (!left) {
-		/* The ring keeps its reference: the memory stays valid. */
-		vmc_err(dev, "command timed out after %u ms\n",
-			jiffies_to_msecs(VMC_CMD_TIMEOUT));
-		return -ETIMEDOUT;
+	left = wait_for_completion_killable_timeout(&cmd->done,
+						    VMC_CMD_TIMEOUT);
+	if (left <= 0) {
+		if (vmc_cmd_abandon(dev, cmd)) {
+			if (!left)
+				vmc_mark_broken(dev);
+			mutex_unlock(&dev->cmd_lock);
+			if (!left)
+				return -ETIMEDOUT;
+			vmc_warn(dev, "a process was killed while waiting for the device; its command stays with the device until answered\n");
+			return -EINTR;
+		}
+		/*
+		 * The device returned it just as the wait ended: the callback
+		 * is about to complete it, without sleeping.
+		 */
+		wait_for_completion(&cmd->done);
 	}
+	mutex_unlock(&dev->cmd_lock);
 	return cmd->xfer_err;
+}
+
+/*
+ * Sends @cmd without waiting for it (CLOSE). The ring keeps the command;
+ * vmc_detached_done() finishes it when the device returns it. The caller
+ * drops its own reference whatever the result.
+ */
+int vmc_cmd_send_detached(struct vmc_device *dev, struct vmc_cmd *cmd)
+{
+	cmd->detached = true;	/* not on the ring yet: no lock needed */
+	return vmc_cmd_submit(dev, cmd);
 }
 
 /*
@@ -200,12 +282,40 @@ int vmc_cmd_status(struct vmc_device *dev, struct vmc_cmd *cmd, size_t need,
 	return 0;
 }
 
+/*
+ * Under cmdq_lock: the device returned @cmd (or the reset detached it).
+ * Waited-for commands go to @done for complete(); detached ones to
+ * dev->detached for the worker, which inherits the ring's reference.
+ */
+static void vmc_cmd_returned_locked(struct vmc_device *dev,
+				    struct vmc_cmd *cmd, struct list_head *done)
+{
+	cmd->returned = true;
+	list_add_tail(&cmd->reap, cmd->detached ? &dev->detached : done);
+}
+
+/* Outside cmdq_lock: wakes the waiters and drops the ring's references. */
+static void vmc_cmd_complete_all(struct vmc_device *dev, struct list_head *done,
+				 bool detached)
+{
+	struct vmc_cmd *cmd, *tmp;
+
+	list_for_each_entry_safe(cmd, tmp, done, reap) {
+		list_del_init(&cmd->reap);
+		complete(&cmd->done);
+		vmc_cmd_put(cmd);
+	}
+	if (detached)
+		schedule_work(&dev->detached_work);
+}
+
 static void vmc_cmdq_done(struct virtqueue *vq)
 {
 	struct vmc_device *dev = vq->vdev->priv;
-	struct vmc_cmd *cmd, *tmp;
+	struct vmc_cmd *cmd;
 	unsigned long flags;
 	unsigned int len;
+	bool detached;
 	LIST_HEAD(done);
 
 	spin_lock_irqsave(&dev->cmdq_lock, flags);
@@ -213,44 +323,60 @@ static void vmc_cmdq_done(struct virtqueue *vq)
 		virtqueue_disable_cb(vq);
 		while ((cmd = virtqueue_get_buf(vq, &len))) {
 			cmd->used = len;
-			list_add_tail(&cmd->reap, &done);
+			vmc_cmd_returned_locked(dev, cmd, &done);
 		}
 	} while (!virtqueue_enable_cb(vq));
+	detached = !list_empty(&dev->detached);
 	spin_unlock_irqrestore(&dev->cmdq_lock, flags);
 
-	list_for_each_entry_safe(cmd, tmp, &done, reap) {
-		list_del_init(&cmd->reap);
-		complete(&cmd->done);
-		vmc_cmd_put(cmd);
-	}
+	vmc_cmd_complete_all(dev, &done, detached);
 }
 
 /*
  * After the device reset: finish every command still on the ring. Chains the
  * device returned keep their answer; the others fail with -ENODEV. Waiters
- * wake up, and the ring's references are dropped.
+ * wake up, and the ring's references are dropped. The caller then flushes
+ * dev->detached_work.
  */
 static void vmc_cmdq_drain(struct vmc_device *dev)
 {
-	struct vmc_cmd *cmd, *tmp;
+	struct vmc_cmd *cmd;
 	unsigned long flags;
 	unsigned int len;
+	bool detached;
 	LIST_HEAD(done);
 
 	spin_lock_irqsave(&dev->cmdq_lock, flags);
 	while ((cmd = virtqueue_get_buf(dev->cmdq, &len))) {
 		cmd->used = len;
-		list_add_tail(&cmd->reap, &done);
+		vmc_cmd_returned_locked(dev, cmd, &done);
 	}
 	while ((cmd = virtqueue_detach_unused_buf(dev->cmdq))) {
 		cmd->xfer_err = -ENODEV;
-		list_add_tail(&cmd->reap, &done);
+		vmc_cmd_returned_locked(dev, cmd, &done);
 	}
+	detached = !list_empty(&dev->detached);
 	spin_unlock_irqrestore(&dev->cmdq_lock, flags);
 
-	list_for_each_entry_safe(cmd, tmp, &done, reap) {
+	vmc_cmd_complete_all(dev, &done, detached);
+}
+
+/* Finishes returned detached commands in process context. */
+void vmc_detached_work(struct work_struct *work)
+{
+	struct vmc_device *dev = container_of(work, struct vmc_device,
+					      detached_work);
+	struct vmc_cmd *cmd, *tmp;
+	unsigned long flags;
+	LIST_HEAD(todo);
+
+	spin_lock_irqsave(&dev->cmdq_lock, flags);
+	list_splice_init(&dev->detached, &todo);
+	spin_unlock_irqrestore(&dev->cmdq_lock, flags);
+
+	list_for_each_entry_safe(cmd, tmp, &todo, reap) {
 		list_del_init(&cmd->reap);
-		complete(&cmd->done);
+		vmc_detached_done(dev, cmd);
 		vmc_cmd_put(cmd);
 	}
 }
@@ -308,19 +434,8 @@ static int vmc_find_vqs(struct vmc_device *dev)
 {
 	struct virtqueue *vqs[2];
 	int err;
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
-	struct virtqueue_info info[2] = {
-		{ .name = "commandq", .callback = vmc_cmdq_done },
-		{ .name = "eventq", .callback = vmc_evtq_done },
-	};
 
-	err = virtio_find_vqs(dev->vdev, 2, vqs, info, NULL);
-#else
-	vq_callback_t *callbacks[2] = { vmc_cmdq_done, vmc_evtq_done };
-	static const char * const names[2] = { "commandq", "eventq" };
-
-	err = virtio_find_vqs(dev->vdev, 2, vqs, callbacks, names, NULL);
-#endif
+	err = vmc_compat_find_vqs(dev->vdev, vqs, vmc_cmdq_done, vmc_evtq_done);
 	if (err)
 		return err;
 	dev->cmdq = vqs[0];
@@ -398,7 +513,9 @@ static int vmc_probe(struct virtio_device *vdev)
 	INIT_LIST_HEAD(&dev->pending);
 	INIT_LIST_HEAD(&dev->early);
 	INIT_LIST_HEAD(&dev->orphans);
+	INIT_LIST_HEAD(&dev->detached);
 	INIT_WORK(&dev->event_work, vmc_event_work);
+	INIT_WORK(&dev->detached_work, vmc_detached_work);
 	vdev->priv = dev;
 
 	err = vmc_read_config(dev);
@@ -454,6 +571,7 @@ err_v4l2:
 	virtio_reset_device(vdev);
 	cancel_work_sync(&dev->event_work);
 	vmc_cmdq_drain(dev);
+	flush_work(&dev->detached_work);
 	v4l2_device_unregister(&dev->v4l2_dev);
 	vdev->config->del_vqs(vdev);
 	vmc_event_free(dev);
@@ -487,8 +605,9 @@ static void vmc_remove(struct virtio_device *vdev)
 	virtio_reset_device(vdev);
 	cancel_work_sync(&dev->event_work);
 
-	/* Wake every command waiter (ioctls, open, release). */
+	/* Wake every command waiter (ioctls, open); finish detached ones. */
 	vmc_cmdq_drain(dev);
+	flush_work(&dev->detached_work);
 
 	/* Return every buffer with ERROR and wake DQBUF/poll waiters. */
 	mutex_lock(&dev->vlock);

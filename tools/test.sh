@@ -12,10 +12,11 @@ usage() {
   cat <<USAGE
 Usage: tools/test.sh [--dotnet-only] [--help]
 
-Runs all tests: the .NET unit and component suites, a one-minute fuzz per parser and a short run of the
+Runs all tests: the .NET unit and component suites, the end-to-end judges' own unit tests, a one-minute fuzz per parser and a short run of the
 performance suite, then the end-to-end phases in QEMU guests (patched QEMU, Debian guest kernels, the guest driver,
-v4l2-compliance, ffmpeg, GStreamer, the camera service with vivid, a hostile device, fault injection), and last the
-field checks: tools/demo.sh in a fresh Debian 12 root, and the host package built and installed in another.
+v4l2-compliance, ffmpeg, GStreamer, the camera service with vivid, a hostile device, fault injection, Chromium,
+Firefox and PipeWire), and last the field checks: tools/demo.sh in a fresh Debian 12 root, and the host package
+built and installed in another.
 Expensive downloads and builds are cached in \$SPECTRUM_CACHE (default ~/.cache/spectrum-camera). Results:
 artifacts/test-results/ and each phase's artifacts/*/results.json.
 
@@ -56,6 +57,12 @@ dotnet test Spectrum.Camera.sln -c Release --no-build --nologo \
   --logger "trx;LogFilePrefix=dotnet" --logger "console;verbosity=minimal" --results-directory "$RESULTS"
 set -e
 
+step "running the end-to-end judges' unit tests (on recorded artifacts)"
+python3 tests/e2e/unit_tests.py --results "$RESULTS/e2e-judges.json" || true   # counted below
+[ -f "$RESULTS/e2e-judges.json" ] ||
+  echo '{"checks": [{"name": "e2e judges unit tests", "passed": false, "detail": "tests/e2e/unit_tests.py wrote no results"}]}' \
+    > "$RESULTS/e2e-judges.json"
+
 # A short coverage-guided fuzz of the three guest-facing parsers (docs/fuzzing.md), one check per target.
 if [ "$DOTNET_ONLY" = 0 ] && [ -x tests/fuzz/run.sh ]; then
   step "fuzzing the vhost-user, descriptor-chain and virtio-media parsers (AFL++, about a minute each)"
@@ -85,11 +92,13 @@ PHASES=(
   "the host-camera end-to-end test (vivid, camera service, two cameras) in a QEMU guest|tests/e2e/host-camera.sh|artifacts/e2e-host-camera/results.json"
   "the hostile-device end-to-end test (malformed answers and events, a stalled device) in a QEMU guest|tests/e2e/hostile.sh|artifacts/e2e-hostile/results.json"
   "the fault-injection end-to-end test (service kill -9, reboots, reloads, stop/cont, VMM exit)|tests/e2e/faults.sh|artifacts/e2e-faults/results.json"
+  "the browser end-to-end test (Chromium, Firefox, PipeWire and WirePlumber in a Debian 12 guest)|tests/e2e/browser.sh|artifacts/e2e-browser/results.json"
   # The field: the README's main command in a fresh Debian 12 root (it takes the patched QEMU the phases above built:
   # docs/packaging.md says what that leaves unproven), and the host package built, linted, installed and used in
   # another fresh root.
   "fresh Debian 12 root: tools/demo.sh installs everything it needs and passes (tests/packaging/fresh-root.sh)|tests/packaging/fresh-root.sh --qemu-from-host --results artifacts/fresh-root/results.json --collect artifacts/demo/contact-sheet.png --timeout 1800 -- tools/demo.sh|artifacts/fresh-root/results.json"
   "the host package in a fresh root (tests/packaging/deb-check.sh)|tests/packaging/deb-check.sh|artifacts/packaging/deb-check/results.json"
+  "the guest DKMS package in a fresh root, its module loaded by the e2e guest (tests/packaging/dkms-check.sh)|tests/packaging/dkms-check.sh|artifacts/packaging-dkms/results.json"
 )
 expected=()
 if [ "$DOTNET_ONLY" = 0 ]; then
@@ -105,7 +114,7 @@ fi
 
 step "results"
 shopt -s nullglob
-files=("$RESULTS"/*.trx)
+files=("$RESULTS"/*.trx "$RESULTS/e2e-judges.json")
 [ -f "$RESULTS/fuzz.json" ] && files+=("$RESULTS/fuzz.json")
 [ -f "$RESULTS/bench.json" ] && files+=("$RESULTS/bench.json")
 missing=""

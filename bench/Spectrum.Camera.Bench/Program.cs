@@ -16,9 +16,15 @@ using Metric = Spectrum.Camera.Bench.Reporting.Metric;
 
 // spectrum-camera-bench [--quick] [--only frames,alloc,convert,latency,cpu,libc] [--out DIR] [--sidecar DLL]
 //                       [--cpu-sidecars N] [--cpu-seconds S]
-// Runs the suites of issue 7 and writes DIR/summary.json (default artifacts/bench). Exit 1 if any suite failed or
+// Runs the performance suites (docs/performance.md) and writes DIR/summary.json (default artifacts/bench). Exit 1 if any suite failed or
 // BenchmarkDotNet produced no results; bench/run.sh is the usual way in.
 var quick = args.Contains("--quick");
+if (args.Contains(ConversionSuite.PairedOnlyOption))
+{
+    // The conversion suite's child process (run with AVX-512 turned off): paired ratios only, on stdout.
+    return ConversionSuite.PrintPaired(quick);
+}
+
 string Option(string name, string fallback)
 {
     var i = Array.IndexOf(args, name);
@@ -122,33 +128,14 @@ if (suites.Contains("alloc"))
 
 if (suites.Contains("convert"))
 {
-    Suite("conversions and scaling against libswscale (item 3)", () =>
+    Suite("conversions and scaling against libswscale (issue 7 item 3, issue 17 items 1 and 2)", () =>
     {
-        var summary = Bdn.Run<ConversionBenchmarks>(BenchSettings.Throughput());
-        foreach (var c in ConversionCase.All)
-        {
-            var ours = Bdn.Mean(summary, nameof(ConversionBenchmarks.Spectrum), c);
-            var theirs = Bdn.Mean(summary, nameof(ConversionBenchmarks.Libswscale), c);
-            var baseline = new Baseline("libswscale " + Swscale.VersionString() + " (SWS_AREA), same frame, same process", theirs, "ns");
-            var difference = ConversionBenchmarks.MaxDifference.GetValueOrDefault(c.Key, -1);
-            metrics.Add(new($"convert.{c.Key}.spectrum_ns", ours, "ns", null, baseline, $"max |ours - swscale| = {difference}"));
-            metrics.Add(new($"convert.{c.Key}.speedup_vs_swscale", theirs / ours, "x", null, baseline,
-                c.RawTarget ? "BenchmarkDotNet means; the _paired figure carries the target" : "BenchmarkDotNet means"));
-            var paired = Paired.Conversion(c, quick ? 40 : 300);
-            metrics.Add(new($"convert.{c.Key}.speedup_vs_swscale_paired", 1 / paired.Ratio, "x", c.RawTarget ? ">= 1.5" : null,
-                new Baseline("libswscale, interleaved", paired.BaselineNs, "ns"),
-                $"median of {paired.Rounds} interleaved swscale/ours pairs (ours median {paired.CandidateNs:F0} ns)"));
-            metrics.Add(new($"convert.{c.Key}.spectrum_paired_median_ns", paired.CandidateNs, "ns", null,
-                new Baseline("libswscale, interleaved", paired.BaselineNs, "ns"), "median conversion time in the interleaved pairs"));
-            var floor = new Baseline("memcpy of the destination's bytes", Bdn.Mean(summary, nameof(ConversionBenchmarks.CopyFloor), c), "ns");
-            metrics.Add(new($"convert.{c.Key}.spectrum_ratio_vs_copy_floor", ours / floor.Value, "x", null, floor));
-            metrics.Add(new($"convert.{c.Key}.swscale_ratio_vs_copy_floor", theirs / floor.Value, "x", null, floor));
-        }
+        ConversionSuite.Measure(metrics, quick);
 
         var mjpeg = Bdn.Run<MjpegBenchmarks>(BenchSettings.Throughput());
-        foreach (var subsampling in MjpegBenchmarks.SubsamplingValues)
+        foreach (var subsampling in MjpegBenchmarks.Cases)
         {
-            var key = $"mjpeg_{subsampling[4..]}_to_nv12_1080p";
+            var key = MjpegBenchmarks.KeyOf(subsampling);
             var ours = Bdn.Mean(mjpeg, nameof(MjpegBenchmarks.Spectrum), subsampling);
             var pipeline = Bdn.Mean(mjpeg, nameof(MjpegBenchmarks.TurboJpegThenSwscale), subsampling);
             var decode = Bdn.Mean(mjpeg, nameof(MjpegBenchmarks.TurboJpegDecodeOnly), subsampling);
@@ -304,25 +291,10 @@ internal static class Paired
         }
     }
 
-    /// <summary>Ratio ours / swscale.</summary>
-    public static PairedRatio.Result Conversion(ConversionCase c, int rounds)
-    {
-        var b = new ConversionBenchmarks { Case = c };
-        b.SetUp();
-        try
-        {
-            return PairedRatio.Measure(() => b.Libswscale(), () => b.Spectrum(), rounds);
-        }
-        finally
-        {
-            b.CleanUp();
-        }
-    }
-
     /// <summary>Ratios ours / (libjpeg-turbo + swscale) and ours / libjpeg-turbo's decode alone.</summary>
     public static (PairedRatio.Result VersusPipeline, PairedRatio.Result VersusDecode) Mjpeg(string subsampling, int rounds)
     {
-        var b = new MjpegBenchmarks { Subsampling = subsampling };
+        var b = new MjpegBenchmarks { Case = subsampling };
         b.SetUp();
         try
         {

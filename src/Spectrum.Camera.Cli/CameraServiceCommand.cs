@@ -16,7 +16,7 @@ namespace Spectrum.Camera.Cli;
 internal static class CameraServiceCommand
 {
     private const string Help = """
-        Usage: spectrum-camera camera-service --vm NAME[:UID] [--vm NAME[:UID]]... [--camera NAME=PATH]... [options]
+        Usage: spectrum-camera camera-service --vm NAME[:UID] [--vm NAME[:UID]]... [--camera NAME=PATH|NAME=vm:VM]... [options]
 
         Runs the host camera service: it owns the host cameras and each VM's camera permission (allow, deny or ask;
         default deny) and camera (default the first), and shares frames with each VM's sidecar
@@ -26,16 +26,23 @@ internal static class CameraServiceCommand
         A deny takes effect before 'ctl deny' returns. Permissions and camera assignments are kept in
         STATE_DIR/policy.json; every change, request, answer and camera stream start and stop is appended to
         STATE_DIR/audit.log.
-        Identity: NAME.sock belongs to UID (mode 0600) and every connection's peer uid is checked again.
+        A camera may be a camera VM (--camera NAME=vm:VM): a VM that drives the real camera and writes its frames into
+        an output device of its own sidecar (spectrum-camera serve --role producer), which connects to
+        RUNTIME_DIR/producers/VM.sock; the service tells it when frames are wanted and in which mode, and converts its
+        frames for the allowed VMs as it does a host camera's. Only a VM named so gets a producer socket.
+        Identity: vms/NAME.sock and producers/VM.sock belong to the VM's UID (mode 0600) and every connection's
+        peer uid is checked again.
 
         Options:
           --vm NAME[:UID]       A VM the service serves (repeatable). Its sidecar must run as UID (default: this
                                 service's uid) and connect to RUNTIME_DIR/vms/NAME.sock, which is created for it.
           --camera NAME=PATH    A camera (repeatable; the first is every VM's camera until 'ctl assign' gives it
                                 another): a V4L2 capture device (/dev/video0, better /dev/v4l/by-id/...; see
-                                'spectrum-camera cameras'), or test-pattern[:N] for a synthetic camera (N from 0 to
-                                255 tells several apart). Without NAME= the camera is named after the device
-                                (video0, test-pattern). Default /dev/video0.
+                                'spectrum-camera cameras'), test-pattern[:N] for a synthetic camera (N from 0 to
+                                255 tells several apart), or vm:VM for the camera VM named VM (also given as
+                                --vm VM:UID, UID being the uid its producer sidecar runs as). Without NAME= the
+                                camera is named after the device (video0, test-pattern) or the VM. Default
+                                /dev/video0.
           --ask-timeout SECONDS How long a request of a VM in ask mode waits for an answer before its stream is
                                 denied (default 30).
           --runtime-dir DIR     Sockets (default /run/spectrum-camera).
@@ -58,12 +65,14 @@ internal static class CameraServiceCommand
                                                     /usr/share/doc/spectrum-camera/examples/).
           RUNTIME_DIR/operator.sock                 the operator API (mode 0660, group --operator-group if given).
           RUNTIME_DIR/vms/NAME.sock                 each VM's sidecar connects here (owned by the VM's UID).
+          RUNTIME_DIR/producers/VM.sock             a camera VM's producer sidecar connects here (owned by its UID).
           STATE_DIR/policy.json, STATE_DIR/audit.log  permissions and the audit log.
 
         Examples:
           spectrum-camera camera-service --camera test-pattern --vm vm1 --runtime-dir /tmp/cs --state-dir /tmp/cs
           spectrum-camera camera-service --camera usb=/dev/v4l/by-id/usb-046d_C920-video-index0 \
               --camera pattern=test-pattern --vm work:61001 --vm personal:61002 --operator-group 1000 --ask-timeout 20
+          spectrum-camera camera-service --camera usb=vm:cam-vm --vm cam-vm:61010 --vm work:61001
         """;
 
     public static int Run(string[] args)

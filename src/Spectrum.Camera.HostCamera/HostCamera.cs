@@ -62,9 +62,6 @@ public sealed class HostCamera : IDisposable
     /// <summary>How many buffers the driver gave (REQBUFS may adjust the count).</summary>
     public int BufferCount => _buffers.Length;
 
-    /// <summary>Frames dequeued and not yet released.</summary>
-    public int OutstandingFrames => _outstanding;
-
     /// <summary>Why the camera is unplugged (the failing call and errno), or the last failed re-open; null while streaming.</summary>
     public string? UnplugReason { get; private set; }
 
@@ -288,7 +285,7 @@ public sealed class HostCamera : IDisposable
         _fd = fd;
         try
         {
-            Configure(fd);
+            Format = ModeNegotiation.Negotiate(fd, Path, Mode);
             AllocateBuffers(fd);
             for (var i = 0; i < _buffers.Length; i++)
             {
@@ -311,82 +308,11 @@ public sealed class HostCamera : IDisposable
         LastReopenErrno = 0;
     }
 
-    private void Configure(FdHandle fd)
-    {
-        var query = new DeviceQuery(fd);
-        Check(query.QueryCapability(out var capability), "VIDIOC_QUERYCAP");
-        var caps = capability.NodeCapabilities;
-        if ((caps & V4l2.CapVideoCapture) == 0 || (caps & V4l2.CapStreaming) == 0)
-        {
-            throw new HostCameraException($"{Path} is not a single-planar video capture device with streaming I/O (capabilities 0x{caps:x8})", 0);
-        }
-
-        var format = new V4l2Format { Type = V4l2.BufTypeVideoCapture };
-        format.Pix.Width = Mode.Width;
-        format.Pix.Height = Mode.Height;
-        format.Pix.PixelFormat = Mode.PixelFormat;
-        format.Pix.Field = V4l2.FieldAny;
-        Check(DeviceFile.Ioctl(fd, V4l2Requests.SFmt, ref format), "VIDIOC_S_FMT");
-        if (format.Pix.PixelFormat != Mode.PixelFormat)
-        {
-            throw new HostCameraException(
-                $"{Path} does not offer {PixelFormats.ToFourccString(Mode.PixelFormat)} (S_FMT answered {PixelFormats.ToFourccString(format.Pix.PixelFormat)})", 0);
-        }
-
-        var interval = default(FrameRate);
-        var parm = new V4l2StreamParm { Type = V4l2.BufTypeVideoCapture };
-        if (DeviceFile.Ioctl(fd, V4l2Requests.GParm, ref parm) == 0 && (parm.Capture.Capability & V4l2.CapTimePerFrame) != 0)
-        {
-            if (Mode.Interval.IsValid)
-            {
-                parm = new V4l2StreamParm { Type = V4l2.BufTypeVideoCapture };
-                parm.Capture.TimePerFrame = new V4l2Fract(Mode.Interval.Numerator, Mode.Interval.Denominator);
-                Check(DeviceFile.Ioctl(fd, V4l2Requests.SParm, ref parm), "VIDIOC_S_PARM");
-            }
-
-            interval = new FrameRate(parm.Capture.TimePerFrame.Numerator, parm.Capture.TimePerFrame.Denominator);
-        }
-
-        Format = new NegotiatedFormat(format.Pix.PixelFormat, format.Pix.Width, format.Pix.Height, format.Pix.BytesPerLine,
-            format.Pix.SizeImage, interval);
-    }
-
     private void AllocateBuffers(FdHandle fd)
     {
-        var request = new V4l2RequestBuffers
-        {
-            Count = (uint)_bufferCount,
-            Type = V4l2.BufTypeVideoCapture,
-            Memory = V4l2.MemoryMmap,
-        };
-        Check(DeviceFile.Ioctl(fd, V4l2Requests.ReqBufs, ref request), "VIDIOC_REQBUFS");
-        if (request.Count == 0 || request.Count > 32)
-        {
-            throw new HostCameraException($"{Path}: VIDIOC_REQBUFS gave {request.Count} buffers", 0);
-        }
-
-        _buffers = new MappedCaptureBuffer[request.Count];
-        _dequeued = new bool[request.Count];
-        _queueTemplates = new V4l2Buffer[request.Count];
-        for (var i = 0; i < _buffers.Length; i++)
-        {
-            var buffer = new V4l2Buffer { Index = (uint)i, Type = V4l2.BufTypeVideoCapture, Memory = V4l2.MemoryMmap };
-            Check(DeviceFile.Ioctl(fd, V4l2Requests.QueryBuf, ref buffer), "VIDIOC_QUERYBUF");
-            if (buffer.Length == 0)
-            {
-                throw new HostCameraException($"{Path}: buffer {i} has length 0", 0);
-            }
-
-            try
-            {
-                _buffers[i] = MappedCaptureBuffer.Map(fd, buffer.Length, buffer.Offset);
-            }
-            catch (NativeException e)
-            {
-                Array.Resize(ref _buffers, i);
-                throw new HostCameraException($"{Path}: mmap of buffer {i}", e.Errno);
-            }
-        }
+        _buffers = MappedCaptureBuffer.RequestAndMap(fd, Path, _bufferCount);
+        _dequeued = new bool[_buffers.Length];
+        _queueTemplates = new V4l2Buffer[_buffers.Length];
     }
 
     private ref V4l2Buffer BufferAt(int index)

@@ -87,10 +87,10 @@ internal static class ChromaKernels
 
     // pavgb is one instruction on x86 (and urhadd on Arm); the portable form needs three. This is the one place an
     // ISA-specific path pays: averaging is all the 4:2:2 to 4:2:0 conversions do besides moving bytes.
-    private static Vector256<byte> Average(Vector256<byte> a, Vector256<byte> b) =>
+    internal static Vector256<byte> Average(Vector256<byte> a, Vector256<byte> b) =>
         Avx2.IsSupported ? Avx2.Average(a, b) : PortableAverage(a, b);
 
-    private static Vector128<byte> Average(Vector128<byte> a, Vector128<byte> b) =>
+    internal static Vector128<byte> Average(Vector128<byte> a, Vector128<byte> b) =>
         Sse2.IsSupported ? Sse2.Average(a, b)
         : AdvSimd.IsSupported ? AdvSimd.FusedAddRoundedHalving(a, b)
         : PortableAverage(a, b);

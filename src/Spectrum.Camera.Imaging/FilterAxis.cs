@@ -45,9 +45,6 @@ internal sealed class FilterAxis
     /// <summary><see cref="Taps"/> weights per destination sample.</summary>
     public int[] Weights { get; }
 
-    /// <summary>Whether every destination sample is exactly one source sample (ratio 1).</summary>
-    public bool IsIdentity => SourceLength == DestinationLength;
-
     public ReadOnlySpan<int> WeightsOf(int index) => Weights.AsSpan(index * Taps, Taps);
 
     /// <summary>The filter from <paramref name="sourceLength"/> samples to <paramref name="destinationLength"/>.</summary>

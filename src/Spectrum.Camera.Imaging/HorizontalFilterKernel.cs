@@ -6,10 +6,10 @@ namespace Spectrum.Camera.Imaging;
 /// (identity, or full-to-limited range) and stored at its place in the destination row.
 /// </summary>
 /// <remarks>
-/// Scalar on purpose. The taps of neighbouring outputs start at irregular positions (1.5 source pixels apart from
-/// 1080p to 720p) with a per-format step (2 or 4 in packed rows), so vectorising needs gathers or per-ratio shuffle
-/// tables. It runs only over destination samples, after the vertical pass has already cut the rows down, and the
-/// common tap counts get unrolled loops. docs/imaging.md has the scaled timings.
+/// Scalar on purpose: the general scaler only serves what <see cref="VectorScaledConverter"/> (whose horizontal pass
+/// gathers taps with byte shuffles) does not take, 4:2:0 cameras and JPEG planes to a scaled YUYV guest and
+/// greyscale JPEGs. It runs only over destination samples, after the vertical pass has already cut the rows down, and
+/// the common tap counts get unrolled loops.
 /// </remarks>
 internal static class HorizontalFilterKernel
 {

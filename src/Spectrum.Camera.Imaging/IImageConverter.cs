@@ -13,11 +13,12 @@ internal interface IImageConverter
     void Convert(ReadOnlySpan<byte> source, Span<byte> destination);
 
     /// <summary>
-    /// The fast row pipeline when the crop is already the destination size and both layouts are ones it knows,
-    /// otherwise the general scaler.
+    /// The fast row pipeline when the crop is already the destination size and both layouts are ones it knows, else
+    /// the scaler vectorised in both passes when it takes the pair, otherwise the general scaler.
     /// </summary>
     static IImageConverter Create(ImageLayout source, CropRegion crop, ImageLayout destination, SimdLevel level) =>
         UnscaledConverter.Supports(source, crop, destination)
             ? new UnscaledConverter(source, crop, destination, level)
-            : new ScaledConverter(source, crop, destination, level);
+            : VectorScaledConverter.TryCreate(source, crop, destination, level)
+                ?? (IImageConverter)new ScaledConverter(source, crop, destination, level);
 }

@@ -56,6 +56,17 @@ internal static class InterleaveKernels
         var n = even.Length;
         CheckLengths(odd.Length == n && src.Length == 2 * n);
         var i = 0;
+        if (level >= SimdLevel.Vector512)
+        {
+            for (; i <= n - 64; i += 64)
+            {
+                var lo = Vector512.Create(src[(2 * i)..]).AsUInt16();
+                var hi = Vector512.Create(src[((2 * i) + 64)..]).AsUInt16();
+                Vector512.Narrow(lo, hi).CopyTo(even[i..]);
+                Vector512.Narrow(lo >> 8, hi >> 8).CopyTo(odd[i..]);
+            }
+        }
+
         if (level >= SimdLevel.Vector256)
         {
             for (; i <= n - 32; i += 32)

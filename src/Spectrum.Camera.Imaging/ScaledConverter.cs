@@ -2,7 +2,9 @@ namespace Spectrum.Camera.Imaging;
 
 /// <summary>
 /// The general path: crop, scale and convert any <see cref="ImageLayout"/> to any other in one pass per component
-/// group, with the separable filters of <see cref="FilterAxis"/> (area when shrinking, bilinear when enlarging).
+/// group, with the separable filters of <see cref="FilterAxis"/> (area when shrinking, bilinear when enlarging). Used
+/// for what <see cref="VectorScaledConverter"/> does not take (4:2:0 cameras and JPEG planes to a scaled YUYV guest,
+/// greyscale JPEGs); same output, bit for bit, as both follow <see cref="ScalarReferenceScaler"/>.
 /// </summary>
 /// <remarks>
 /// <para>Each destination row is made in two steps that never leave the cache: the vertical pass

@@ -6,11 +6,13 @@ namespace Spectrum.Camera.Imaging;
 internal static class SimdCapabilities
 {
     /// <summary>
-    /// The widest accelerated level. Vector512 is not used: the kernels are memory-bound at camera sizes, and
-    /// 512-bit registers would only lengthen the scalar tails of short chroma rows.
+    /// The widest accelerated level. Vector512 serves one kernel (see <see cref="SimdLevel.Vector512"/>): the others
+    /// are memory-bound at camera sizes, or gather with 256-bit multiply-adds, and 512-bit loops would only lengthen
+    /// the scalar tails of short chroma rows.
     /// </summary>
     public static SimdLevel Best { get; } =
-        Vector256.IsHardwareAccelerated ? SimdLevel.Vector256
+        Vector512.IsHardwareAccelerated ? SimdLevel.Vector512
+        : Vector256.IsHardwareAccelerated ? SimdLevel.Vector256
         : Vector128.IsHardwareAccelerated ? SimdLevel.Vector128
         : SimdLevel.Scalar;
 

@@ -16,6 +16,11 @@ namespace Spectrum.Camera.Imaging;
 /// </remarks>
 internal sealed class UnscaledConverter : IImageConverter
 {
+    // Row pairs moved at once by the 4:2:0 to 4:2:0 path. Measured for 1080p NV12 to I420 against libswscale (which
+    // copies the luma plane whole, then deinterleaves chroma row by row): whole planes 0.83-0.90x, bands of 4 to 64
+    // pairs 0.86-1.0x, of 128 to 270 pairs 1.0-1.18x.
+    private const int BandPairs = 128;
+
     private readonly ImageLayout _source;
     private readonly ImageLayout _destination;
     private readonly SimdLevel _level;
@@ -25,9 +30,8 @@ internal sealed class UnscaledConverter : IImageConverter
     private readonly int _cropY;
     private readonly bool _compress;
 
-    // Row scratch: two chroma rows (interleaved CbCr, or Cb then Cr), two luma rows and one interleaved chroma row.
+    // Row scratch: a chroma row (interleaved CbCr, or Cb then Cr), two luma rows and one interleaved chroma row.
     private readonly byte[] _chroma0;
-    private readonly byte[] _chroma1;
     private readonly byte[] _luma0;
     private readonly byte[] _luma1;
     private readonly byte[] _interleaved;
@@ -43,7 +47,6 @@ internal sealed class UnscaledConverter : IImageConverter
         (_width, _height, _cropX, _cropY) = (destination.Width, destination.Height, crop.X, crop.Y);
         _compress = source.FullRange && !destination.FullRange;
         _chroma0 = new byte[_width];
-        _chroma1 = new byte[_width];
         _luma0 = new byte[_width];
         _luma1 = new byte[_width];
         _interleaved = new byte[_width];
@@ -62,6 +65,12 @@ internal sealed class UnscaledConverter : IImageConverter
 
     public void Convert(ReadOnlySpan<byte> source, Span<byte> destination)
     {
+        if (_source.Kind is ImageKind.Nv12 or ImageKind.I420 && _destination.Kind != ImageKind.Yuyv && !_compress)
+        {
+            Convert420(source, destination);
+            return;
+        }
+
         var packed = _source.Kind is ImageKind.Yuyv or ImageKind.Uyvy;
         for (var pair = 0; pair < _height / 2; pair++)
         {
@@ -75,6 +84,67 @@ internal sealed class UnscaledConverter : IImageConverter
             }
         }
     }
+
+    // Limited-range 4:2:0 to 4:2:0 (an NV12 or I420 camera to an NV12 or I420 guest): every chroma row maps to one
+    // chroma row, so each plane is moved as it is, a copy or a (de)interleave, in bands of row pairs (BandPairs):
+    // within a band the luma rows and the chroma rows are each one block wherever the source rows are contiguous (no
+    // crop across, no row padding), which spares a call per row.
+    private void Convert420(ReadOnlySpan<byte> source, Span<byte> destination)
+    {
+        var (pairs, half) = (_height / 2, _width / 2);
+        for (var band = 0; band < pairs; band += BandPairs)
+        {
+            var n = Math.Min(BandPairs, pairs - band);
+            Copy(source, 0, 2 * band, _cropX, destination, 0, 2 * n, _width);
+            switch ((_source.Kind, _destination.Kind))
+            {
+                case (ImageKind.Nv12, ImageKind.Nv12):
+                    Copy(source, 1, band, _cropX, destination, 1, n, _width);
+                    break;
+                case (ImageKind.I420, ImageKind.I420):
+                    Copy(source, 1, band, _cropX / 2, destination, 1, n, half);
+                    Copy(source, 2, band, _cropX / 2, destination, 2, n, half);
+                    break;
+                case (ImageKind.Nv12, _):
+                    var (from, cb, cr) = (_source.Plane(1), _destination.Plane(1), _destination.Plane(2));
+                    var block = Contiguous(from, _width) ? n : 1;
+                    for (var row = band; row < band + n; row += block)
+                    {
+                        InterleaveKernels.Split(
+                            from.Block(source, (_cropY / 2) + row, _cropX, _width, block), cb.Block(destination, row, half, block),
+                            cr.Block(destination, row, half, block), _level);
+                    }
+
+                    break;
+                default:
+                    var (blue, red, to) = (_source.Plane(1), _source.Plane(2), _destination.Plane(1));
+                    for (var row = band; row < band + n; row++)
+                    {
+                        InterleaveKernels.Zip(
+                            blue.Row(source, (_cropY / 2) + row, _cropX / 2, half), red.Row(source, (_cropY / 2) + row, _cropX / 2, half),
+                            to.Row(destination, row, 0, _width), _level);
+                    }
+
+                    break;
+            }
+        }
+    }
+
+    // Rows [row, row + rows) of the crop in a source plane, `count` bytes each from `start`, into the same rows of a
+    // packed destination plane: one copy when the source rows are back to back.
+    private void Copy(ReadOnlySpan<byte> source, int plane, int row, int start, Span<byte> destination, int target, int rows, int count)
+    {
+        var (from, to) = (_source.Plane(plane), _destination.Plane(target));
+        var first = (plane == 0 ? _cropY : _cropY / 2) + row;
+        var block = Contiguous(from, count) ? rows : 1;
+        for (var r = 0; r < rows; r += block)
+        {
+            from.Block(source, first + r, start, count, block).CopyTo(to.Block(destination, row + r, count, block));
+        }
+    }
+
+    // Whether `count` bytes of every row are the whole row, with no padding: consecutive rows are then one block.
+    private static bool Contiguous(PlaneLayout plane, int count) => plane.Stride == count;
 
     private void ConvertPackedPair(ReadOnlySpan<byte> source, Span<byte> destination, int pair)
     {
@@ -90,22 +160,17 @@ internal sealed class UnscaledConverter : IImageConverter
             return;
         }
 
-        // Luma straight into the destination's Y rows; each row's interleaved CbCr into scratch.
+        // Both rows' luma straight into the destination's Y rows, their averaged chroma straight into its chroma row(s).
         var luma = _destination.Plane(0);
         var y0 = luma.Row(destination, 2 * pair, 0, _width);
         var y1 = luma.Row(destination, (2 * pair) + 1, 0, _width);
-        var uv0 = _chroma0.AsSpan();
-        var uv1 = _chroma1.AsSpan();
-        InterleaveKernels.Split(row0, yuyvSource ? y0 : uv0, yuyvSource ? uv0 : y0, _level);
-        InterleaveKernels.Split(row1, yuyvSource ? y1 : uv1, yuyvSource ? uv1 : y1, _level);
         if (_destination.Kind == ImageKind.Nv12)
         {
-            ChromaKernels.Average(uv0, uv1, _destination.Plane(1).Row(destination, pair, 0, _width), _level);
+            PackedTo420Kernel.Convert(row0, row1, y0, y1, _destination.Plane(1).Row(destination, pair, 0, _width), default, yuyvSource, _level);
         }
         else
         {
-            ChromaKernels.Average(uv0, uv1, uv0, _level);
-            InterleaveKernels.Split(uv0, CbRow(destination, pair), CrRow(destination, pair), _level);
+            PackedTo420Kernel.Convert(row0, row1, y0, y1, CbRow(destination, pair), CrRow(destination, pair), yuyvSource, _level);
         }
     }
 

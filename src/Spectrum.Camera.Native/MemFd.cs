@@ -11,8 +11,9 @@ public static class MemFd
         LibC.F_SEAL_SHRINK | LibC.F_SEAL_GROW | F_SEAL_FUTURE_WRITE | LibC.F_SEAL_SEAL;
 
     /// <summary>
-    /// The seals a device-owned buffer gets once sized: nobody (the VMM it is handed to included) can shrink it under a
-    /// mapping, which would turn a later access into SIGBUS, grow it, or change the seals.
+    /// The seals of a memfd whose size must never change once set: a device-owned buffer handed to the VMM, or a frame
+    /// ring another process writes (a camera VM's producer). Nobody can shrink it under a mapping, which would turn a
+    /// later access into SIGBUS, grow it, or add seals (so the writer cannot take the other side's mapping away either).
     /// </summary>
     public static int FixedSizeSeals { get; } = LibC.F_SEAL_SHRINK | LibC.F_SEAL_GROW | LibC.F_SEAL_SEAL;
 

@@ -1,3 +1,5 @@
+using Spectrum.Camera.Native;
+
 namespace Spectrum.Camera.Protocol;
 
 /// <summary>
@@ -20,6 +22,8 @@ public readonly record struct FrameRingLayout
     public const int MaxFrameSize = 64 << 20;
 
     private const int PageSize = 4096;
+
+    private static long s_lastId;
 
     private FrameRingLayout(int slotCount, int slotSize, int frameSize)
     {
@@ -89,10 +93,33 @@ public readonly record struct FrameRingLayout
         return expected;
     }
 
+    /// <summary>
+    /// The layout a peer announced for the memfd <paramref name="fd"/> (RingAttached, ProducerRing), checked before
+    /// anything is mapped: the memfd carries <paramref name="requiredSeals"/> (at least against shrinking, so no
+    /// mapping of it can ever fault; <paramref name="sealedAgainst"/> says what they forbid) and its real size is the
+    /// layout's. Throws <see cref="ProtocolException"/> otherwise.
+    /// </summary>
+    internal static FrameRingLayout Validate(
+        ulong id, FdHandle fd, uint slotCount, uint slotSize, uint frameSize, int requiredSeals, string sealedAgainst)
+    {
+        ArgumentNullException.ThrowIfNull(fd);
+        var seals = MemFd.GetSeals(fd);
+        if (seals < 0 || (seals & requiredSeals) != requiredSeals)
+        {
+            throw new ProtocolException($"ring {id} is not a sealed memfd: it must be sealed against {sealedAgainst} (seals {seals})");
+        }
+
+        var size = fd.RegularFileSize() ?? throw new ProtocolException($"ring {id} is not a regular file");
+        return TryValidate(slotCount, slotSize, frameSize, size, out var error) ?? throw new ProtocolException($"ring {id}: {error}");
+    }
+
+    /// <summary>
+    /// A ring id no other ring of this process had (sent as <c>ring_id</c>): a message naming an old ring can then
+    /// never be taken for one about the current ring.
+    /// </summary>
+    internal static ulong NextId() => (ulong)Interlocked.Increment(ref s_lastId);
+
     /// <summary>Offset of slot <paramref name="slot"/>'s header.</summary>
     public long SlotOffset(int slot) =>
         (uint)slot < (uint)SlotCount ? (long)slot * SlotSize : throw new ArgumentOutOfRangeException(nameof(slot));
-
-    /// <summary>Offset of slot <paramref name="slot"/>'s frame bytes.</summary>
-    public long FrameOffset(int slot) => SlotOffset(slot) + HeaderSize;
 }

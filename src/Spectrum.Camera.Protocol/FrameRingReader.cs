@@ -3,7 +3,7 @@ using Spectrum.Camera.Native;
 
 namespace Spectrum.Camera.Protocol;
 
-/// <summary>What <see cref="FrameRingReader.CopyFrame"/> did.</summary>
+/// <summary>What <see cref="FrameRingReader.CopyFrame"/> and <see cref="ProducerFrameRing.CopyFrame"/> did.</summary>
 public enum RingReadResult
 {
     /// <summary>The whole frame was copied and the slot did not change meanwhile.</summary>
@@ -20,20 +20,19 @@ public enum RingReadResult
 /// The sidecar's side of a frame ring: a read-only mapping of the service's sealed memfd, validated against the
 /// memfd's real size before mapping, and the seqlock check around each copy into guest pages.
 /// </summary>
-public sealed unsafe class FrameRingReader : IDisposable
+public sealed class FrameRingReader : IDisposable
 {
-    private readonly MappedMemory _memory;
+    private readonly FrameRingSlots _slots;
 
-    private FrameRingReader(ulong id, FrameRingLayout layout, MappedMemory memory)
+    private FrameRingReader(ulong id, FrameRingSlots slots)
     {
         Id = id;
-        Layout = layout;
-        _memory = memory;
+        _slots = slots;
     }
 
     public ulong Id { get; }
 
-    public FrameRingLayout Layout { get; }
+    public FrameRingLayout Layout => _slots.Layout;
 
     /// <summary>
     /// Maps a ring received in RingAttached. The fd must be a memfd sealed against shrinking (so the mapping can never
@@ -41,55 +40,13 @@ public sealed unsafe class FrameRingReader : IDisposable
     /// </summary>
     public static FrameRingReader Open(ulong id, FdHandle fd, uint slotCount, uint slotSize, uint frameSize)
     {
-        ArgumentNullException.ThrowIfNull(fd);
-        var seals = MemFd.GetSeals(fd);
-        if (seals < 0 || (seals & MemFd.ReadOnlyForOthersSeals) != MemFd.ReadOnlyForOthersSeals)
-        {
-            throw new ProtocolException($"ring {id} is not a sealed memfd (seals {seals})");
-        }
-
-        var size = fd.RegularFileSize() ?? throw new ProtocolException($"ring {id} is not a regular file");
-        var layout = FrameRingLayout.TryValidate(slotCount, slotSize, frameSize, size, out var error)
-            ?? throw new ProtocolException($"ring {id}: {error}");
-        return new FrameRingReader(id, layout, MappedMemory.MapShared(fd, (ulong)layout.TotalSize, writable: false));
+        var layout = FrameRingLayout.Validate(
+            id, fd, slotCount, slotSize, frameSize, MemFd.ReadOnlyForOthersSeals, "resizing and new writable mappings");
+        return new FrameRingReader(id, new FrameRingSlots(MappedMemory.MapShared(fd, (ulong)layout.TotalSize, writable: false), layout));
     }
 
     /// <summary>Copies the frame announced as <paramref name="sequence"/> in <paramref name="slot"/> into <paramref name="sink"/>.</summary>
-    public RingReadResult CopyFrame(int slot, ulong sequence, IFrameSink sink)
-    {
-        ArgumentNullException.ThrowIfNull(sink);
-        if ((uint)slot >= (uint)Layout.SlotCount)
-        {
-            return RingReadResult.Overwritten;
-        }
+    public RingReadResult CopyFrame(int slot, ulong sequence, IFrameSink sink) => _slots.Read(slot, sequence, sink);
 
-        var header = _memory.BaseAddress + Layout.SlotOffset(slot);
-        var before = Volatile.Read(ref *(long*)(header + FrameRingLayout.VersionOffset));
-        if ((before & 1) != 0
-            || Volatile.Read(ref *(ulong*)(header + FrameRingLayout.SequenceOffset)) != sequence
-            || Volatile.Read(ref *(int*)(header + FrameRingLayout.FrameSizeOffset)) != Layout.FrameSize)
-        {
-            return RingReadResult.Overwritten;
-        }
-
-        sink.Write(new ReadOnlySpan<byte>(header + FrameRingLayout.HeaderSize, Layout.FrameSize));
-        Interlocked.MemoryBarrier();
-        var after = Volatile.Read(ref *(long*)(header + FrameRingLayout.VersionOffset));
-        return after == before ? RingReadResult.Copied : RingReadResult.Torn;
-    }
-
-    /// <summary>Whether the slot still holds <paramref name="sequence"/> (checked before committing to a copy).</summary>
-    public bool Holds(int slot, ulong sequence)
-    {
-        if ((uint)slot >= (uint)Layout.SlotCount)
-        {
-            return false;
-        }
-
-        var header = _memory.BaseAddress + Layout.SlotOffset(slot);
-        var version = Volatile.Read(ref *(long*)(header + FrameRingLayout.VersionOffset));
-        return (version & 1) == 0 && Volatile.Read(ref *(ulong*)(header + FrameRingLayout.SequenceOffset)) == sequence;
-    }
-
-    public void Dispose() => _memory.Dispose();
+    public void Dispose() => _slots.Dispose();
 }

@@ -1,49 +1,72 @@
-using System.Runtime.InteropServices;
 using Spectrum.Camera.Native;
 
 namespace Spectrum.Camera.Protocol;
 
 /// <summary>
-/// The camera service's side of a frame ring: a sealed memfd it alone can write (the seals forbid new writable
-/// mappings, so readers can only map it read-only) and a seqlock per slot so a reader can tell a torn copy.
-/// Slots are used round-robin; a frame is converted straight into <see cref="BeginWrite"/>'s span.
+/// The writing side of a frame ring: slots used round-robin, a frame written straight into
+/// <see cref="BeginWrite"/>'s span, and each slot's seqlock kept so a reader can tell a torn copy.
 /// </summary>
-public sealed unsafe class FrameRingWriter : IDisposable
+/// <remarks>
+/// Two rings are written this way. The camera service's ring for sidecars (the constructor): a memfd it alone can
+/// write, because the seals forbid new writable mappings, so sidecars can only map it read-only. And a camera VM's
+/// producer ring (<see cref="Attach"/>): the service made that memfd for the producer sidecar, which writes the
+/// camera VM's frames into it for the service to copy out (<see cref="ProducerFrameRing"/>).
+/// </remarks>
+public sealed class FrameRingWriter : IDisposable
 {
-    private static long s_nextId;
-    private readonly FdHandle _fd;
-    private readonly MappedMemory _memory;
+    private readonly FdHandle? _fd;
+    private readonly FrameRingSlots _slots;
     private int _nextSlot;
     private int _writing = -1;
 
     public FrameRingWriter(int slotCount, int frameSize)
     {
-        Layout = FrameRingLayout.For(slotCount, frameSize);
-        Id = (ulong)Interlocked.Increment(ref s_nextId);
-        _fd = MemFd.CreateSealable($"spectrum-camera-ring-{Id}", (ulong)Layout.TotalSize);
+        var layout = FrameRingLayout.For(slotCount, frameSize);
+        Id = FrameRingLayout.NextId();
+        _fd = MemFd.CreateSealable($"spectrum-camera-ring-{Id}", (ulong)layout.TotalSize);
+        MappedMemory? memory = null;
         try
         {
-            _memory = MappedMemory.MapShared(_fd, (ulong)Layout.TotalSize);
+            memory = MappedMemory.MapShared(_fd, (ulong)layout.TotalSize);
             MemFd.AddSeals(_fd, MemFd.ReadOnlyForOthersSeals);
+            _slots = new FrameRingSlots(memory, layout);
         }
         catch
         {
-            _memory?.Dispose();
+            memory?.Dispose();
             _fd.Dispose();
             throw;
         }
     }
 
-    /// <summary>Process-unique id, sent as <c>ring_id</c>.</summary>
+    private FrameRingWriter(ulong id, FrameRingSlots slots)
+    {
+        Id = id;
+        _slots = slots;
+    }
+
+    /// <summary>The ring's id (<c>ring_id</c>): process-unique for a ring made here, the service's for an attached one.</summary>
     public ulong Id { get; }
 
-    public FrameRingLayout Layout { get; }
+    public FrameRingLayout Layout => _slots.Layout;
 
-    /// <summary>The memfd to pass to readers (SCM_RIGHTS).</summary>
-    public FdHandle Fd => _fd;
+    /// <summary>The memfd of a ring made here, passed to readers with SCM_RIGHTS.</summary>
+    /// <exception cref="InvalidOperationException">The ring was attached: its memfd stays with whoever received it.</exception>
+    public FdHandle Fd => _fd ?? throw new InvalidOperationException($"ring {Id} was attached, not made here: it has no memfd to pass on");
 
     /// <summary>Frames written so far.</summary>
     public ulong Written { get; private set; }
+
+    /// <summary>
+    /// The producer sidecar's side of a ProducerRing the service sent: maps <paramref name="fd"/> (which stays the
+    /// caller's; the mapping outlives it) read-write after checking it is a memfd sealed against resizing (so the mapping can never fault) whose size
+    /// matches the announced layout. Throws <see cref="ProtocolException"/> otherwise.
+    /// </summary>
+    public static FrameRingWriter Attach(ulong id, FdHandle fd, uint slotCount, uint slotSize, uint frameSize)
+    {
+        var layout = FrameRingLayout.Validate(id, fd, slotCount, slotSize, frameSize, MemFd.FixedSizeSeals, "resizing");
+        return new FrameRingWriter(id, new FrameRingSlots(MappedMemory.MapShared(fd, (ulong)layout.TotalSize), layout));
+    }
 
     /// <summary>Marks the next slot as being written (seqlock odd) and returns it with the frame bytes to fill.</summary>
     public Span<byte> BeginWrite(out int slot)
@@ -56,9 +79,7 @@ public sealed unsafe class FrameRingWriter : IDisposable
         slot = _nextSlot;
         _nextSlot = (_nextSlot + 1) % Layout.SlotCount;
         _writing = slot;
-        var header = Header(slot);
-        Interlocked.Increment(ref *(long*)(header + FrameRingLayout.VersionOffset));
-        return new Span<byte>(header + FrameRingLayout.HeaderSize, Layout.FrameSize);
+        return _slots.BeginWrite(slot);
     }
 
     /// <summary>Publishes the frame written since <see cref="BeginWrite"/> (seqlock even again).</summary>
@@ -69,11 +90,7 @@ public sealed unsafe class FrameRingWriter : IDisposable
             throw new InvalidOperationException("no frame write in progress");
         }
 
-        var header = Header(_writing);
-        *(ulong*)(header + FrameRingLayout.SequenceOffset) = sequence;
-        *(long*)(header + FrameRingLayout.TimestampOffset) = timestampNs;
-        *(int*)(header + FrameRingLayout.FrameSizeOffset) = Layout.FrameSize;
-        Interlocked.Increment(ref *(long*)(header + FrameRingLayout.VersionOffset));
+        _slots.EndWrite(_writing, sequence, timestampNs);
         _writing = -1;
         Written++;
     }
@@ -86,17 +103,13 @@ public sealed unsafe class FrameRingWriter : IDisposable
             return;
         }
 
-        var header = Header(_writing);
-        *(ulong*)(header + FrameRingLayout.SequenceOffset) = ulong.MaxValue;
-        Interlocked.Increment(ref *(long*)(header + FrameRingLayout.VersionOffset));
+        _slots.AbortWrite(_writing);
         _writing = -1;
     }
 
     public void Dispose()
     {
-        _memory.Dispose();
-        _fd.Dispose();
+        _slots.Dispose();
+        _fd?.Dispose();
     }
-
-    private byte* Header(int slot) => _memory.BaseAddress + Layout.SlotOffset(slot);
 }

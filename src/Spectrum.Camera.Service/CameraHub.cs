@@ -46,8 +46,6 @@ internal sealed class CameraHub : IDisposable
 
     public string Description => _feed.Description;
 
-    public int MemberCount => _memberships.Count;
-
     /// <summary>Camera frames received while somebody streamed.</summary>
     public ulong FramesReceived { get; private set; }
 

@@ -24,6 +24,7 @@ public sealed partial class CameraService : IDisposable
     private readonly List<CameraHub> _hubs = [];
     private readonly Dictionary<string, CameraHub> _hubsByName = new(StringComparer.Ordinal);
     private readonly Dictionary<string, VmRecord> _vms = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, CameraVm> _cameraVms = new(StringComparer.Ordinal);
     private readonly List<UnixSocket> _listeners = [];
     private readonly List<string> _socketFiles = [];
     private readonly List<OperatorSession> _operators = [];
@@ -31,8 +32,13 @@ public sealed partial class CameraService : IDisposable
     private bool _started;
 
     /// <param name="options">Sockets, state, cameras, VMs and operators.</param>
-    /// <param name="feedOnLoop">Creates a camera's feed on the service's loop (CameraFeeds.Create for its spec).</param>
-    /// <exception cref="ArgumentException">No VM or camera, a name given twice, or a camera spec that is not one.</exception>
+    /// <param name="feedOnLoop">
+    /// Creates a camera's feed on the service's loop (CameraFeeds.Create for its spec). A <see cref="ProducerCameraFeed"/>
+    /// makes its camera a camera VM: the service creates that VM's producer socket.
+    /// </param>
+    /// <exception cref="ArgumentException">
+    /// No VM or camera, a name given twice, a camera spec that is not one, or a camera VM that is not a configured VM.
+    /// </exception>
     /// <exception cref="InvalidDataException">policy.json cannot be read.</exception>
     public CameraService(CameraServiceOptions options, Func<EventLoop, CameraConfig, ICameraFeed> feedOnLoop)
     {
@@ -80,9 +86,14 @@ public sealed partial class CameraService : IDisposable
         {
             foreach (var camera in options.Cameras)
             {
-                var hub = new CameraHub(camera.Name, feedOnLoop(_loop, camera), options.RingSlots);
+                var feed = feedOnLoop(_loop, camera);
+                var hub = new CameraHub(camera.Name, feed, options.RingSlots);
                 _hubs.Add(hub);
                 _hubsByName[camera.Name] = hub;
+                if (feed is ProducerCameraFeed cameraVm)
+                {
+                    AddCameraVm(camera, cameraVm);
+                }
             }
         }
         catch
@@ -101,7 +112,10 @@ public sealed partial class CameraService : IDisposable
     /// <summary>The loop thread's dispatcher (tests post onto it).</summary>
     public EventLoop Loop => _loop;
 
-    /// <summary>Creates the runtime directory and the sockets (VM sockets owned by their VM's uid, mode 0600).</summary>
+    /// <summary>
+    /// Creates the runtime directory and the sockets (VM sockets and camera VMs' producer sockets owned by their VM's
+    /// uid, mode 0600).
+    /// </summary>
     public void Start()
     {
         if (_started)
@@ -139,6 +153,7 @@ public sealed partial class CameraService : IDisposable
             PosixFiles.Chown(operatorPath, uint.MaxValue, gid);
         }
 
+        ListenForProducers();
         _loop.Watch(operators.Fd, () => AcceptOperator(operators));
         _loop.Watch(_housekeeping.Fd, OnHousekeeping);
         _housekeeping.SetPeriodic(250_000_000);
@@ -166,6 +181,12 @@ public sealed partial class CameraService : IDisposable
         }
 
         _operators.Clear();
+        foreach (var cameraVm in _cameraVms.Values)
+        {
+            cameraVm.Session?.Dispose();
+            cameraVm.Session = null;
+        }
+
         foreach (var hub in _hubs)
         {
             hub.Dispose();
@@ -199,6 +220,23 @@ public sealed partial class CameraService : IDisposable
 
     private void AcceptSidecar(VmRecord vm, UnixSocket listener)
     {
+        if (AcceptPeer(vm, "VM", listener, vm.Session,
+                (socket, pid, uid) => new SidecarSession(vm, socket, pid, uid, _loop, OnSidecarMessage, OnSidecarClosed)) is { } session)
+        {
+            vm.Session = session;
+        }
+    }
+
+    /// <summary>
+    /// Accepts a connection on one of <paramref name="vm"/>'s sockets (its <paramref name="role"/>: "VM", "camera
+    /// VM"). The peer's uid (SO_PEERCRED) must be the VM's or root's, and there is one peer at a time: another process
+    /// is refused while <paramref name="current"/> is open, while the same process reconnecting (it gave up on a slow
+    /// Hello under load) replaces it, the old connection closed as if it had gone. Null when refused.
+    /// </summary>
+    private static TSession? AcceptPeer<TSession>(
+        VmRecord vm, string role, UnixSocket listener, TSession? current, Func<UnixSocket, int, uint, TSession> open)
+        where TSession : class, IVmPeer
+    {
         UnixSocket socket;
         try
         {
@@ -206,163 +244,30 @@ public sealed partial class CameraService : IDisposable
         }
         catch (NativeException e)
         {
-            Log.Warning("service", $"vm {vm.Name}: accept failed: {e.Message}");
-            return;
+            Log.Warning("service", $"{role} {vm.Name}: accept failed: {e.Message}");
+            return null;
         }
 
         var (pid, uid, _) = socket.GetPeerCredentials();
-        var session = new SidecarSession(vm, socket, pid, uid, _loop, OnSidecarMessage, OnSidecarClosed);
+        var session = open(socket, pid, uid);
         if (uid != vm.Config.Uid && uid != 0)
         {
-            session.Refuse($"uid {uid} may not connect as VM {vm.Name}: its sidecar must run as uid {vm.Config.Uid}");
-            return;
+            session.Refuse($"uid {uid} may not connect as {role} {vm.Name}: its {session.PeerKind} must run as uid {vm.Config.Uid}");
+            return null;
         }
 
-        if (vm.Session is { IsClosed: false } previous)
+        if (current is { IsClosed: false } previous)
         {
             if (previous.PeerPid != pid)
             {
-                session.Refuse($"a sidecar (pid {previous.PeerPid}) is already connected for VM {vm.Name}");
-                return;
+                session.Refuse($"a {session.PeerKind} (pid {previous.PeerPid}) is already connected for {role} {vm.Name}");
+                return null;
             }
 
-            // The same sidecar gave up on a connection we had not yet seen close (a slow Hello under load): the newer
-            // connection wins, the old one is closed as if it had gone.
-            previous.Close("replaced by a newer connection from the same sidecar");
+            previous.Close($"replaced by a newer connection from the same {session.PeerKind}");
         }
 
-        vm.Session = session;
-    }
-
-    private void OnSidecarMessage(SidecarSession session, SidecarMessage message)
-    {
-        var vm = session.Vm;
-        if (!session.Welcomed)
-        {
-            if (message.KindCase != SidecarMessage.KindOneofCase.Hello)
-            {
-                session.Refuse($"expected Hello first, got {message.KindCase}");
-            }
-            else if (message.Hello.ProtocolVersion != 1)
-            {
-                session.Refuse($"protocol version {message.Hello.ProtocolVersion} is not supported (this service speaks 1)");
-            }
-            else if (message.Hello.Vm != vm.Name)
-            {
-                session.Refuse($"this socket belongs to VM {vm.Name}; a sidecar for '{message.Hello.Vm}' must use that VM's socket");
-            }
-            else
-            {
-                session.Welcomed = true;
-                var allowed = EffectiveAllowed(vm);
-                session.ToldAllowed = allowed;
-                session.Send(new ServiceMessage
-                {
-                    Welcome = new Welcome { ProtocolVersion = 1, Vm = vm.Name, Allowed = allowed, Generation = vm.Generation },
-                });
-                Log.Info("service", $"vm {vm.Name}: sidecar connected (pid {session.PeerPid}, uid {session.PeerUid}); " +
-                                    $"camera permission {_policy.Get(vm.Name).Permission.ToWord()}");
-            }
-
-            return;
-        }
-
-        switch (message.KindCase)
-        {
-            case SidecarMessage.KindOneofCase.StartStream:
-                OnStartStream(session, message.StartStream);
-                break;
-            case SidecarMessage.KindOneofCase.StopStream:
-                OnStopStream(session, "the guest stopped streaming");
-                break;
-            case SidecarMessage.KindOneofCase.PermissionAck:
-                OnPermissionAck(session, message.PermissionAck.Generation);
-                break;
-            case SidecarMessage.KindOneofCase.Counters:
-                vm.ReportedCameraFrames = message.Counters.CameraFrames;
-                vm.ReportedBlackFrames = message.Counters.BlackFrames;
-                break;
-            default:
-                session.Refuse($"unexpected {message.KindCase} after Hello");
-                break;
-        }
-    }
-
-    private void OnStartStream(SidecarSession session, StartStream start)
-    {
-        var request = StreamRequestValidator.Validate(start, out var error);
-        if (request is null)
-        {
-            session.Refuse($"bad StartStream: {error}");
-            return;
-        }
-
-        var vm = session.Vm;
-        if (session.Request is not null)
-        {
-            EndStream(session, "the guest changed its stream");
-        }
-
-        FoldCounters(vm);
-        session.Request = request;
-        if (_policy.Get(vm.Name).Permission == CameraPermission.Ask)
-        {
-            RaiseRequest(session);
-        }
-
-        var allowed = EffectiveAllowed(vm);
-        Log.Info("service", $"vm {vm.Name}: guest streams {request.Value}; " +
-                            (allowed ? "real frames" : vm.OpenRequest is { } open ? $"black until an operator answers request {open.Id}" : "black (no permission)"));
-        Broadcast(vm.Name, e => e.StreamStarted = new StreamStarted { GuestFormat = Describe(request.Value), Real = allowed });
-        Enforce(vm, "camera permission denied");
-    }
-
-    private void OnStopStream(SidecarSession session, string reason)
-    {
-        if (session.Request is null)
-        {
-            return;
-        }
-
-        EndStream(session, reason);
-        Log.Info("service", $"vm {session.Vm.Name}: stream stopped ({reason})");
-        Broadcast(session.Vm.Name, e => e.StreamStopped = new StreamStopped { Reason = reason });
-    }
-
-    /// <summary>
-    /// The guest's stream is over: out of the camera, its once answer and open request end with it, and a sidecar
-    /// that was allowed for this stream only is told it no longer is.
-    /// </summary>
-    private void EndStream(SidecarSession session, string reason)
-    {
-        var vm = session.Vm;
-        LeaveCamera(session, reason);
-        session.Request = null;
-        vm.StreamAnswer = StreamAnswer.None;
-        if (vm.OpenRequest is not null)
-        {
-            WithdrawRequest(vm, reason);
-        }
-
-        if (!session.IsClosed && session.ToldAllowed && !EffectiveAllowed(vm))
-        {
-            TellPermission(session, allowed: false);
-        }
-    }
-
-    private void OnSidecarClosed(SidecarSession session, string reason)
-    {
-        var vm = session.Vm;
-        OnStopStream(session, $"sidecar disconnected: {reason}");
-        ResolvePendingDenies(session, "sidecar-disconnected");
-        if (ReferenceEquals(vm.Session, session))
-        {
-            vm.Session = null;
-            if (session.Welcomed)
-            {
-                Log.Info("service", $"vm {vm.Name}: sidecar pid {session.PeerPid} disconnected: {reason}");
-            }
-        }
+        return session;
     }
 
     /// <summary>The VM's welcomed, open sidecar, or null.</summary>
@@ -429,65 +334,6 @@ public sealed partial class CameraService : IDisposable
             : vm.StreamAnswer == StreamAnswer.DenyOnce ? "denied for this stream"
             : "no camera permission";
         session.Send(new ServiceMessage { CameraState = new CameraState { State = CameraState.Types.State.Denied, Detail = detail } });
-    }
-
-    /// <summary>Makes an allowed, streaming VM a member of its camera's hub (it receives real frames from now on).</summary>
-    private void JoinCamera(SidecarSession session)
-    {
-        if (session.Request is not { } request || CurrentHub(session) is not null)
-        {
-            return;
-        }
-
-        var vm = session.Vm;
-        if (HubOf(vm) is not { } hub)
-        {
-            session.Send(new ServiceMessage
-            {
-                CameraState = new CameraState
-                {
-                    State = CameraState.Types.State.Unavailable,
-                    Detail = $"assigned camera '{AssignedCameraName(vm)}' is not configured",
-                },
-            });
-            return;
-        }
-
-        hub.Join(session, request);
-        AppendAudit(vm.Name, AuditActions.RealStreamStart, session.PeerUid,
-            $"{Describe(request)} from camera {hub.Name} ({hub.Device}) (sidecar pid {session.PeerPid})");
-        if (!vm.ReceivesRealFrames)
-        {
-            vm.ReceivesRealFrames = true;
-            Broadcast(vm.Name, e => e.RealFrames = new RealFrames { Receiving = true, Camera = hub.Name });
-        }
-    }
-
-    /// <summary>
-    /// Takes a VM out of its camera hub (and forgets any move it was making). Its output group moves to a fresh ring
-    /// if others remain, so whatever the sidecar still maps is never written again; this is what makes a deny hold
-    /// even against a compromised sidecar.
-    /// </summary>
-    private void LeaveCamera(SidecarSession session, string reason)
-    {
-        foreach (var arriving in _hubs)
-        {
-            arriving.CancelArrival(session);
-        }
-
-        if (CurrentHub(session) is not { } hub)
-        {
-            return;
-        }
-
-        hub.Leave(session, rotate: true);
-        var vm = session.Vm;
-        AppendAudit(vm.Name, AuditActions.RealStreamStop, session.PeerUid, reason);
-        if (vm.ReceivesRealFrames)
-        {
-            vm.ReceivesRealFrames = false;
-            Broadcast(vm.Name, e => e.RealFrames = new RealFrames { Receiving = false, Camera = hub.Name });
-        }
     }
 
     private static void FoldCounters(VmRecord vm)

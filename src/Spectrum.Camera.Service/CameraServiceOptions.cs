@@ -4,7 +4,7 @@ namespace Spectrum.Camera.Service;
 
 /// <summary>
 /// What `spectrum-camera camera-service` was told: where its sockets and state live, which cameras (the first is the
-/// default for VMs nobody assigned), which VMs, who operates it.
+/// default for VMs nobody assigned; some may be camera VMs), which VMs, who operates it.
 /// </summary>
 public sealed record CameraServiceOptions(
     string RuntimeDirectory,
@@ -28,4 +28,10 @@ public sealed record CameraServiceOptions(
     public string OperatorSocketPath => Path.Combine(RuntimeDirectory, "operator.sock");
 
     public string VmSocketPath(string vm) => Path.Combine(VmSocketDirectory, vm + ".sock");
+
+    /// <summary>Where camera VMs' producer sockets are.</summary>
+    public string ProducerSocketDirectory => Path.Combine(RuntimeDirectory, "producers");
+
+    /// <summary>The producer socket of camera VM <paramref name="vm"/>.</summary>
+    public string ProducerSocketPath(string vm) => Path.Combine(ProducerSocketDirectory, vm + ".sock");
 }

@@ -1,52 +1,19 @@
-using Spectrum.Camera.Threading;
 using Spectrum.Camera.Native;
-using Spectrum.Camera.Native.Diagnostics;
-using Spectrum.Camera.Protocol;
 using Spectrum.Camera.Protocol.Service;
 using Spectrum.Camera.Service.Feeds;
+using Spectrum.Camera.Threading;
 
 namespace Spectrum.Camera.Service;
 
 /// <summary>
-/// One sidecar's connection, bound to the VM whose socket it came through. Parses and checks every message (the
-/// sidecar may be compromised: a protocol error closes the connection), and sends without ever blocking the service:
-/// a frame notice the sidecar has no room for is dropped, a control message it has no room for closes it.
+/// One consumer VM's sidecar connection (protocol/camera_service.proto): what the service told it and what its guest
+/// streams. Frame notices it has no room for are dropped (they would be stale anyway); see <see cref="PeerSession{TIn,TOut}"/>.
 /// </summary>
-internal sealed class SidecarSession : IDisposable
+internal sealed class SidecarSession(
+    VmRecord vm, UnixSocket socket, int peerPid, uint peerUid, EventLoop loop,
+    Action<SidecarSession, SidecarMessage> onMessage, Action<SidecarSession, string> onClosed)
+    : PeerSession<SidecarMessage, ServiceMessage>(vm, socket, peerPid, peerUid, loop)
 {
-    /// <summary>Largest sidecar packet (docs/camera-service.md).</summary>
-    public const int MaxPacketBytes = 4096;
-
-    private readonly MessageChannel<SidecarMessage, ServiceMessage> _channel;
-    private readonly EventLoop _loop;
-    private readonly List<FdHandle> _fds = [];
-    private readonly Action<SidecarSession, SidecarMessage> _onMessage;
-    private readonly Action<SidecarSession, string> _onClosed;
-    private bool _closed;
-
-    public SidecarSession(
-        VmRecord vm, UnixSocket socket, int peerPid, uint peerUid, EventLoop loop,
-        Action<SidecarSession, SidecarMessage> onMessage, Action<SidecarSession, string> onClosed)
-    {
-        Vm = vm;
-        PeerPid = peerPid;
-        PeerUid = peerUid;
-        _loop = loop;
-        _onMessage = onMessage;
-        _onClosed = onClosed;
-        _channel = new MessageChannel<SidecarMessage, ServiceMessage>(socket, MaxPacketBytes);
-        loop.Watch(_channel.Fd, OnReadable);
-    }
-
-    public VmRecord Vm { get; }
-
-    public int PeerPid { get; }
-
-    public uint PeerUid { get; }
-
-    /// <summary>Hello received and Welcome sent.</summary>
-    public bool Welcomed { get; set; }
-
     /// <summary>What the sidecar was last told (Welcome, Permission): whether it may show real frames.</summary>
     public bool ToldAllowed { get; set; }
 
@@ -54,135 +21,28 @@ internal sealed class SidecarSession : IDisposable
     public StreamRequest? Request { get; set; }
 
     /// <summary>Real frames announced to this sidecar (FrameReady sent).</summary>
-    public ulong FramesOffered { get; set; }
+    public ulong FramesOffered { get; private set; }
 
     /// <summary>Frame notices dropped because the sidecar's queue was full.</summary>
-    public ulong NoticesDropped { get; private set; }
+    public ulong NoticesDropped => Dropped;
 
-    public bool IsClosed => _closed;
-
-    /// <summary>Sends a message that must arrive; a sidecar that cannot take it is closed.</summary>
-    public bool Send(ServiceMessage message, FdHandle? fd = null)
-    {
-        if (_closed)
-        {
-            return false;
-        }
-
-        try
-        {
-            Span<int> fds = [fd?.Fd ?? -1];
-            if (_channel.TrySend(message, fd is null ? [] : fds))
-            {
-                return true;
-            }
-
-            Close("its socket queue is full (it stopped reading)");
-        }
-        catch (NativeException e)
-        {
-            Close($"send failed: {e.Message}");
-        }
-
-        return false;
-    }
+    public override string PeerKind => "sidecar";
 
     /// <summary>Sends a frame notice; when the sidecar's queue is full the notice is dropped (it would be stale anyway).</summary>
     public bool SendFrameNotice(ServiceMessage message)
     {
-        if (_closed)
+        if (!SendDroppable(message))
         {
             return false;
         }
 
-        try
-        {
-            if (_channel.TrySend(message))
-            {
-                FramesOffered++;
-                return true;
-            }
-
-            NoticesDropped++;
-        }
-        catch (NativeException e)
-        {
-            Close($"send failed: {e.Message}");
-        }
-
-        return false;
+        FramesOffered++;
+        return true;
     }
 
-    /// <summary>Sends Refused and closes.</summary>
-    public void Refuse(string reason)
-    {
-        Log.Warning("service", $"vm {Vm.Name}: refusing sidecar pid {PeerPid}: {reason}");
-        Send(new ServiceMessage { Refused = new Refused { Reason = reason } });
-        Close(reason);
-    }
+    protected override ServiceMessage RefusedMessage(string reason) => new() { Refused = new Refused { Reason = reason } };
 
-    /// <summary>
-    /// Stops reading and sending at once; the service is told (it leaves the camera, resolves a pending deny, logs)
-    /// from a posted loop callback, so this is safe in the middle of the hub's fan-out or the service's handlers.
-    /// </summary>
-    public void Close(string reason)
-    {
-        if (_closed)
-        {
-            return;
-        }
+    protected override void OnMessage(SidecarMessage message) => onMessage(this, message);
 
-        _closed = true;
-        _loop.Unwatch(_channel.Fd);
-        _loop.Post(() =>
-        {
-            _onClosed(this, reason);
-            Dispose();
-        });
-    }
-
-    public void Dispose()
-    {
-        _closed = true;
-        _loop.Unwatch(_channel.Fd);
-        foreach (var fd in _fds)
-        {
-            fd.Dispose();
-        }
-
-        _fds.Clear();
-        _channel.Dispose();
-    }
-
-    private void OnReadable()
-    {
-        // Bounded batch per wake-up, so one chatty sidecar cannot starve the camera or the other VMs.
-        for (var i = 0; i < 64 && !_closed; i++)
-        {
-            SidecarMessage? message;
-            ReceiveStatus status;
-            try
-            {
-                status = _channel.TryReceive(out message, _fds);
-            }
-            catch (ProtocolException e)
-            {
-                Log.Warning("service", $"vm {Vm.Name}: protocol error from sidecar pid {PeerPid}: {e.Message}");
-                Close($"protocol error: {e.Message}");
-                return;
-            }
-
-            switch (status)
-            {
-                case ReceiveStatus.Empty:
-                    return;
-                case ReceiveStatus.Closed:
-                    Close("the sidecar closed the connection");
-                    return;
-                default:
-                    _onMessage(this, message!);
-                    break;
-            }
-        }
-    }
+    protected override void OnClosed(string reason) => onClosed(this, reason);
 }

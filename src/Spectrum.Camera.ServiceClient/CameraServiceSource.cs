@@ -102,8 +102,8 @@ public sealed class CameraServiceSource : IFrameSource, IServiceSession, IDispos
     /// <summary>Camera frames whose slot was rewritten during the copy (they mix two frames).</summary>
     public ulong TornFrames => _frame.TornFrames;
 
-    /// <summary>Frames whose slot already held a newer frame when the copy began (rendered black instead).</summary>
-    public ulong OverwrittenFrames => _frame.OverwrittenFrames;
+    /// <summary>Frames whose slot already held a newer frame when the copy began, with no newer frame announced (rendered black instead).</summary>
+    public ulong OverwrittenFrames { get; private set; }
 
     /// <summary>Connections the service welcomed.</summary>
     public ulong Connections => _connection.Connections;
@@ -136,11 +136,28 @@ public sealed class CameraServiceSource : IFrameSource, IServiceSession, IDispos
     public FrameContent Render(FrameFormat format, uint frameNumber, IFrameSink sink)
     {
         ArgumentNullException.ThrowIfNull(sink);
-        if (IsAllowed && _streaming && format == _format && _frame.TryCopy(format, sink))
+        if (IsAllowed && _streaming && format == _format)
         {
-            CameraFrames++;
-            _counters.CountCamera();
-            return FrameContent.Camera;
+            var copy = _frame.TryCopy(format, sink);
+            if (copy == FrameCopy.Overwritten)
+            {
+                // The loop fell behind the camera (a loaded host): the frame announced in that slot was replaced by a
+                // newer one whose announcement waits on the socket. Read it, then copy the newer frame.
+                _connection.ReceivePending();
+                copy = IsAllowed ? _frame.TryCopy(format, sink) : FrameCopy.Nothing;
+            }
+
+            if (copy == FrameCopy.Written)
+            {
+                CameraFrames++;
+                _counters.CountCamera();
+                return FrameContent.Camera;
+            }
+
+            if (copy == FrameCopy.Overwritten)
+            {
+                OverwrittenFrames++;
+            }
         }
 
         _black.Render(format, frameNumber, sink);
@@ -267,20 +284,21 @@ public sealed class CameraServiceSource : IFrameSource, IServiceSession, IDispos
 
     private void OnRingAttached(RingAttached attached, FdHandle memfd)
     {
-        // Whatever happens, the previous ring is replaced: the service no longer writes it.
-        _frame.Drop();
         if (!_allowed)
         {
+            _frame.Drop();
             Log.Warning(Component, $"ignored ring {attached.RingId}: this VM is denied the camera");
             return;
         }
 
         if (!_streaming)
         {
+            _frame.Drop();
             Log.Debug(Component, $"ignored ring {attached.RingId}: the guest is not streaming");
             return;
         }
 
+        // The previous ring is replaced (the service no longer writes it); its newest frame bridges to the new ring's first.
         _frame.Attach(attached, memfd, _format);
     }
 

@@ -75,6 +75,15 @@ internal sealed class ServiceConnection : IDisposable
         return false;
     }
 
+    /// <summary>Handles the messages already waiting on the socket now, as a readable socket would (loop thread).</summary>
+    public void ReceivePending()
+    {
+        if (_channel is not null && !_disposed)
+        {
+            OnReadable();
+        }
+    }
+
     public void Dispose()
     {
         if (_disposed)

@@ -1,11 +1,9 @@
 #!/usr/bin/env bash
-# The camera-permission phase of the end-to-end suite (issue 6): a guest streams from a sidecar fed by the host
+# The camera-permission phase of the end-to-end suite: a guest streams from a sidecar fed by the host
 # camera service while the host allows and denies the VM's camera permission. tests/e2e/run.sh runs it after the
 # kernel suites; tests/e2e/evaluate.py --permission DIR judges the result.
 set -euo pipefail
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$HERE/../.." && pwd)"
-export SPECTRUM_CACHE="${SPECTRUM_CACHE:-$HOME/.cache/spectrum-camera}"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
     cat <<'USAGE'
@@ -29,43 +27,24 @@ USAGE
 }
 
 OUT="" SIDECAR_DLL="" KERNEL=6.1 MODULE="" ACCEL=tcg FRAMES=360 SCHEDULE="allow@30,deny@+110,allow@+90"
-while [ $# -gt 0 ]; do
-    case "$1" in
-    --out) OUT="${2:?}"; shift ;;
-    --sidecar) SIDECAR_DLL="${2:?}"; shift ;;
-    --kernel) case "${2:-}" in 6.1|6.12) KERNEL="$2" ;; *) usage >&2; exit 2 ;; esac; shift ;;
-    --module) MODULE="${2:?}"; shift ;;
-    --accel) ACCEL="${2:?}"; shift ;;
-    --frames) FRAMES="${2:?}"; shift ;;
-    --schedule) SCHEDULE="${2:?}"; shift ;;
-    -h|--help) usage; exit 0 ;;
-    *) echo "tests/e2e/permission.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
-    esac
-    shift
-done
+parse_options "out kernel accel sidecar=SIDECAR_DLL module=MODULE frames=FRAMES schedule=SCHEDULE" "$@"
 [ -n "$OUT" ] && [ -n "$SIDECAR_DLL" ] || { usage >&2; exit 2; }
 
-log() { printf '[e2e-permission] %s\n' "$*" >&2; }
 VM=e2e-perm
-rm -rf "$OUT"
+start_phase e2e-permission
 mkdir -p "$OUT/run" "$OUT/state"
-START=$(date +%s)
-[ -n "${QEMU:-}" ] || { QEMU="$("$ROOT/tools/build-qemu.sh" | tail -n 1)"; export QEMU; }
 
 if [ -z "$MODULE" ]; then
     log "building the guest driver for $KERNEL"
-    kbuild="$("$ROOT/tools/fetch-guest-kernel.sh" "$KERNEL" | sed -n 's/^KBUILD=//p')"
-    rm -rf "$OUT/module"; cp -r "$ROOT/guest-kernel" "$OUT/module"
-    make -C "$kbuild" M="$OUT/module" modules > "$OUT/module-build.log" 2>&1 || { log "module build failed"; exit 1; }
+    build_module "$KERNEL" "$OUT" || exit 1
     MODULE="$OUT/module/virtio_media_camera.ko"
 fi
 
 printf 'FRAMES=%s\nSIZE=320x240\nFOURCC=YUYV\nBUFFERS=4\n' "$FRAMES" > "$OUT/perm.conf"
-INITRD="$("$HERE/build-initramfs.sh" --kernel "$KERNEL" --out "$OUT/initrd.img" --module "$MODULE" \
-    --script "$HERE/guest/permission.sh" --add "$OUT/perm.conf:/spectrum/files/perm.conf" | tail -n 1)"
+INITRD="$(initramfs "$KERNEL" "$OUT/initrd.img" "$E2E/guest/permission.sh" --module "$MODULE" \
+    --add "$OUT/perm.conf:/spectrum/files/perm.conf")"
 
 ctl() { dotnet "$SIDECAR_DLL" ctl --operator-socket "$OUT/run/operator.sock" "$@"; }
-wait_socket() { for _ in $(seq 200); do [ -S "$1" ] && return 0; sleep 0.1; done; return 1; }
 
 log "starting the camera service (test-pattern camera, VM $VM)"
 dotnet "$SIDECAR_DLL" camera-service --camera test-pattern --vm "$VM:0" --runtime-dir "$OUT/run" \
@@ -98,18 +77,15 @@ for _ in $(seq 50); do
 done
 
 log "booting the $KERNEL guest ($ACCEL); the host toggles permission at: $SCHEDULE"
-mkdir -p "$OUT/guest"
-rc=0
-"$HERE/run-guest.sh" --kernel "$KERNEL" --initrd "$INITRD" --out-dir "$OUT/guest" --socket "$OUT/camera.sock" \
-    --accel "$ACCEL" --mem 1G --results-size 256M --timeout 600 > /dev/null 2> "$OUT/run-guest.log" &
+boot_guest "$OUT" --kernel "$KERNEL" --initrd "$INITRD" --socket "$OUT/camera.sock" --accel "$ACCEL" --mem 1G \
+    --results-size 256M --timeout 600 &
 GUEST=$!
 drc=0
-python3 "$HERE/permission_driver.py" --console "$OUT/guest/console.log" --vm "$VM" --schedule "$SCHEDULE" \
+python3 "$E2E/permission_driver.py" --console "$OUT/guest/console.log" --vm "$VM" --schedule "$SCHEDULE" \
     --timeout 540 --out "$OUT/timeline.json" \
     -- dotnet "$SIDECAR_DLL" ctl --operator-socket "$OUT/run/operator.sock" 2> "$OUT/driver.log" || drc=$?
 echo "$drc" > "$OUT/driver.exit"
-wait "$GUEST" || rc=$?
-echo "$rc" > "$OUT/run-guest.exit"
+wait "$GUEST"
 
 # Counters reach the service about once a second and at the stream's stop, which came before the guest's "end".
 ctl status "$VM" --json > "$OUT/status-after.json" 2> "$OUT/status-after.err" || echo "exit $?" >> "$OUT/status-after.err"
@@ -118,16 +94,10 @@ ctl audit "$VM" --json > "$OUT/audit.json" 2> "$OUT/audit.err" || echo "exit $?"
 ctl audit "$VM" > "$OUT/audit.txt" 2>&1 || true
 
 # QEMU has exited: the sidecar follows with exit 0; the service stops on SIGTERM with exit 0.
-src=0
-for _ in $(seq 150); do kill -0 "$SIDECAR" 2>/dev/null || break; sleep 0.2; done
-if kill -0 "$SIDECAR" 2>/dev/null; then kill "$SIDECAR"; echo timeout > "$OUT/sidecar.exit"; wait "$SIDECAR" || true
-else wait "$SIDECAR" || src=$?; echo "$src" > "$OUT/sidecar.exit"; fi
+reap "$SIDECAR" "$OUT/sidecar.exit"
 SIDECAR=""
 kill -TERM "$SERVICE"
-vrc=0
-for _ in $(seq 100); do kill -0 "$SERVICE" 2>/dev/null || break; sleep 0.1; done
-if kill -0 "$SERVICE" 2>/dev/null; then kill -KILL "$SERVICE"; echo timeout > "$OUT/service.exit"; wait "$SERVICE" || true
-else wait "$SERVICE" || vrc=$?; echo "$vrc" > "$OUT/service.exit"; fi
+reap "$SERVICE" "$OUT/service.exit" 10
 trap - EXIT
 echo "$(( $(date +%s) - START ))" > "$OUT/wall-seconds"
-log "guest exit $rc, driver exit $drc, sidecar exit $(cat "$OUT/sidecar.exit"), service exit $(cat "$OUT/service.exit"), $(cat "$OUT/wall-seconds") s"
+log "guest exit $(cat "$OUT/run-guest.exit"), driver exit $drc, sidecar exit $(cat "$OUT/sidecar.exit"), service exit $(cat "$OUT/service.exit"), $(cat "$OUT/wall-seconds") s"

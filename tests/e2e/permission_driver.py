@@ -2,27 +2,22 @@
 """Host side of the camera-permission phase while the guest captures (tests/e2e/permission.sh starts it).
 
 Follows the guest's serial console file for the guest's markers ("PERM-E2E: <event> [frames=N] t=<guest ns>",
-written by tests/e2e/guest/permission.sh), notes when each appeared on the host (CLOCK_MONOTONIC), and runs the
-'spectrum-camera ctl' steps of the schedule when the guest's dequeued-frame count reaches each step's threshold:
+written by tests/e2e/guest/permission.sh and read with tests/e2e/guest_console.py, which notes when each appeared on
+the host's CLOCK_MONOTONIC), and runs the 'spectrum-camera ctl' steps of the schedule when the guest's dequeued-frame
+count reaches each step's threshold:
   allow@A       when at least A frames were dequeued
   deny@+B       B frames after the previous step was taken
 Each step's start and return are recorded on the host clock. Writes a JSON timeline (markers, steps) that
 tests/e2e/evaluate.py maps onto the guest clock: the guest clock is the host clock minus an offset, and each marker
 gives an upper bound of that offset (it was written before the host saw it), so the smallest is the best estimate.
-Exits when the guest says "end", or at --timeout; exit status 0 if every step ran and returned 0."""
+Exits when the guest says "perm-end", or at --timeout; exit status 0 if every step ran and returned 0."""
 import argparse
 import json
-import os
-import re
 import subprocess
 import sys
 import time
 
-MARK = re.compile(r"PERM-E2E: (\w+)((?: \w+=-?\d+)*) t=(\d+)")
-
-
-def now_ns():
-    return time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+from guest_console import ConsoleMarkers, now_ns
 
 
 def parse_schedule(text):
@@ -51,37 +46,17 @@ def main():
     args.ctl = args.ctl[1:] if args.ctl[:1] == ["--"] else args.ctl
     if not args.ctl:
         p.error("the ctl command goes after --")
-    markers, taken = [], []
+    console = ConsoleMarkers(args.console, "PERM-E2E")
+    taken = []
     pending = None  # (step, Popen, start_ns)
     frames = 0
     last_step_frames = 0
     ended = False
     deadline = time.monotonic() + args.timeout
-    buf = b""
-    pos = 0
     while time.monotonic() < deadline and not ended:
-        # Read whatever the console file gained since the last look; the host time is taken once per read.
-        try:
-            with open(args.console, "rb") as f:
-                f.seek(pos)
-                chunk = f.read()
-        except FileNotFoundError:
-            chunk = b""
-        seen = now_ns()
-        pos += len(chunk)
-        buf += chunk
-        *lines, buf = buf.split(b"\n")
-        for raw in lines:
-            m = MARK.search(raw.decode("utf-8", "replace"))
-            if not m:
-                continue
-            fields = dict(kv.split("=") for kv in m.group(2).split())
-            markers.append({"event": m.group(1), "guest_ns": int(m.group(3)), "host_ns": seen,
-                            **{k: int(v) for k, v in fields.items()}})
-            if "frames" in fields:
-                frames = int(fields["frames"])
-            if m.group(1) == "end":
-                ended = True
+        for m in console.poll():
+            frames = m.get("frames", frames)
+            ended = ended or m["event"] == "perm-end"
 
         if pending is not None:
             step, proc, start = pending
@@ -112,12 +87,12 @@ def main():
                       "frames_at_start": step["frames_at_start"], "stdout": out.strip(), "stderr": err.strip()})
 
     result = {"vm": args.vm, "schedule": args.schedule, "ended": ended, "steps_not_taken": [s["action"] for s in steps],
-              "markers": markers, "steps": taken}
+              "markers": console.markers, "steps": taken}
     with open(args.out, "w", encoding="utf-8") as f:
         json.dump(result, f, indent=1)
     ok = ended and not steps and all(s["exit"] == 0 for s in taken)
     print(f"[permission] guest {'ended' if ended else 'did NOT end'}; {len(taken)} steps taken, "
-          f"{len(steps)} not taken; {len(markers)} markers", file=sys.stderr)
+          f"{len(steps)} not taken; {len(console.markers)} markers", file=sys.stderr)
     return 0 if ok else 1
 
 

@@ -9,7 +9,7 @@ using Spectrum.Camera.Uapi;
 namespace Spectrum.Camera.Bench.Cpu;
 
 /// <summary>
-/// Issue 7, item 5: N real <c>spectrum-camera serve</c> processes, each streaming to its own test-frontend VMM at
+/// CPU per sidecar: N real <c>spectrum-camera serve</c> processes, each streaming to its own test-frontend VMM at
 /// the device's own pacing (30 fps), and the CPU time each process used over the window, read from
 /// /proc/PID/stat (utime + stime, all its threads) at the start and end of the window.
 /// </summary>

@@ -7,7 +7,7 @@ using Spectrum.Camera.Uapi;
 namespace Spectrum.Camera.Bench.Device;
 
 /// <summary>
-/// Issue 7, item 4: command round trips through the test frontend, one per measurement: the guest writes the
+/// Command latency: round trips through the test frontend, one per measurement: the guest writes the
 /// descriptors, publishes, kicks the kick eventfd; the device loop wakes, copies and validates the request, answers,
 /// completes it on the used ring and signals the call eventfd; the guest wakes and reads the status.
 /// </summary>

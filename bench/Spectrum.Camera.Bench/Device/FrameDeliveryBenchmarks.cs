@@ -5,7 +5,7 @@ using Spectrum.Camera.Virtio;
 namespace Spectrum.Camera.Bench.Device;
 
 /// <summary>
-/// Issue 7, item 1: one frame through the real device path against a plain copy of the same bytes into the same kind
+/// The frame path: one frame through the real device path against a plain copy of the same bytes into the same kind
 /// of memory, in the same run. Guest RAM is the test frontend's memfd, the device is served over a Unix socket by the
 /// real backend and device loop, and the guest side waits on the call eventfd like an interrupt.
 /// </summary>

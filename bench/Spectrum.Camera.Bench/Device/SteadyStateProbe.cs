@@ -3,7 +3,7 @@ using Spectrum.Camera.Bench.Native;
 namespace Spectrum.Camera.Bench.Device;
 
 /// <summary>
-/// Issue 7, item 2, measured where it matters: over many steady-state streaming cycles (frame, then QBUF of the
+/// Bytes allocated per frame, measured where it matters: over many steady-state streaming cycles (frame, then QBUF of the
 /// buffer), the managed bytes the device loop thread allocated (GC.GetAllocatedBytesForCurrentThread read on that
 /// thread), the bytes the whole process allocated (the guest side allocates nothing in this loop), and the loop
 /// thread's CPU time from /proc/self/task/TID/schedstat, per cycle and per frame alone. CPU time is the device's

@@ -9,7 +9,8 @@ namespace Spectrum.Camera.Bench.Imaging;
 /// Issue 7, item 3 (MJPEG): a 1080p JPEG to a 1080p NV12 guest frame by the project (libjpeg-turbo decode, range
 /// mapping to limited range, 4:2:x to 4:2:0) against the same work done with the libraries directly: TurboJPEG's own
 /// planar decode followed by swscale (yuvj4xxp to nv12, which also maps the range). The decode alone is measured too,
-/// as the floor both stand on.
+/// as the floor both stand on. And issue 17's camera case: a 1080p 4:2:2 JPEG to a 720p NV12 guest (swscale with
+/// SWS_AREA scales as it converts).
 /// </summary>
 public class MjpegBenchmarks
 {
@@ -25,25 +26,34 @@ public class MjpegBenchmarks
     private TurboJpegDecoder? _decoder;
     private SwscaleContext? _swscale;
 
-    /// <summary>yuvj422p (what most webcams send) and yuvj420p.</summary>
-    public static IReadOnlyList<string> SubsamplingValues { get; } = ["yuvj422p", "yuvj420p"];
+    /// <summary>yuvj422p (what most webcams send) and yuvj420p JPEGs to 1080p NV12; yuvj422p to 720p NV12.</summary>
+    public static IReadOnlyList<string> Cases { get; } = ["yuvj422p", "yuvj420p", "yuvj422p 720p"];
 
-    [ParamsSource(nameof(SubsamplingValues))]
-    public string Subsampling { get; set; } = "yuvj422p";
+    /// <summary>The JPEG's ffmpeg pixel format, and " 720p" when the guest frame is 1280x720 rather than 1080p.</summary>
+    [ParamsSource(nameof(Cases))]
+    public string Case { get; set; } = "yuvj422p";
 
-    public string Key => $"mjpeg_{Subsampling[4..]}_to_nv12_1080p";
+    public string Key => KeyOf(Case);
+
+    private string Subsampling => Case.Split(' ')[0];
+
+    private (int Width, int Height) Guest => Case.EndsWith(" 720p", StringComparison.Ordinal) ? (1280, 720) : (Width, Height);
+
+    /// <summary>"mjpeg_422p_to_nv12_1080p" and the like.</summary>
+    public static string KeyOf(string @case) =>
+        $"mjpeg_{@case.Split(' ')[0][4..]}_to_nv12_{(@case.EndsWith(" 720p", StringComparison.Ordinal) ? "720p" : "1080p")}";
 
     [GlobalSetup]
     public void SetUp()
     {
         _jpeg = TestFrames.Jpeg(Subsampling, Width, Height);
-        _converter = new FrameConverter(HostFrameFormat.Mjpeg(Width, Height), new FrameFormat(PixelFormats.Nv12, Width, Height));
+        _converter = new FrameConverter(HostFrameFormat.Mjpeg(Width, Height), new FrameFormat(PixelFormats.Nv12, (uint)Guest.Width, (uint)Guest.Height));
         var is422 = Subsampling == "yuvj422p";
         _planes = PlanarImage.JpegPlanes(Width, Height, is422 ? Height : Height / 2,
             Swscale.PixelFormat(Subsampling, is422 ? Swscale.AvPixFmtYuvj422P : Swscale.AvPixFmtYuvj420P));
         var nv12 = Swscale.PixelFormat("nv12", Swscale.AvPixFmtNv12);
-        _ours = new PlanarImage(HostPixelFormats.Nv12, Width, Height, nv12);
-        _theirs = new PlanarImage(HostPixelFormats.Nv12, Width, Height, nv12);
+        _ours = new PlanarImage(HostPixelFormats.Nv12, Guest.Width, Guest.Height, nv12);
+        _theirs = new PlanarImage(HostPixelFormats.Nv12, Guest.Width, Guest.Height, nv12);
         _decoder = new TurboJpegDecoder(_jpeg, _planes);
         _swscale = new SwscaleContext(_planes, _theirs, Swscale.FlagArea);
         Spectrum();

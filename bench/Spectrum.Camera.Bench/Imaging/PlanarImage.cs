@@ -60,11 +60,26 @@ internal sealed unsafe class PlanarImage : IDisposable
     public HostFrameFormat HostFormat => HostFrameFormat.Packed(Fourcc, Width, Height);
 
     /// <summary>Fills swscale's plane pointer and stride arrays.</summary>
-    public void Describe(byte** planes, int* strides)
+    public void Describe(byte** planes, int* strides) => Describe(planes, strides, new CropRegion(0, 0, Width, Height));
+
+    /// <summary>
+    /// Fills swscale's plane pointer and stride arrays for the part <paramref name="crop"/> of this frame (even origin),
+    /// so that swscale scales the same pixels as a converter that crops.
+    /// </summary>
+    public void Describe(byte** planes, int* strides, CropRegion crop)
     {
         for (var i = 0; i < Planes.Length; i++)
         {
-            planes[i] = _data + Planes[i].Offset;
+            // Bytes per pixel of the plane's rows, and its rows per pixel row: YUYV 2; luma 1; NV12 chroma 1 (Cb Cr
+            // pairs for two pixels), half the rows; planar chroma 1/2, half the rows (4:2:0) or all of them (4:2:2).
+            var (x, y) = (Fourcc, i) switch
+            {
+                (HostPixelFormats.Yuyv, _) => (2 * crop.X, crop.Y),
+                (_, 0) => (crop.X, crop.Y),
+                (HostPixelFormats.Nv12, _) => (crop.X, crop.Y / 2),
+                _ => (crop.X / 2, Planes[i].Rows == Height ? crop.Y : crop.Y / 2),
+            };
+            planes[i] = _data + Planes[i].Offset + ((long)y * Planes[i].Stride) + x;
             strides[i] = Planes[i].Stride;
         }
     }

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Spectrum.Camera.Imaging;
 
 namespace Spectrum.Camera.Bench.Imaging;
 
@@ -81,22 +82,28 @@ internal sealed unsafe class SwscaleContext : IDisposable
     private readonly int* _destinationStrides;
 
     public SwscaleContext(PlanarImage source, PlanarImage destination, int flags)
+        : this(source, new CropRegion(0, 0, source?.Width ?? 0, source?.Height ?? 0), destination, flags)
+    {
+    }
+
+    /// <summary>A context that scales the part <paramref name="crop"/> of <paramref name="source"/> to the whole destination.</summary>
+    public SwscaleContext(PlanarImage source, CropRegion crop, PlanarImage destination, int flags)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(destination);
-        _context = Swscale.GetContext(source.Width, source.Height, source.AvPixelFormat, destination.Width, destination.Height,
+        _context = Swscale.GetContext(crop.Width, crop.Height, source.AvPixelFormat, destination.Width, destination.Height,
             destination.AvPixelFormat, flags, 0, 0, 0);
         if (_context == 0)
         {
             throw new InvalidOperationException($"sws_getContext refused {source} -> {destination}");
         }
 
-        _sourceHeight = source.Height;
+        _sourceHeight = crop.Height;
         _source = (byte**)NativeMemory.AllocZeroed(4, (nuint)sizeof(nint));
         _sourceStrides = (int*)NativeMemory.AllocZeroed(4, sizeof(int));
         _destination = (byte**)NativeMemory.AllocZeroed(4, (nuint)sizeof(nint));
         _destinationStrides = (int*)NativeMemory.AllocZeroed(4, sizeof(int));
-        source.Describe(_source, _sourceStrides);
+        source.Describe(_source, _sourceStrides, crop);
         destination.Describe(_destination, _destinationStrides);
     }
 

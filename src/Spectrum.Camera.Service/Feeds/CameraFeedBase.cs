@@ -35,8 +35,9 @@ public abstract class CameraFeedBase : ICameraFeed
     public long FramesDelivered => Volatile.Read(ref _framesDelivered);
 
     /// <summary>
-    /// Frames dropped: frames the camera flagged as corrupt (never raised), plus every
-    /// <see cref="ICameraFrame.RenderInto"/> that did not convert (once per format).
+    /// Frames dropped: frames the feed never raised (flagged corrupt by the camera; from a camera VM: torn, stale,
+    /// too fast, of another ring or unwanted), plus every <see cref="ICameraFrame.RenderInto"/> that did not convert
+    /// (once per format).
     /// </summary>
     public long DroppedFrames => Volatile.Read(ref _droppedFrames);
 

@@ -7,11 +7,12 @@ public static class CameraFeeds
 {
     /// <summary>
     /// <c>test-pattern</c> or <c>test-pattern:N</c> (N from 0 to 255): the synthetic <see cref="TestPatternCameraFeed"/>
-    /// with pattern N; otherwise an absolute device path
+    /// with pattern N; <c>vm:VM</c>: the camera VM VM (<see cref="ProducerCameraFeed"/>, whose producer connects
+    /// through the socket the service makes for it); otherwise an absolute device path
     /// (<c>/dev/video0</c>, or better a <c>/dev/v4l/by-id/...</c> link, which survives re-plugging): a
     /// <see cref="V4l2CameraFeed"/>. The device need not exist yet: the feed retries until it appears.
     /// </summary>
-    /// <exception cref="ArgumentException"><paramref name="spec"/> is empty or not an absolute path.</exception>
+    /// <exception cref="ArgumentException"><paramref name="spec"/> is empty, names no VM, or is not an absolute path.</exception>
     public static ICameraFeed Create(EventLoop loop, string spec)
     {
         ArgumentNullException.ThrowIfNull(loop);
@@ -36,10 +37,15 @@ public static class CameraFeeds
                     + "or name a V4L2 device (/dev/video0, /dev/v4l/by-id/...)", nameof(spec));
         }
 
+        if (spec.StartsWith(ProducerCameraFeed.SpecPrefix, StringComparison.Ordinal))
+        {
+            return new ProducerCameraFeed(loop, spec[ProducerCameraFeed.SpecPrefix.Length..]);
+        }
+
         return Path.IsPathRooted(spec)
             ? new V4l2CameraFeed(loop, spec)
             : throw new ArgumentException(
-                $"camera '{spec}' is neither '{TestPatternCameraFeed.FeedName}' nor an absolute device path (/dev/video0, /dev/v4l/by-id/...)",
+                $"camera '{spec}' is neither '{TestPatternCameraFeed.FeedName}', '{ProducerCameraFeed.SpecPrefix}VM' nor an absolute device path (/dev/video0, /dev/v4l/by-id/...)",
                 nameof(spec));
     }
 }

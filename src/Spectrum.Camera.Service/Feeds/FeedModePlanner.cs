@@ -14,8 +14,10 @@ namespace Spectrum.Camera.Service.Feeds;
 /// guest, so one mode serves everybody: every guest gets at least its size and rate when the camera has it, the
 /// converter scales each output group down from there, and the service's pacing drops frames for slower guests.</para>
 /// <para><see cref="MustReopen"/>: a re-plan re-opens the camera (a short gap of black for every guest) only when
-/// the selection changes and the mode streaming now does not already cover the new plan. So a larger or faster
-/// request re-opens, while a guest leaving (a smaller plan) keeps the current mode until the camera closes.</para>
+/// the selection changes and the mode streaming now covers neither the new plan nor the mode selected for it. So a
+/// larger or faster request re-opens, while a guest leaving (a smaller plan) keeps the current mode until the camera
+/// closes, and so does a plan no mode can meet (60 fps from a camera whose fastest is 30) when the current mode is
+/// already as large and fast as the one selected for it.</para>
 /// </remarks>
 public static class FeedModePlanner
 {
@@ -55,10 +57,12 @@ public static class FeedModePlanner
     /// <summary>
     /// Whether the camera, streaming <paramref name="current"/>, must be re-opened in <paramref name="selected"/>
     /// (what <see cref="ModeSelector"/> chose for <paramref name="plan"/>): only when they differ and
-    /// <paramref name="current"/> does not cover the plan (at least its width, height and rate).
+    /// <paramref name="current"/> covers neither the plan nor <paramref name="selected"/> (at least its width, height
+    /// and rate).
     /// </summary>
     public static bool MustReopen(HostMode current, HostMode selected, StreamRequest plan) =>
-        current != selected && !Covers(current, plan);
+        current != selected && !Covers(current, plan)
+        && !Covers(current, new StreamRequest(new FrameFormat(selected.PixelFormat, selected.Width, selected.Height), selected.Interval));
 
     /// <summary>
     /// Whether <paramref name="mode"/> serves <paramref name="plan"/> without upscaling or a slower rate (a mode whose

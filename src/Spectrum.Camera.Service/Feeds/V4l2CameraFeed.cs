@@ -46,9 +46,6 @@ public sealed class V4l2CameraFeed : CameraFeedBase
         _onCameraReadable = OnCameraReadable;
     }
 
-    /// <summary>The path frames come from (as given; a link is resolved again at each open).</summary>
-    public string DevicePath => Name;
-
     /// <summary>The host mode streaming now, or null while the camera is closed.</summary>
     public HostMode? CurrentMode => _camera?.Mode;
 

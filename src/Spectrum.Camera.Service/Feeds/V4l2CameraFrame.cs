@@ -1,6 +1,4 @@
 using Spectrum.Camera.Host;
-using Spectrum.Camera.Imaging;
-using Spectrum.Camera.Frames;
 
 namespace Spectrum.Camera.Service.Feeds;
 
@@ -9,15 +7,16 @@ namespace Spectrum.Camera.Service.Feeds;
 /// host buffer for the length of one <see cref="ICameraFeed.FrameArrived"/> callback. It reads the mapped buffer in
 /// place (no copy) through the converter cached for each guest format.
 /// </summary>
-internal sealed class V4l2CameraFrame(CameraFeedBase feed, FrameConverterCache converters) : ICameraFrame
+internal sealed class V4l2CameraFrame(CameraFeedBase feed, FrameConverterCache converters) : ConvertedCameraFrame(feed, converters)
 {
     private HostCamera? _camera;
     private int _bufferIndex;
     private int _bytesUsed;
 
-    public ulong Sequence { get; private set; }
-
-    public long TimestampNanoseconds { get; private set; }
+    protected override ReadOnlySpan<byte> Data =>
+        _camera is { } camera
+            ? camera.DequeuedData(_bufferIndex, _bytesUsed)
+            : throw new InvalidOperationException("a camera frame is valid only during its FrameArrived callback, until the feed is stopped or re-opened");
 
     /// <summary>Points the frame at <paramref name="frame"/> of <paramref name="camera"/>, which holds it until <see cref="Detach"/>.</summary>
     public void Attach(HostCamera camera, in HostFrame frame)
@@ -31,23 +30,4 @@ internal sealed class V4l2CameraFrame(CameraFeedBase feed, FrameConverterCache c
 
     /// <summary>Forgets the host buffer (it is about to be released).</summary>
     public void Detach() => _camera = null;
-
-    /// <exception cref="InvalidOperationException">
-    /// Called outside the FrameArrived callback, or after the feed was stopped or re-opened within it.
-    /// </exception>
-    /// <exception cref="ArgumentException"><paramref name="format"/> is not a guest format, or the destination is too small.</exception>
-    public ConversionResult RenderInto(FrameFormat format, Span<byte> destination)
-    {
-        var camera = _camera ?? throw new InvalidOperationException("a camera frame is valid only during its FrameArrived callback, until the feed is stopped or re-opened");
-        var converter = converters.For(format);
-        var result = converter is null
-            ? ConversionResult.UnsupportedJpeg
-            : converter.Convert(camera.DequeuedData(_bufferIndex, _bytesUsed), destination);
-        if (result != ConversionResult.Converted)
-        {
-            feed.CountDrop();
-        }
-
-        return result;
-    }
 }

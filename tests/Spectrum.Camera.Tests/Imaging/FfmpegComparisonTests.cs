@@ -25,7 +25,8 @@ public class FfmpegComparisonTests : FfmpegFixture
     // Camera size -> guest size: the menu's shrinks (16:9 and 4:3 crops included) and one enlargement.
     private static readonly (int W, int H, int GuestW, int GuestH)[] Scalings =
     [
-        (1920, 1080, 1280, 720), (1920, 1080, 640, 480), (1280, 720, 320, 240), (640, 480, 320, 240), (320, 240, 640, 480),
+        (1920, 1080, 1280, 720), (1920, 1080, 640, 480), (1920, 1080, 320, 240), (1280, 720, 640, 480), (1280, 720, 320, 240),
+        (640, 480, 320, 240), (320, 240, 640, 480),
     ];
 
     private readonly Dictionary<(uint, int, int), byte[]> _pictures = [];

@@ -117,6 +117,9 @@ public class FrameConverterTests
     [TestCase(HostPixelFormats.Nv12, 640, 480, PixelFormats.Yuyv, 640u, 480u)]
     [TestCase(HostPixelFormats.Yu12, 1280, 720, PixelFormats.Yuyv, 640u, 480u)]
     [TestCase(HostPixelFormats.Uyvy, 320, 240, PixelFormats.Yu12, 640u, 360u)]
+    [TestCase(HostPixelFormats.Nv12, 1920, 1080, PixelFormats.Nv12, 1280u, 720u)]
+    [TestCase(HostPixelFormats.Yuyv, 1920, 1080, PixelFormats.Yu12, 640u, 480u)]
+    [TestCase(HostPixelFormats.Yuyv, 1920, 1080, PixelFormats.Yuyv, 320u, 240u)]
     public void Raw_conversion_allocates_nothing_per_frame(uint source, int w, int h, uint guest, uint gw, uint gh)
     {
         var host = HostFrameFormat.Packed(source, w, h);

@@ -108,12 +108,12 @@ public class SimdBitExactnessTests
     }
 
     [Test]
-    public void Unscaled_conversions_take_the_fast_row_pipeline_and_scaled_ones_the_scaler()
+    public void Unscaled_conversions_take_the_fast_row_pipeline_and_scaled_ones_a_scaler()
     {
         var host = ImageLayout.ForHost(HostFrameFormat.Packed(HostPixelFormats.Yuyv, 64, 48));
         var guest = ImageLayout.ForGuest(new FrameFormat(PixelFormats.Nv12, 64, 48));
         var small = ImageLayout.ForGuest(new FrameFormat(PixelFormats.Nv12, 32, 24));
         Assert.That(IImageConverter.Create(host, new CropRegion(0, 0, 64, 48), guest, SimdLevel.Scalar), Is.InstanceOf<UnscaledConverter>());
-        Assert.That(IImageConverter.Create(host, new CropRegion(0, 0, 64, 48), small, SimdLevel.Scalar), Is.InstanceOf<ScaledConverter>());
+        Assert.That(IImageConverter.Create(host, new CropRegion(0, 0, 64, 48), small, SimdLevel.Scalar), Is.InstanceOf<VectorScaledConverter>());
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Spectrum.Camera.Cli.Ctl;
 using Spectrum.Camera.Frames;
 using Spectrum.Camera.Native;
@@ -242,10 +241,10 @@ public sealed class CameraServiceTests
         File.SetUnixFileMode(service.Options.OperatorSocketPath, (UnixFileMode)0x1B6);
         File.SetUnixFileMode(service.Options.RuntimeDirectory, (UnixFileMode)0x1ED);
 
-        var vmAnswer = RunAsNobody(service.VmSocket("vm-a"), helloVm: "vm-a");
+        var vmAnswer = ForeignPeer.AsNobody(service.VmSocket("vm-a"), helloVm: "vm-a");
         Assert.That(vmAnswer, Does.Contain("may not connect as VM vm-a"), "refused by uid");
 
-        var opAnswer = RunAsNobody(service.Options.OperatorSocketPath, helloVm: null);
+        var opAnswer = ForeignPeer.AsNobody(service.Options.OperatorSocketPath, helloVm: null);
         Assert.That(opAnswer, Does.Contain("permission denied"), "operator refused by uid");
 
         Assert.That(service.Status("vm-a").SidecarConnected, Is.False);
@@ -259,57 +258,13 @@ public sealed class CameraServiceTests
         Assert.That(first.Hello("vm-a").KindCase, Is.EqualTo(ServiceMessage.KindOneofCase.Welcome));
 
         // Another process (another pid) for the same VM is refused while the first is connected.
-        Assert.That(RunAsRoot(service.VmSocket("vm-a"), "vm-a"), Does.Contain("already connected"));
+        Assert.That(ForeignPeer.AsRoot(service.VmSocket("vm-a"), "vm-a"), Does.Contain("already connected"));
 
         // The same process reconnecting (it gave up on a slow Hello) replaces its old connection.
         using var second = RawSidecar.Connect(service.VmSocket("vm-a"));
         Assert.That(second.Hello("vm-a").KindCase, Is.EqualTo(ServiceMessage.KindOneofCase.Welcome));
         Assert.That(first.WaitClosed(), Is.True, "the stale connection was closed");
         Assert.That(service.Status("vm-a").SidecarConnected, Is.True);
-    }
-
-    private static string RunAsRoot(string socket, string helloVm) => RunPython(socket, helloVm, asNobody: false);
-
-    /// <summary>
-    /// Connects to <paramref name="socket"/> as uid 65534 (setpriv) with a few lines of Python, optionally sends a
-    /// Hello for <paramref name="helloVm"/> (hand-encoded protobuf), and returns what the service answered as text.
-    /// </summary>
-    private static string RunAsNobody(string socket, string? helloVm) => RunPython(socket, helloVm, asNobody: true);
-
-    private static string RunPython(string socket, string? helloVm, bool asNobody)
-    {
-        var hello = helloVm is null ? "b''" : $"bytes([0x0a, {4 + helloVm.Length}, 0x08, 0x01, 0x12, {helloVm.Length}]) + b'{helloVm}'";
-        var script = $"""
-            import socket, sys
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-            s.connect('{socket}')
-            # A refusal at accept comes unasked: read it before saying anything, so our Hello cannot race its close.
-            s.settimeout(1)
-            try:
-                answer = s.recv(4096)
-            except socket.timeout:
-                s.settimeout(5)
-                h = {hello}
-                if h: s.send(h)
-                answer = s.recv(4096)
-            sys.stdout.write(answer.decode('utf-8', 'replace'))
-            """;
-        var info = new ProcessStartInfo(asNobody ? "setpriv" : "/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
-        if (asNobody)
-        {
-            info.ArgumentList.Add("--reuid=65534");
-            info.ArgumentList.Add("--regid=65534");
-            info.ArgumentList.Add("--clear-groups");
-            info.ArgumentList.Add("/usr/bin/python3"); // Debian's, reachable by any uid (tools/install-deps.sh installs it).
-        }
- // Debian's, reachable by any uid (tools/install-deps.sh installs it).
-        info.ArgumentList.Add("-c");
-        info.ArgumentList.Add(script);
-
-        using var p = Process.Start(info)!;
-        var output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
-        Assert.That(p.WaitForExit(10_000), Is.True);
-        return output;
     }
 
     private enum FrameKind

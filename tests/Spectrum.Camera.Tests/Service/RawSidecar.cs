@@ -16,9 +16,7 @@ internal sealed class RawSidecar : IDisposable
     private readonly MessageChannel<ServiceMessage, SidecarMessage> _channel;
     private readonly List<FdHandle> _fds = [];
     private readonly List<ServiceMessage> _received = [];
-    private Thread? _pump;
-    private volatile bool _stop;
-    private volatile bool _closed;
+    private MessagePump<ServiceMessage, SidecarMessage>? _pump;
 
     private RawSidecar(UnixSocket socket) => _channel = new MessageChannel<ServiceMessage, SidecarMessage>(socket, 4096);
 
@@ -35,7 +33,7 @@ internal sealed class RawSidecar : IDisposable
     }
 
     /// <summary>The service closed the connection (seen by the pump).</summary>
-    public bool IsClosed => _closed;
+    public bool IsClosed => _pump?.IsClosed ?? false;
 
     public ServiceMessage Hello(string vm)
     {
@@ -57,11 +55,7 @@ internal sealed class RawSidecar : IDisposable
     }
 
     /// <summary>Records and acknowledges from now on.</summary>
-    public void StartPump()
-    {
-        _pump = new Thread(Pump) { IsBackground = true, Name = "raw-sidecar" };
-        _pump.Start();
-    }
+    public void StartPump() => _pump = new MessagePump<ServiceMessage, SidecarMessage>(_channel, "raw-sidecar", OnMessage);
 
     /// <summary>The guest starts streaming (YUYV 640x480 at 30 fps unless told otherwise).</summary>
     public void StartStream(uint fourcc = PixelFormats.Yuyv, uint width = 640, uint height = 480, uint fps = 30)
@@ -136,7 +130,7 @@ internal sealed class RawSidecar : IDisposable
                 return true;
             }
 
-            if (_closed)
+            if (IsClosed)
             {
                 return true;
             }
@@ -149,8 +143,7 @@ internal sealed class RawSidecar : IDisposable
 
     public void Dispose()
     {
-        _stop = true;
-        _pump?.Join(TimeSpan.FromSeconds(5));
+        _pump?.Dispose();
         foreach (var fd in _fds)
         {
             fd.Dispose();
@@ -159,49 +152,30 @@ internal sealed class RawSidecar : IDisposable
         _channel.Dispose();
     }
 
-    private void Pump()
+    private void OnMessage(ServiceMessage message, List<FdHandle> fds)
     {
-        var fds = new List<FdHandle>();
-        while (!_stop)
+        foreach (var fd in fds)
         {
-            ReceiveStatus status;
-            ServiceMessage? message;
+            fd.Dispose();
+        }
+
+        lock (_received)
+        {
+            _received.Add(message);
+        }
+
+        if (message.KindCase == ServiceMessage.KindOneofCase.Permission)
+        {
             try
             {
-                status = _channel.TryReceive(out message, fds, maxFds: 1);
+                lock (_channel)
+                {
+                    _ = _channel.TrySend(new SidecarMessage { PermissionAck = new PermissionAck { Generation = message.Permission.Generation } });
+                }
             }
-            catch (Exception e) when (e is NativeException or ProtocolException)
+            catch (NativeException)
             {
-                _closed = true;
-                return;
-            }
-
-            foreach (var fd in fds)
-            {
-                fd.Dispose();
-            }
-
-            fds.Clear();
-            if (status == ReceiveStatus.Closed)
-            {
-                _closed = true;
-                return;
-            }
-
-            if (status != ReceiveStatus.Message)
-            {
-                _ = DeviceFile.Poll(_channel.Socket.Handle, 20);
-                continue;
-            }
-
-            lock (_received)
-            {
-                _received.Add(message!);
-            }
-
-            if (message!.KindCase == ServiceMessage.KindOneofCase.Permission)
-            {
-                Send(new SidecarMessage { PermissionAck = new PermissionAck { Generation = message.Permission.Generation } });
+                // The service closed the connection; the pump sees it next.
             }
         }
     }

@@ -181,6 +181,72 @@ public sealed class CameraServiceSourceTests : CoreFixture
     }
 
     [Test]
+    public void A_frame_overwritten_in_its_slot_is_replaced_by_the_newer_frame_whose_announcement_waits_on_the_socket()
+    {
+        _harness = new ClientHarness();
+        using var ring = StartAllowedStream(Yuyv, slots: 2);
+        H.Service.Publish(ring, Yuyv, frameNumber: 1, sequence: 1);
+        H.Service.SetPermission(allowed: true);
+        ScriptedService.WriteFrame(ring, Yuyv, 2, 2, out _);
+        var sink = new MemoryFrameSink((int)Yuyv.SizeImage);
+
+        // On the loop, as a loaded sidecar sees it: frame 3 overwrote frame 1's slot and its FrameReady is already on
+        // the socket, but the loop has not read it yet when the device asks for a frame.
+        var content = H.OnLoop(s =>
+        {
+            H.Service.Publish(ring, Yuyv, frameNumber: 3, sequence: 3);
+            return s.Render(Yuyv, 0, sink);
+        });
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(content, Is.EqualTo(FrameContent.Camera));
+            Assert.That(TestPatternVerifier.TryDecode(Yuyv, sink.WrittenMemory.ToArray(), out var number, out _), Is.True);
+            Assert.That(number, Is.EqualTo(3u), "the newer frame, not black");
+            Assert.That(H.OnLoop(s => (s.OverwrittenFrames, s.CameraFrames)), Is.EqualTo((0UL, 1UL)));
+        });
+    }
+
+    [Test]
+    public void A_stream_moved_to_a_fresh_ring_shows_the_old_rings_newest_frame_until_the_new_ring_has_one()
+    {
+        _harness = new ClientHarness();
+        using var first = StartAllowedStream(Yuyv);
+        H.Service.Publish(first, Yuyv, frameNumber: 10, sequence: 1);
+
+        // Another VM left the group: the service moves the stream to a fresh ring and never writes the old one again.
+        using var second = new FrameRingWriter(4, (int)Yuyv.SizeImage);
+        H.Service.Attach(second, Yuyv);
+        H.Service.SetPermission(allowed: true);
+        var bridged = H.Render(Yuyv);
+        Assert.That(TestPatternVerifier.TryDecode(Yuyv, bridged.Bytes, out var bridgedNumber, out _), Is.True, "not black");
+        Assert.That((bridged.Content, bridgedNumber), Is.EqualTo((FrameContent.Camera, 10u)));
+
+        H.Service.Publish(second, Yuyv, frameNumber: 11, sequence: 2);
+        H.Service.SetPermission(allowed: true);
+        var moved = H.Render(Yuyv);
+        Assert.That(TestPatternVerifier.TryDecode(Yuyv, moved.Bytes, out var movedNumber, out _), Is.True);
+        Assert.That((moved.Content, movedNumber), Is.EqualTo((FrameContent.Camera, 11u)), "the new ring's frame");
+
+        // A frame announced in the old ring now is not shown: that ring is retired.
+        H.Service.Publish(first, Yuyv, frameNumber: 12, sequence: 3);
+        H.Service.SetPermission(allowed: true);
+        Assert.That(TestPatternVerifier.TryDecode(Yuyv, H.Render(Yuyv).Bytes, out var after, out _) ? after : 0u, Is.EqualTo(11u));
+    }
+
+    [Test]
+    public void A_deny_right_after_a_ring_move_forgets_both_rings()
+    {
+        _harness = new ClientHarness();
+        using var first = StartAllowedStream(Yuyv);
+        H.Service.Publish(first, Yuyv, frameNumber: 10, sequence: 1);
+        using var second = new FrameRingWriter(4, (int)Yuyv.SizeImage);
+        H.Service.Attach(second, Yuyv);
+        H.Service.SetPermission(allowed: false); // returns with the sidecar's acknowledgement
+        Assert.That(H.Render(Yuyv).Content, Is.EqualTo(FrameContent.Black));
+    }
+
+    [Test]
     public void A_camera_state_other_than_streaming_drops_the_announced_frame_and_is_logged_once()
     {
         _harness = new ClientHarness();

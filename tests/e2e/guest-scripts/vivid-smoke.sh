@@ -22,23 +22,22 @@ v4l2-ctl -d "$DEV" --all > "$R/v4l2-ctl-all.txt" 2>&1 || bad "v4l2-ctl --all"
 v4l2-ctl -d "$DEV" --get-fmt-video 2>&1 | tee "$R/fmt.txt"
 SIZEIMAGE="$(sed -n 's/.*Size Image *: *\([0-9]*\).*/\1/p' "$R/fmt.txt")"
 
-step "v4l2-compliance -d $DEV"
-t0="$(cut -d' ' -f1 /proc/uptime)"
-v4l2-compliance -d "$DEV" > "$R/compliance.txt" 2>&1
-echo "exit code $?" >> "$R/compliance.txt"
-t1="$(cut -d' ' -f1 /proc/uptime)"
-grep -E '^Total' "$R/compliance.txt"
-grep -E 'fail:' "$R/compliance.txt" | sort | uniq -c
-echo "compliance_seconds=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')" >> "$R/steps.txt"
-
-step "v4l2-compliance -s -d $DEV (with streaming tests)"
-t0="$(cut -d' ' -f1 /proc/uptime)"
-v4l2-compliance -s -d "$DEV" > "$R/compliance-s.txt" 2>&1
-echo "exit code $?" >> "$R/compliance-s.txt"
-t1="$(cut -d' ' -f1 /proc/uptime)"
-grep -E '^Total' "$R/compliance-s.txt"
-grep -E 'fail:' "$R/compliance-s.txt" | sort | uniq -c
-echo "compliance_s_seconds=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')" >> "$R/steps.txt"
+# compliance NAME [OPTIONS]: v4l2-compliance -d $DEV OPTIONS into $R/NAME.txt, its totals and failures shown, its time
+# in steps.txt.
+compliance() {
+    name=$1
+    shift
+    step "v4l2-compliance $* -d $DEV"
+    t0="$(cut -d' ' -f1 /proc/uptime)"
+    v4l2-compliance "$@" -d "$DEV" > "$R/$name.txt" 2>&1
+    echo "exit code $?" >> "$R/$name.txt"
+    t1="$(cut -d' ' -f1 /proc/uptime)"
+    grep -E '^Total' "$R/$name.txt"
+    grep -E 'fail:' "$R/$name.txt" | sort | uniq -c
+    echo "$(echo "$name" | tr - _)_seconds=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')" >> "$R/steps.txt"
+}
+compliance compliance
+compliance compliance-s -s
 
 step "v4l2-ctl --stream-mmap --stream-count=5"
 v4l2-ctl -d "$DEV" --stream-mmap --stream-count=5 --stream-to="$R/f.raw" > "$R/v4l2-ctl-stream.txt" 2>&1 \

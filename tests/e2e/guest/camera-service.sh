@@ -5,11 +5,11 @@
 # against its sidecar, printing one JSON line per frame. Everything goes to $RESULTS/camera-service/; this script only
 # records (the host judges, in tests/e2e/host-camera.sh). Exit code: 0 when every step ran.
 set -u
-BIN="$SPECTRUM_FILES/spectrum-camera"
+# BIN (spectrum-camera) and LINK_ID (vivid's by-id link) come from tests/e2e/guest/host-camera.sh, which runs this.
+: "${BIN:?}" "${LINK_ID:?}"
 FE="$SPECTRUM_FILES/spectrum-camera-frontend"
 OUT="$RESULTS/camera-service"
 mkdir -p "$OUT"
-LINK_ID=/dev/v4l/by-id/usb-Spectrum_vivid_Webcam-video-index0
 RUN=/tmp/cs/run
 STATE=/tmp/cs/state
 OPS="$RUN/operator.sock"
@@ -22,31 +22,22 @@ CONT=YUYV:640x360@15
 export DOTNET_EnableDiagnostics=0
 
 say() { echo "CAMERA-SERVICE: $*"; }
-uptime_s() { cut -d' ' -f1 /proc/uptime; }
+. "$SPECTRUM_FILES/e2e-lib.sh"
+# Every wait and mark that runs out of time is recorded here under its mark's label ("start" before the first): the
+# judge fails each check whose window that label bounds.
+TIMEOUT_LOG="$OUT/wait-timeouts.txt"
 phase() { echo "$1 $(uptime_s)" >> "$OUT/timing.txt"; say "$1"; }
-# wait_for FILE PATTERN SECONDS: until FILE contains PATTERN (grep -E); 1 on timeout.
-wait_for() {
-    i=0
-    while [ "$i" -lt $(($3 * 10)) ]; do
-        grep -qE "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    return 1
-}
-# wait_class FILE LABEL CLASS SECONDS: until FILE has a frame of CLASS after the mark LABEL ("" = from the start).
+# wait_class FILE LABEL CLASS SECONDS: until FILE has a frame of CLASS after the mark LABEL ("start": from the start).
 wait_class() {
     i=0
     while [ "$i" -lt $(($4 * 4)) ]; do
         awk -v l="\"label\":\"$2\"" -v c="\"class\":\"$3\"" \
-            'BEGIN { m = (l == "\"label\":\"\"") } index($0, l) { m = 1 } m && index($0, c) { f = 1; exit } END { exit !f }' \
+            'BEGIN { m = (l == "\"label\":\"start\"") } index($0, l) { m = 1 } m && index($0, c) { f = 1; exit } END { exit !f }' \
             "$1" 2>/dev/null && return 0
         sleep 0.25
         i=$((i + 1))
     done
-    say "timeout: no $3 frame after mark '$2' in $1 within $4 s"
-    echo "$1 $2 $3" >> "$OUT/wait-timeouts.txt"
-    return 1
+    timed_out "$2" "no $3 frame in ${1##*/} within $4 s"
 }
 # as UID COMMAND...: run unprivileged (own uid and gid, no supplementary groups).
 as() {
@@ -71,7 +62,7 @@ start_service() {
         --state-dir "$STATE" > "$OUT/service-$1.log" 2>&1 &
     SVC=$!
     echo "$SVC" > "$OUT/service-$1.pid"
-    wait_for "$OUT/service-$1.log" "operator socket" 60 || say "service $1 did not start"
+    wait_for "$OUT/service-$1.log" "operator socket" 60 "service-$1"
 }
 ctl() { "$BIN" ctl --operator-socket "$OPS" "$@"; }
 # video_fds PID: the /dev/video* nodes PID holds open, one per line.
@@ -141,16 +132,17 @@ exec 4> /tmp/ctl-a 5> /tmp/ctl-b
 # A mark is recorded by each frontend between two frames; wait until both have recorded it before acting, so a frame
 # that shows the next step's effect can never be counted in the window before its mark.
 mark() {
-  echo "mark $1" >&4; echo "mark $1" >&5; echo "$1 $(uptime_s)" >> "$OUT/marks.txt"
-  local i
-  for i in $(seq 100); do
-    grep -q "\"label\":\"$1\"" "$OUT/a.jsonl" && grep -q "\"label\":\"$1\"" "$OUT/b.jsonl" && return 0
-    sleep 0.1
-  done
-  echo "mark $1: not recorded by both frontends within 10 s" >> "$OUT/wait-timeouts.txt"
+    echo "mark $1" >&4; echo "mark $1" >&5; echo "$1 $(uptime_s)" >> "$OUT/marks.txt"
+    i=0
+    while [ $i -lt 100 ]; do
+        grep -q "\"label\":\"$1\"" "$OUT/a.jsonl" && grep -q "\"label\":\"$1\"" "$OUT/b.jsonl" && return 0
+        sleep 0.1
+        i=$((i + 1))
+    done
+    timed_out "$1" "mark not recorded by both frontends within 10 s"
 }
-wait_class "$OUT/a.jsonl" "" image 90
-wait_class "$OUT/b.jsonl" "" image 60
+wait_class "$OUT/a.jsonl" start image 90
+wait_class "$OUT/b.jsonl" start image 60
 sleep 1
 mark both
 video_fds "$SVC" > "$OUT/fd-during.txt"

@@ -10,20 +10,13 @@ PROBE="$SPECTRUM_FILES/spectrum-camera-probe"
 OUT="$RESULTS/host-camera"
 mkdir -p "$OUT"
 LINK_ID=/dev/v4l/by-id/usb-Spectrum_vivid_Webcam-video-index0
+export BIN LINK_ID   # for camera-service.sh
 LINK_PATH=/dev/v4l/by-path/platform-vivid.0-video-index0
 FRAMES=8
 
 say() { echo "HOST-CAMERA: $*"; }
-# wait_for FILE PATTERN SECONDS: until FILE contains PATTERN (grep -E); 1 on timeout.
-wait_for() {
-    i=0
-    while [ "$i" -lt $(($3 * 10)) ]; do
-        grep -qE "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    return 1
-}
+. "$SPECTRUM_FILES/e2e-lib.sh"
+TIMEOUT_LOG="$OUT/wait-timeouts.txt"
 # udev is not running in this initramfs: make the stable links by hand, as udev's 60-persistent-v4l rules would.
 make_links() {
     mkdir -p /dev/v4l/by-id /dev/v4l/by-path
@@ -101,11 +94,11 @@ echo $? > "$OUT/select-larger.rc"
 "$PROBE" --device "$LINK_ID" --format YUYV --size 640x480 --frames "$FRAMES" --unplug --timeout 90 --json \
     > "$OUT/unplug.json" 2> "$OUT/unplug.log" &
 probe=$!
-if wait_for "$OUT/unplug.log" "waiting for an unplug" 90; then
+if wait_for "$OUT/unplug.log" "waiting for an unplug" 90 unplug-streaming; then
     exec 3< /dev/video0
     v4l2-ctl -d /dev/video0 --set-ctrl disconnect=1 > "$OUT/disconnect.txt" 2>&1
     echo $? > "$OUT/disconnect.rc"
-    if wait_for "$OUT/unplug.log" "reopen failed" 60; then
+    if wait_for "$OUT/unplug.log" "reopen failed" 60 unplug-reopen; then
         # While gone: open fails with ENODEV, and 'cameras' says so.
         "$BIN" cameras --all > "$OUT/cameras-gone.out" 2> "$OUT/cameras-gone.err"
         echo $? > "$OUT/cameras-gone.rc"
@@ -129,7 +122,7 @@ say "unplug: rc $(cat "$OUT/unplug.rc")"
 "$PROBE" --device /dev/video0 --format NV12 --size 640x360 --frames "$FRAMES" --unplug --dequeue-only \
     --timeout 90 --json > "$OUT/unplug-dqbuf.json" 2> "$OUT/unplug-dqbuf.log" &
 probe=$!
-if wait_for "$OUT/unplug-dqbuf.log" "waiting for an unplug" 90; then
+if wait_for "$OUT/unplug-dqbuf.log" "waiting for an unplug" 90 unplug-dqbuf-streaming; then
     v4l2-ctl -d /dev/video0 --set-ctrl disconnect=1 > "$OUT/disconnect-dqbuf.txt" 2>&1
 else
     say "the dequeue-only probe never started streaming"
@@ -148,7 +141,7 @@ ls -l /dev/video* > "$OUT/nodes-after-rmmod.txt" 2>&1
 "$PROBE" --device "$LINK_ID" --format YUYV --size 640x480 --frames "$FRAMES" --wait-device --timeout 90 \
     --json > "$OUT/replug.json" 2> "$OUT/replug.log" &
 probe=$!
-if wait_for "$OUT/replug.log" "waiting for the device" 60; then
+if wait_for "$OUT/replug.log" "waiting for the device" 60 replug-waiting; then
     sleep 1
     modprobe vivid n_devs=1
     make_links

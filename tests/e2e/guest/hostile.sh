@@ -9,24 +9,11 @@
 # unkillable-S secs=N"), each client's log, dmesg.txt (from the selection to after the rmmod), rmmod, insmod,
 # dstate.txt. The script fails only on infrastructure problems.
 set -u
-R=${RESULTS:-/results}
-MOD=virtio_media_camera
-KO=$SPECTRUM_MODULE_DIR/$MOD.ko
+. "$SPECTRUM_FILES/e2e-lib.sh"
 FAULTS=/spectrum/files/hostile-faults.txt
 W=320 H=240
 
 say() { echo "HOSTILE: $*"; }
-
-find_device() {
-    for n in /sys/class/video4linux/video*; do
-        [ -e "$n/device/driver" ] || continue
-        drv=$(readlink "$n/device/driver")
-        if [ "${drv##*/}" = "$MOD" ]; then echo "/dev/${n##*/}"; return 0; fi
-    done
-    return 1
-}
-
-uptime_cs() { awk '{ printf "%d", $1 * 100 }' /proc/uptime; }
 
 # run_client NAME LIMIT_SECONDS CMD...: runs CMD in the background under a watchdog. A client still running at the
 # limit is "hung": it gets SIGKILL; if it is still there 3 s later (uninterruptible sleep in the driver) it is
@@ -99,6 +86,9 @@ DEV=$(find_device) || { say "no $MOD video device at boot"; dmesg | tail -40; ex
 say "device $DEV; kernel $(uname -r)"
 dmesg -c > "$R/dmesg-boot.txt"
 mkdir -p "$R/hostile"
+# First, killable waits and the broken state on a stalled device (config-caps, the last fault, leaves no device
+# behind); it ends with a reload, which resets the device. Results in $R/stalled-device/.
+[ -f /spectrum/files/stalled-device.sh ] && . /spectrum/files/stalled-device.sh
 
 while read -r num fault magic label; do
     [ -n "$label" ] || continue
@@ -106,7 +96,7 @@ while read -r num fault magic label; do
     mkdir -p "$D"
     : > "$D/clients.txt"
     t0=$(uptime_cs)
-    DEV=$(find_device) || { say "$fault: no device before the fault"; echo "no device" > "$D/setup-failed"; continue; }
+    DEV=$(wait_device) || { say "$fault: no device before the fault"; echo "no device" > "$D/setup-failed"; continue; }
     say "fault $num $fault"
     if [ "$fault" = bad-session ]; then
         exec 3< "$DEV"   # an open session whose id the device hands out again
@@ -116,8 +106,8 @@ while read -r num fault magic label; do
     case $fault in
     config-card)
         # The config space is read at probe: reload, then the device is reset to no fault.
-        rmmod $MOD; insmod "$KO"; sleep 1
-        DEV=$(find_device) || DEV=""
+        rmmod $MOD; insmod "$KO"
+        DEV=$(wait_device) || DEV=""
         if [ -n "$DEV" ]; then
             v4l2-ctl -d "$DEV" --info > "$D/info.txt" 2>&1
             od -An -c "/sys/class/video4linux/${DEV#/dev/}/name" > "$D/sysfs-name.txt" 2>&1

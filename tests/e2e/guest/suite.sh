@@ -8,38 +8,18 @@
 # every capture travels back through guest RAM and the results disk. The script only fails on
 # infrastructure problems (no device node); the host judges every result.
 set -u
-R=${RESULTS:-/results}
+. "$SPECTRUM_FILES/e2e-lib.sh"
 MODE=full RELOADS=10 REBOOTS=3
 [ -f /spectrum/files/e2e.conf ] && . /spectrum/files/e2e.conf
-MOD=virtio_media_camera
-KO=$SPECTRUM_MODULE_DIR/$MOD.ko
 
 say() { echo "E2E: $*"; }
 
-results_disk() {
-    for b in /sys/block/vd*; do
-        [ -e "$b/serial" ] && [ "$(cat "$b/serial")" = "spectrum-results" ] && echo "/dev/${b##*/}"
-    done
-}
-
 # Results survive reboots on the results disk: restore what earlier boots wrote.
 DISK=$(results_disk)
-if [ -n "$DISK" ]; then
-    (cd / && tar xf "$DISK" 2>/dev/null) || true
-fi
+restore_results "$DISK"
 BOOT=$(( $(cat "$R/boot-count" 2>/dev/null || echo 0) + 1 ))
 echo "$BOOT" > "$R/boot-count"
 say "boot $BOOT, mode $MODE, kernel $(uname -r)"
-
-# The node whose device is bound to our driver (sysfs; no tool needed).
-find_device() {
-    for n in /sys/class/video4linux/video*; do
-        [ -e "$n/device/driver" ] || continue
-        drv=$(readlink "$n/device/driver")
-        if [ "${drv##*/}" = "$MOD" ]; then echo "/dev/${n##*/}"; return 0; fi
-    done
-    return 1
-}
 
 # capture TOOL FOURCC WxH FRAMES NAME
 capture() {
@@ -89,12 +69,12 @@ if [ "$BOOT" -eq 1 ]; then
         capture v4l2ctl-mmap YU12 1920x1080 5 "v4l2ctl-YU12-1920x1080"
         i=1
         while [ $i -le "$RELOADS" ]; do
-            rmmod $MOD && insmod "$KO" && sleep 1 && DEV=$(find_device) || say "reload $i: module or device missing"
+            rmmod $MOD && insmod "$KO" && DEV=$(wait_device) || say "reload $i: module or device missing"
             capture v4l2ctl-mmap YUYV 640x480 5 "reload-$i"
             i=$((i + 1))
         done
     else
-        v4l2-compliance -d "$DEV" > "$R/compliance-plain-info.log" 2>&1
+        v4l2-compliance -d "$DEV" > "$R/compliance-plain.log" 2>&1
         for f in YUYV NV12 YU12; do
             capture v4l2ctl-mmap $f 640x480 20 "v4l2ctl-$f-640x480"
         done
@@ -106,9 +86,7 @@ fi
 dmesg > "$R/dmesg-boot$BOOT.txt"
 if [ "$MODE" = full ] && [ "$BOOT" -le "$REBOOTS" ] && [ -n "$DISK" ]; then
     say "saving results and rebooting ($BOOT of $REBOOTS reboots)"
-    (cd / && tar cf "$DISK" results && sync)
-    reboot -f
-    sleep 60
+    reboot_keeping_results "$DISK"
 fi
 if [ "$MODE" = full ]; then
     rmmod $MOD && echo ok > "$R/final-rmmod" || echo failed > "$R/final-rmmod"

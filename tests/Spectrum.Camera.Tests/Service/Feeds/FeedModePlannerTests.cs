@@ -147,6 +147,16 @@ public sealed class FeedModePlannerTests
     }
 
     [Test]
+    public void A_plan_no_mode_can_meet_keeps_a_mode_at_least_as_large_and_fast_as_the_one_selected_for_it()
+    {
+        // 60 fps asked of a camera whose fastest is 30: the large guest left, the 720p mode stays.
+        var current = new HostMode(Nv12, 1280, 720, Fps30);
+        Assert.That(FeedModePlanner.MustReopen(current, new HostMode(Yuyv, 640, 480, Fps30), Request(Yuyv, 640, 480, Fps60)), Is.False);
+        Assert.That(FeedModePlanner.MustReopen(current, new HostMode(Yuyv, 1920, 1080, Fps30), Request(Yuyv, 1920, 1080, Fps60)), Is.True,
+            "larger than the current mode: re-opened");
+    }
+
+    [Test]
     public void A_mode_without_a_known_interval_covers_any_rate()
     {
         var current = new HostMode(Yuyv, 640, 480, default);
