@@ -33,9 +33,12 @@ internal static class ServeCommand
         Start it before QEMU, then give QEMU:
           -object memory-backend-memfd,id=mem,size=<RAM>,share=on -machine q35,memory-backend=mem
           -chardev socket,id=cam,path=PATH
+        and, with QEMU 11.2 (its own device, with the shared-memory window MMAP buffers need):
+          -device vhost-user-media-pci,chardev=cam
+        or, with QEMU 10.0 patched as the project's tools/build-qemu.sh does (no window: USERPTR buffers only):
           -device vhost-user-device-pci,chardev=cam,virtio-id=48,num_vqs=2,vq_size=256,config_size=40
-        (QEMU 10.0 needs the project's patch for this device; 10.2 and later call it vhost-user-test-device-pci.)
-        QEMU cannot reconnect to a back-end: if the sidecar stops, the VM's camera is gone until the VM restarts.
+        Neither QEMU reconnects to a restarted sidecar: if the sidecar stops, the VM's camera is gone until the VM
+        restarts (README, "Running with QEMU").
 
         Options:
           --socket-path PATH   Unix socket to listen on (a stale socket file is replaced; removed on exit).
@@ -50,6 +53,10 @@ internal static class ServeCommand
           --card NAME          Camera name the guest sees (1-31 bytes, default "Spectrum Camera").
           --menu SPEC          Formats, sizes and rates the guest sees, fixed for the VM's life, e.g.
                                "formats=YUYV,NV12,YU12;sizes=320x240,640x480,1280x720,1920x1080;fps=30,15" (the default).
+          --shm-size SIZE      Size of the shared-memory window QEMU 11.2 maps MMAP buffers into, and the most
+                               MMAP buffer memory the sidecar holds: a multiple of 64K, with K, M or G (default 512M,
+                               32 buffers of 1080p YUYV four times over). 0 offers no window (USERPTR only).
+                               QEMU 10.0 never takes the window whatever this says.
           --log-level LEVEL    debug, info (default), warning or error.
           --no-sandbox         Do not sandbox the sidecar (logged as a warning). By default, once the socket
                                listens, it sets no_new_privs and installs a seccomp allowlist of the system calls
@@ -77,7 +84,8 @@ internal static class ServeCommand
 
     public static int Run(string[] args)
     {
-        var cl = CommandLine.Parse(args, ["--socket-path", "--vm", "--source", "--camera-service", "--card", "--menu", "--log-level"], ["--no-sandbox", "--require-sandbox"]);
+        var cl = CommandLine.Parse(args, ["--socket-path", "--vm", "--source", "--camera-service", "--card", "--menu", "--log-level", "--shm-size"],
+            ["--no-sandbox", "--require-sandbox"]);
         if (cl.HelpRequested)
         {
             Console.Out.WriteLine(Help);
@@ -136,11 +144,21 @@ internal static class ServeCommand
             throw new UsageException($"--card: {cardProblem}");
         }
 
+        var shmSize = MediaDeviceOptions.DefaultSharedMemorySize;
+        if (cl.Get("--shm-size") is { } shmText)
+        {
+            shmSize = ParseSize(shmText) ?? throw new UsageException($"--shm-size: '{shmText}' is not a size such as 512M, 1G or 0");
+            if (MediaDeviceOptions.SharedMemorySizeProblem(shmSize) is { } shmProblem)
+            {
+                throw new UsageException($"--shm-size {shmText}: {shmProblem}");
+            }
+        }
+
         // Everything below is the VM's life: a failure now is a runtime failure (exit 1 with one log line), never
         // "bad usage".
         try
         {
-            return Serve(socketPath, vm, sourceName, serviceSocket, card, menu, sandbox: !cl.Has("--no-sandbox"),
+            return Serve(socketPath, vm, sourceName, serviceSocket, card, menu, shmSize, sandbox: !cl.Has("--no-sandbox"),
                 requireSandbox: cl.Has("--require-sandbox"));
         }
 #pragma warning disable CA1031 // The command's last line of defence: one log line and exit 1, never an unhandled exception.
@@ -154,8 +172,24 @@ internal static class ServeCommand
         }
     }
 
+    /// <summary>A byte count such as 512M, 64K, 1G or 0 (binary units), or null when it is none.</summary>
+    internal static ulong? ParseSize(string text)
+    {
+        var unit = text.Length > 0 ? char.ToUpperInvariant(text[^1]) : ' ';
+        var shift = unit switch { 'K' => 10, 'M' => 20, 'G' => 30, _ => 0 };
+        var digits = shift == 0 ? text : text[..^1];
+        if (digits.Length == 0 || !digits.All(char.IsAsciiDigit) ||
+            !ulong.TryParse(digits, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value) ||
+            value > ulong.MaxValue >> shift)
+        {
+            return null;
+        }
+
+        return value << shift;
+    }
+
     private static int Serve(string socketPath, string vm, string sourceName, string? serviceSocket, string card,
-        StableMenu menu, bool sandbox, bool requireSandbox)
+        StableMenu menu, ulong shmSize, bool sandbox, bool requireSandbox)
     {
         // The loop comes first: the camera-service client lives on it from construction on.
         using var loop = new EventLoop();
@@ -170,7 +204,7 @@ internal static class ServeCommand
                 "black" => new BlackFrameSource(),
                 _ => serviceSource = new CameraServiceSource(loop, serviceSocket!, vm),
             };
-            using var device = new VirtioMediaDevice(new MediaDeviceOptions(card, menu, source));
+            using var device = new VirtioMediaDevice(new MediaDeviceOptions(card, menu, source) { SharedMemorySize = shmSize });
             if (serviceSource is not null)
             {
                 Log.Info("serve", $"frames from the camera service at {serviceSource.ServiceSocketPath} " +
@@ -191,7 +225,8 @@ internal static class ServeCommand
 
             using (server)
             {
-                Log.Info("serve", $"listening on {socketPath} for the VMM (card \"{card}\", source {source.Name}, menu {menu})");
+                Log.Info("serve", $"listening on {socketPath} for the VMM (card \"{card}\", source {source.Name}, menu {menu}, " +
+                                  (shmSize == 0 ? "no shared-memory window)" : $"shared-memory window {shmSize >> 10} KiB)"));
 
                 // Sandbox once everything that needs more than the allowlist is done (listening, device built, signal
                 // handlers registered) and before the VMM, the one untrusted peer, can connect.

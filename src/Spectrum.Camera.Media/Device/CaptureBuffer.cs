@@ -3,9 +3,10 @@ using Spectrum.Camera.Virtio;
 namespace Spectrum.Camera.Media.Device;
 
 /// <summary>
-/// One slot of the capture queue. The guest provides its memory (USERPTR on the wire): an SG list of guest-physical
-/// ranges, validated at QBUF and kept as guest addresses, so a memory-table change can never redirect frame writes.
-/// The range array is reused across QBUFs so the frame path does not allocate.
+/// One slot of the capture queue. Its memory is either the guest's (USERPTR on the wire): an SG list of guest-physical
+/// ranges, validated at QBUF and kept as guest addresses, so a memory-table change can never redirect frame writes; or
+/// the device's own (MMAP, <see cref="Owned"/>), which the guest maps through the shared-memory window. The range array
+/// is reused across QBUFs so the frame path does not allocate.
 /// </summary>
 internal sealed class CaptureBuffer
 {
@@ -31,6 +32,12 @@ internal sealed class CaptureBuffer
     public GuestRange[] Ranges { get; set; } = new GuestRange[16];
 
     public int RangeCount { get; set; }
+
+    /// <summary>The device-owned memory of an MMAP buffer, or null for a USERPTR one.</summary>
+    public MmapBuffer? Owned { get; set; }
+
+    /// <summary>The mmap offset QUERYBUF reports for an MMAP buffer (<see cref="CaptureQueue.MemOffsetOf"/>).</summary>
+    public uint MemOffset => CaptureQueue.MemOffsetOf(Index);
 
     /// <summary>The capture queue's frame-period count when the buffer was queued (see CaptureQueue.FramePeriod).</summary>
     public long QueuedInPeriod { get; set; }

@@ -24,13 +24,17 @@ internal sealed class CommandDispatcher : ICommandHandler
     private readonly FormatIoctls _formats;
     private readonly ParameterIoctls _parameters;
     private readonly BufferIoctls _buffers;
+    private readonly SharedMemoryWindow _window;
+    private readonly MmapCommands _mmap;
 
-    public CommandDispatcher(CaptureState state, BufferIoctls buffers)
+    public CommandDispatcher(CaptureState state, BufferIoctls buffers, SharedMemoryWindow window)
     {
         _state = state;
         _formats = new FormatIoctls(state);
         _parameters = new ParameterIoctls(state);
         _buffers = buffers;
+        _window = window;
+        _mmap = new MmapCommands(state, window);
     }
 
     /// <summary>Answers one command into <paramref name="response"/> (begun with the chain's writable length).</summary>
@@ -60,12 +64,10 @@ internal sealed class CommandDispatcher : ICommandHandler
                 Ioctl(request, response);
                 break;
             case VirtioMediaWire.CmdMmap:
-                // No shared-memory window exists on QEMU 10.0, so no buffer can be mapped: MMAP answers ENOTTY as the
-                // reference device does without a mapper, and MUNMAP has nothing to unmap.
-                response.Answer(Errno.ENOTTY);
+                _mmap.Map(request, response);
                 break;
             case VirtioMediaWire.CmdMunmap:
-                response.Answer(Errno.EINVAL);
+                _mmap.Unmap(request, response);
                 break;
             default:
                 Fault(response, $"unknown command {header.Command}", Errno.ENOTTY);
@@ -114,6 +116,8 @@ internal sealed class CommandDispatcher : ICommandHandler
             _state.Queue.Release();
         }
 
+        _window.CloseSession(close.SessionId);
+
         Log.Debug(Component, $"session {close.SessionId} closed ({_state.Sessions.Count} open)");
     }
 
@@ -135,7 +139,7 @@ internal sealed class CommandDispatcher : ICommandHandler
         if (!Enum.IsDefined(code))
         {
             // No such ioctl here: the V4L2 answer for it. Not a fault: clients probe freely.
-            response.Answer(Errno.ENOTTY);
+            Refuse(response, request.Bytes[IoctlCommandSize..]);
             return;
         }
 
@@ -181,7 +185,7 @@ internal sealed class CommandDispatcher : ICommandHandler
             V4l2IoctlNumber.StreamOn => Serve<uint, NoPayload>(call, response, static (d, in c, in q, out a) => d._buffers.StreamOn(c, q, out a)),
             V4l2IoctlNumber.StreamOff => Serve<uint, NoPayload>(call, response, static (d, in c, in q, out a) => d._buffers.StreamOff(c, q, out a)),
 
-            // Not served: buffers are USERPTR (no EXPBUF), DQBUF travels as an event, and the camera has no controls,
+            // Not served: buffers are not exported (no EXPBUF), DQBUF travels as an event, and the camera has no controls,
             // standards, selections, outputs or V4L2 events. QUERYCAP is answered by the guest driver itself.
             V4l2IoctlNumber.QueryCap or V4l2IoctlNumber.ExpBuf or V4l2IoctlNumber.DQBuf or V4l2IoctlNumber.GStd or
                 V4l2IoctlNumber.SStd or V4l2IoctlNumber.EnumStd or V4l2IoctlNumber.GCtrl or V4l2IoctlNumber.SCtrl or
@@ -189,7 +193,7 @@ internal sealed class CommandDispatcher : ICommandHandler
                 V4l2IoctlNumber.EnumOutput or V4l2IoctlNumber.GExtCtrls or V4l2IoctlNumber.SExtCtrls or
                 V4l2IoctlNumber.TryExtCtrls or V4l2IoctlNumber.DQEvent or V4l2IoctlNumber.SubscribeEvent or
                 V4l2IoctlNumber.UnsubscribeEvent or V4l2IoctlNumber.GSelection or V4l2IoctlNumber.SSelection or
-                V4l2IoctlNumber.QueryExtCtrl => Refuse(response),
+                V4l2IoctlNumber.QueryExtCtrl => Refuse(response, call.Payload),
         };
 #pragma warning restore CS8524
     }
@@ -231,9 +235,14 @@ internal sealed class CommandDispatcher : ICommandHandler
         return errno == Errno.None;
     }
 
-    private static bool Refuse(CommandResponse response)
+    /// <summary>
+    /// ENOTTY, with the driver's payload written back unchanged where the chain has room for it (a WR ioctl). virtio 1.4
+    /// §5.22 lets a failed ioctl carry its payload; the upstream driver turns a header-only ENOTTY to
+    /// G/S/TRY_EXT_CTRLS into EINVAL, and reports the ENOTTY when the payload comes back.
+    /// </summary>
+    private static bool Refuse(CommandResponse response, ReadOnlySpan<byte> payload)
     {
-        response.Answer(Errno.ENOTTY);
+        response.AnswerEcho(Errno.ENOTTY, payload);
         return false;
     }
 

@@ -8,7 +8,7 @@ namespace Spectrum.Camera.Media.Device;
 
 /// <summary>
 /// Paces frames with a timerfd on the device loop at the negotiated interval. Each tick renders the frame straight
-/// into the guest pages of the oldest queued buffer and queues an EVT_DQBUF. Frame numbers count every period since
+/// into the oldest queued buffer (its guest pages, or the device-owned memory of an MMAP buffer) and queues an EVT_DQBUF. Frame numbers count every period since
 /// STREAMON, so a tick with no queued buffer (or a late tick) shows up as a gap in <c>sequence</c>, as V4L2 drivers do.
 /// While the rings are stopped (VM paused) nothing is written; the stream resumes on its own.
 /// </summary>
@@ -18,6 +18,7 @@ internal sealed class FrameStreamer : IDisposable
     private readonly IFrameSource _source;
     private readonly VirtqueueTransport _transport;
     private readonly GuestBufferSink _sink = new();
+    private readonly MmapBufferSink _mmapSink = new();
 
     // The frames whose events may still wait in the transport's backlog, newest last: a STREAMOFF that withdraws n
     // events withdraws the n newest frames (the backlog holds only the streaming owner's events, oldest out first).
@@ -133,9 +134,21 @@ internal sealed class FrameStreamer : IDisposable
         }
 
         var format = _state.Format;
-        _sink.Open(_transport.Memory!, buffer);
-        var content = _source.Render(format, frame, _sink);
-        var failed = _sink.Faulted || _sink.Written != format.SizeImage;
+        FrameContent content;
+        bool failed;
+        if (buffer.Owned is { } owned)
+        {
+            _mmapSink.Open(owned);
+            content = _source.Render(format, frame, _mmapSink);
+            failed = _mmapSink.Faulted || _mmapSink.Written != format.SizeImage;
+        }
+        else
+        {
+            _sink.Open(_transport.Memory!, buffer);
+            content = _source.Render(format, frame, _sink);
+            failed = _sink.Faulted || _sink.Written != format.SizeImage;
+        }
+
         buffer.State = CaptureBufferState.Dequeued;
         Counters.Count(content, failed);
         _recent[_recentNext] = (content, failed);
@@ -143,10 +156,14 @@ internal sealed class FrameStreamer : IDisposable
         SendDqbufEvent(buffer, frame, format.SizeImage, failed);
     }
 
-    /// <summary>EVT_DQBUF for <paramref name="buffer"/>: the buffer's v4l2_buffer as DQBUF returns it, zero planes.</summary>
+    /// <summary>
+    /// EVT_DQBUF for <paramref name="buffer"/>: the buffer's v4l2_buffer as DQBUF returns it (m.userptr echoed for USERPTR,
+    /// m.offset and MAPPED for MMAP), zero planes.
+    /// </summary>
     private void SendDqbufEvent(CaptureBuffer buffer, uint sequence, uint bytesUsed, bool failed)
     {
         var now = MonotonicClock.NowNanoseconds();
+        var mapped = buffer.Owned is { WindowMappings: > 0 } ? V4l2.BufFlagMapped : 0;
         var e = new VirtioMediaDqbufEvent
         {
             Header = new VirtioMediaEventHeader { Event = VirtioMediaWire.EventDqbuf, SessionId = _state.Queue.Owner ?? 0 },
@@ -155,13 +172,13 @@ internal sealed class FrameStreamer : IDisposable
                 Index = buffer.Index,
                 Type = V4l2.BufTypeVideoCapture,
                 BytesUsed = failed ? 0 : bytesUsed,
-                Flags = V4l2.BufFlagTimestampMonotonic | V4l2.BufFlagTstampSrcEof | (failed ? V4l2.BufFlagError : 0),
+                Flags = V4l2.BufFlagTimestampMonotonic | V4l2.BufFlagTstampSrcEof | mapped | (failed ? V4l2.BufFlagError : 0),
                 Field = V4l2.FieldNone,
                 TimestampSeconds = now / 1_000_000_000,
                 TimestampMicroseconds = now % 1_000_000_000 / 1000,
                 Sequence = sequence,
-                Memory = V4l2.MemoryUserPtr,
-                UserPtr = buffer.UserPtr,
+                Memory = buffer.Owned is null ? V4l2.MemoryUserPtr : V4l2.MemoryMmap,
+                UserPtr = buffer.Owned is null ? buffer.UserPtr : buffer.MemOffset,
                 Length = buffer.Length,
             },
         };

@@ -22,37 +22,55 @@ namespace Spectrum.Camera.Tests.Media;
 /// </remarks>
 public sealed class MediaHarness : IDisposable
 {
-    /// <summary>Queue sizes as crosvm's virtio-media device uses them.</summary>
+    /// <summary>Queue sizes as the project's QEMU 10.0 command line sets them (vq_size=256, crosvm's size too).</summary>
     public static readonly ushort[] QueueSizes = [256, 256];
+
+    /// <summary>Queue sizes of QEMU 11.2's vhost-user-media (virtio_add_queue(vdev, 128, ...) for both).</summary>
+    public static readonly ushort[] MediaDeviceQueueSizes = [128, 128];
 
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
 
     private readonly string _directory;
-    private readonly LoopThread _loop = new("media-device-loop", Timeout);
-    private readonly VhostUserServer _server;
+    private readonly Func<EventLoop, MediaDeviceOptions> _options;
     private readonly LogCapture _log = new();
+    private LoopThread _loop = new("media-device-loop", Timeout);
+    private VhostUserServer _server;
     private bool _disposed;
 
-    private MediaHarness(Func<EventLoop, MediaDeviceOptions> options, ulong ramSize, int eventBuffers)
+    private MediaHarness(Func<EventLoop, MediaDeviceOptions> options, ulong ramSize, int eventBuffers, FrontendModel model)
     {
         _directory = Directory.CreateTempSubdirectory("spectrum-media-").FullName;
-        Device = new VirtioMediaDevice(options(_loop.Loop));
-        var socketPath = Path.Combine(_directory, "camera.sock");
-        _server = VhostUserServer.Listen(socketPath, Device, _loop.Loop);
-        _loop.Invoke(_server.Start);
-        Vmm = new TestVmm(socketPath, QueueSizes, ramSize);
-        Vmm.Client.ReplyTimeout = Timeout;
-        Vmm.Initialize();
-        Driver = NewDriver();
-        Vmm.StartDriver(newRings: true, beforeEnable: _ => Driver.PostEventBuffers(eventBuffers));
+        _options = options;
+        SocketPath = Path.Combine(_directory, "camera.sock");
+        (Device, _server) = Serve();
+        Vmm = new TestVmm(SocketPath, model == FrontendModel.Qemu112Media ? MediaDeviceQueueSizes : QueueSizes, ramSize, model);
+        try
+        {
+            Vmm.Client.ReplyTimeout = Timeout;
+            Vmm.Initialize();
+            Driver = NewDriver();
+            Vmm.StartDriver(newRings: true, beforeEnable: _ => Driver.PostEventBuffers(eventBuffers));
+        }
+        catch
+        {
+            // A front-end that cannot realize (QEMU 11.2 against a sidecar without a window) leaves nothing behind.
+            Dispose();
+            throw;
+        }
     }
 
-    public VirtioMediaDevice Device { get; }
+    /// <summary>The device of the sidecar serving now (replaced by <see cref="RestartSidecar"/>).</summary>
+    public VirtioMediaDevice Device { get; private set; }
+
+    public string SocketPath { get; }
+
+    /// <summary>The backend of the VMM's connection, read on the loop.</summary>
+    public VhostUserBackend? Backend => _loop.Invoke(() => _server.Backend);
 
     public TestVmm Vmm { get; }
 
     /// <summary>The guest driver of the current driver instance (replaced by <see cref="Reboot"/>).</summary>
-    public MediaGuestDriver Driver { get; private set; }
+    public MediaGuestDriver Driver { get; private set; } = null!;
 
     public GuestRam Ram => Vmm.Ram;
 
@@ -67,12 +85,29 @@ public sealed class MediaHarness : IDisposable
     /// buffers a Linux driver posts before DRIVER_OK.
     /// </summary>
     public static MediaHarness Start(IFrameSource? source = null, StableMenu? menu = null, ulong ramSize = 64UL << 20,
-        string card = MediaDeviceOptions.DefaultCard, int eventBuffers = 16) =>
-        new(_ => new MediaDeviceOptions(card, menu ?? StableMenu.Default, source ?? new TestPatternSource()), ramSize, eventBuffers);
+        string card = MediaDeviceOptions.DefaultCard, int eventBuffers = 16, FrontendModel model = FrontendModel.Qemu10Generic,
+        ulong sharedMemorySize = MediaDeviceOptions.DefaultSharedMemorySize) =>
+        new(_ => new MediaDeviceOptions(card, menu ?? StableMenu.Default, source ?? new TestPatternSource()) { SharedMemorySize = sharedMemorySize },
+            ramSize, eventBuffers, model);
 
     /// <summary>Starts a device whose source lives on the device loop (the camera-service client needs the loop).</summary>
     public static MediaHarness Start(Func<EventLoop, IFrameSource> sourceOnLoop, StableMenu? menu = null, ulong ramSize = 64UL << 20) =>
-        new(loop => new MediaDeviceOptions(MediaDeviceOptions.DefaultCard, menu ?? StableMenu.Default, sourceOnLoop(loop)), ramSize, 16);
+        new(loop => new MediaDeviceOptions(MediaDeviceOptions.DefaultCard, menu ?? StableMenu.Default, sourceOnLoop(loop)), ramSize, 16,
+            FrontendModel.Qemu10Generic);
+
+    /// <summary>
+    /// The sidecar dies (its loop, connection and device go, so every fd it held closes) and a new one listens on the
+    /// same socket, as systemd restarts it; nothing reconnects yet (<see cref="TestVmm.Reconnect"/> does).
+    /// </summary>
+    public void RestartSidecar()
+    {
+        _loop.Stop();
+        _server.Dispose();
+        Device.Dispose();
+        _loop.Dispose();
+        _loop = new LoopThread("media-device-loop", Timeout);
+        (Device, _server) = Serve();
+    }
 
     /// <summary>Runs <paramref name="read"/> on the device loop and returns its result.</summary>
     public T OnLoop<T>(Func<VirtioMediaDevice, T> read)
@@ -144,6 +179,23 @@ public sealed class MediaHarness : IDisposable
         return Driver.Ioctl(session, code, payload, responsePayload, extra, readableSplit);
     }
 
+    /// <summary><see cref="MediaGuestDriver.Mmap"/> with interrupts armed (the answer waits for the VMM's ack).</summary>
+    public (uint Status, ulong DriverAddress, ulong Length) Mmap(uint session, uint offset, bool writable = true)
+    {
+        ArmInterrupts();
+        return Driver.Mmap(session, offset, writable);
+    }
+
+    public uint Munmap(ulong driverAddress)
+    {
+        ArmInterrupts();
+        return Driver.Munmap(driverAddress);
+    }
+
+    /// <summary>The device's shared-memory window as the loop sees it: (buffers, their bytes, mappings, lost bytes).</summary>
+    public (int Buffers, ulong BufferBytes, int Mappings, ulong LostBytes) WindowState() =>
+        OnLoop(d => (d.Window.BufferCount, d.Window.BufferBytes, d.Window.MappingCount, d.Window.LostBytes));
+
     /// <summary>An ioctl that must succeed; returns its payload.</summary>
     public byte[] IoctlOk(uint session, V4l2IoctlNumber code, ReadOnlySpan<byte> payload, int responsePayload, ReadOnlySpan<byte> extra = default)
     {
@@ -193,6 +245,28 @@ public sealed class MediaHarness : IDisposable
         return gpa;
     }
 
+    /// <summary>
+    /// Publishes a command chain and kicks, without waiting for its completion (a command the device answers later),
+    /// with its request and response in fresh guest RAM. Returns the head and where the response goes.
+    /// </summary>
+    public (ushort Head, ulong ResponseGpa) Post(ReadOnlySpan<byte> request, int responseCapacity)
+    {
+        ArmInterrupts();
+        var requestGpa = Place(request);
+        var responseGpa = Reserve(responseCapacity);
+        var q = Driver.CommandQueue;
+        var head = q.AddChain([(requestGpa, (uint)request.Length)], [(responseGpa, (uint)responseCapacity)]);
+        q.Notify();
+        return (head, responseGpa);
+    }
+
+    /// <summary>Waits for the next completion on the command queue: (head, used length).</summary>
+    public (ushort Head, uint Length) WaitCompletion()
+    {
+        ArmInterrupts();
+        return Driver.CommandQueue.WaitUsed(Timeout);
+    }
+
     /// <summary>Allocates <paramref name="length"/> bytes of guest RAM filled with <paramref name="fill"/>.</summary>
     public ulong Reserve(int length, byte fill = 0xEE, ulong alignment = 16)
     {
@@ -207,9 +281,10 @@ public sealed class MediaHarness : IDisposable
     public void ContinueVm() => Vmm.StartDriver(newRings: false);
 
     /// <summary>A guest reboot: the rings stop, and a new driver instance starts on new rings with fresh eventq buffers.</summary>
-    public void Reboot()
+    public void Reboot(Action? whileStopped = null)
     {
         Vmm.StopDriver();
+        whileStopped?.Invoke();
         Driver = NewDriver();
         Vmm.StartDriver(newRings: true, beforeEnable: _ => Driver.PostEventBuffers());
     }
@@ -248,4 +323,12 @@ public sealed class MediaHarness : IDisposable
     }
 
     private MediaGuestDriver NewDriver() => new(Vmm) { Timeout = Timeout };
+
+    private (VirtioMediaDevice, VhostUserServer) Serve()
+    {
+        var device = new VirtioMediaDevice(_options(_loop.Loop));
+        var server = VhostUserServer.Listen(SocketPath, device, _loop.Loop);
+        _loop.Invoke(server.Start);
+        return (device, server);
+    }
 }

@@ -11,22 +11,31 @@ namespace Spectrum.Camera.Tests.Media.Unit;
 /// <summary>
 /// The device's command handling without queues or sockets: a <see cref="CommandDispatcher"/> over fresh capture state,
 /// fed requests built by the guest-side builder and answering into a real <see cref="CommandResponse"/>. Guest memory is
-/// empty unless a test gives some (only QBUF and PREPARE_BUF look at it).
+/// empty unless a test gives some (only QBUF and PREPARE_BUF look at it), and there is no shared-memory window unless a
+/// test attaches a mapper.
 /// </summary>
 internal sealed class DispatcherRig
 {
     private readonly CommandResponse _response = new();
 
-    public DispatcherRig(StableMenu? menu = null, GuestMemory? memory = null)
+    /// <param name="sharedMemorySize">Region 0's size; the window is usable only once a test attaches a mapper.</param>
+    public DispatcherRig(StableMenu? menu = null, GuestMemory? memory = null, ulong sharedMemorySize = 0)
     {
         State = new CaptureState(menu ?? StableMenu.Default, sessionLimit: 8);
-        Streamer = new FrameStreamer(State, new BlackFrameSource(), new VirtqueueTransport(CommandDispatcher.MaxRequestBytes));
-        Buffers = new BufferIoctls(State, Streamer);
-        Dispatcher = new CommandDispatcher(State, Buffers);
+        Transport = new VirtqueueTransport(CommandDispatcher.MaxRequestBytes);
+        Streamer = new FrameStreamer(State, new BlackFrameSource(), Transport);
+        Window = new SharedMemoryWindow(sharedMemorySize, Transport);
+        State.Queue.ReleaseOwned = Window.Release;
+        Buffers = new BufferIoctls(State, Streamer, Window);
+        Dispatcher = new CommandDispatcher(State, Buffers, Window);
         Memory = memory ?? GuestMemory.Empty;
     }
 
     public CaptureState State { get; }
+
+    public VirtqueueTransport Transport { get; }
+
+    public SharedMemoryWindow Window { get; }
 
     public FrameStreamer Streamer { get; }
 
