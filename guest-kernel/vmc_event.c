@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Spectrum Camera: virtio-media capture driver.
+ * Spectrum Camera: virtio-media capture and output driver.
  * The eventq: pre-posted device-writable buffers, and the worker that
  * validates and dispatches EVT_ERROR / EVT_DQBUF / EVT_EVENT.
  */
@@ -143,7 +143,11 @@ static void vmc_event_handle(struct vmc_device *dev, const void *buf,
 	case VIRTIO_MEDIA_EVT_EVENT:
 		if (len < VIRTIO_MEDIA_EVENT_EVENT_SIZE)
 			break;
-		/* This driver subscribes to no device event. */
+		if (dev->output) {
+			vmc_ctrl_event(dev, sid, buf);
+			return;
+		}
+		/* A capture node subscribes to no device event. */
 		vmc_warn(dev, "unexpected V4L2 event for session %u dropped\n",
 			 sid);
 		return;
