@@ -40,12 +40,7 @@ stop_capture() {
 }
 
 START=$(uptime_s)
-while :; do
-    if ! wait_host_command "$START" $MAX_SECONDS; then
-        echo "CAMVM-CONSUMER: no 'end' from the host within $MAX_SECONDS s; giving up" | tee -a "$R/consumer-timeouts.txt"
-        break
-    fi
-    echo "CAMVM-CONSUMER: host says: $CMD $ARGS"
+while wait_host_command "$START" $MAX_SECONDS; do
     case $CMD in
     capture)
         stop_capture

@@ -83,12 +83,7 @@ host_channel /dev/ttyS1
 start_agent pattern
 
 START=$(uptime_s)
-while :; do
-    if ! wait_host_command "$START" $MAX_SECONDS; then
-        echo "CAMVM-PRODUCER: no 'end' from the host within $MAX_SECONDS s; giving up" | tee -a "$R/producer-timeouts.txt"
-        break
-    fi
-    echo "CAMVM-PRODUCER: host says: $CMD $ARGS"
+while wait_host_command "$START" $MAX_SECONDS; do
     case $CMD in
     agent) stop_agent; start_agent "$ARGS" ;;
     kill-pipeline)

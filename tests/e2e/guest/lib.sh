@@ -128,10 +128,14 @@ host_command() {
 }
 
 # wait_host_command START MAX: the next command from the host channel (host_command), waited for as long as it takes
-# until MAX seconds after START (an uptime_s); 1 then, so that a script the host forgot still returns its results.
+# until MAX seconds after START (an uptime_s); 1 then, said on the console and in $R/host-timeouts.txt, so that a
+# script the host forgot still returns its results.
 wait_host_command() {
     while ! host_command 5; do
-        [ "$(awk -v now="$(uptime_s)" -v start="$1" -v max="$2" 'BEGIN { print (now - start > max) }')" = 1 ] && return 1
+        if [ "$(awk -v now="$(uptime_s)" -v start="$1" -v max="$2" 'BEGIN { print (now - start > max) }')" = 1 ]; then
+            echo "$MARK_TAG: no 'end' from the host within $2 s; giving up" | tee -a "$R/host-timeouts.txt"
+            return 1
+        fi
     done
-    return 0
+    echo "$MARK_TAG: host says: $CMD $ARGS"
 }
