@@ -80,6 +80,7 @@ public sealed class CameraServiceSource : IFrameSource, IServiceSession<ServiceM
         }
 
         _connection = new CameraServiceConnection(loop, serviceSocketPath, vm, this);
+        _connection.Connect();
     }
 
     /// <inheritdoc />

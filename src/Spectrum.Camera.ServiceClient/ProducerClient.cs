@@ -57,6 +57,7 @@ public sealed class ProducerClient : IFrameDestination, IServiceSession<ServiceT
         }
 
         _connection = new ProducerConnection(loop, serviceSocketPath, vm, this);
+        _connection.Connect();
     }
 
     /// <inheritdoc />

@@ -39,7 +39,6 @@ internal abstract class ServiceConnection<TIn, TOut> : IDisposable
         SocketPath = socketPath;
         Vm = vm;
         _timer = TimerFd.Create();
-        loop.Post(Start);
     }
 
     /// <summary>What a message from the service is to the connection.</summary>
@@ -73,6 +72,13 @@ internal abstract class ServiceConnection<TIn, TOut> : IDisposable
 
     /// <summary>The name of the protocol's welcome message, for log lines and protocol errors.</summary>
     protected abstract string WelcomeName { get; }
+
+    /// <summary>
+    /// Starts connecting on the loop (posted, so from any thread, before or while the loop runs). Call it last in the
+    /// session's constructor: from then on the loop thread may call the session at any moment, even before that
+    /// constructor returns, and the session answers the service through its reference to this connection.
+    /// </summary>
+    public void Connect() => _loop.Post(Start);
 
     /// <summary>Sends <paramref name="message"/>; any failure (queue full, peer gone) drops the connection.</summary>
     public bool Send(TOut message, string what)
