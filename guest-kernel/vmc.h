@@ -13,7 +13,9 @@
  *   cmdq_lock  spinlock (irq): the commandq virtqueue, dev->removed,
  *              dev->broken, dev->detached and the command flags.
  *   evtq_lock  spinlock (irq): the eventq virtqueue.
- *   sess_lock  spinlock: the session list and session->dead.
+ *   sess_lock  spinlock: the session list and session->dead. An output
+ *              node's control events are queued to a session's file under
+ *              it, so the V4L2 core's fh_lock nests inside.
  *   qlock      spinlock: the device-side queue state (queued[], the pending
  *              and early lists, orphans, q_* fields). Taken after sess_lock.
  * The event worker takes only spinlocks and never sends commands.
