@@ -249,6 +249,7 @@ static inline bool vmc_cmd_maybe_sent(int err)
 int vmc_event_init(struct vmc_device *dev);
 void vmc_event_kick(struct vmc_device *dev);
 void vmc_event_free(struct vmc_device *dev);
+void vmc_event_flush(struct vmc_device *dev);
 void vmc_evtq_done(struct virtqueue *vq);
 void vmc_event_work(struct work_struct *work);
 
