@@ -42,9 +42,12 @@ internal static class ServeCommand
         Start it before QEMU, then give QEMU:
           -object memory-backend-memfd,id=mem,size=<RAM>,share=on -machine q35,memory-backend=mem
           -chardev socket,id=cam,path=PATH
+        and, with QEMU 11.2 (its own device, with the shared-memory window MMAP buffers need):
+          -device vhost-user-media-pci,chardev=cam
+        or, with QEMU 10.0 patched as the project's tools/build-qemu.sh does (no window: USERPTR buffers only):
           -device vhost-user-device-pci,chardev=cam,virtio-id=48,num_vqs=2,vq_size=256,config_size=40
-        (QEMU 10.0 needs the project's patch for this device; 10.2 and later call it vhost-user-test-device-pci.)
-        QEMU cannot reconnect to a back-end: if the sidecar stops, the VM's camera is gone until the VM restarts.
+        Neither QEMU reconnects to a restarted sidecar: if the sidecar stops, the VM's camera is gone until the VM
+        restarts (README, "Running with QEMU").
 
         Options:
           --socket-path PATH   Unix socket to listen on (a stale socket file is replaced; removed on exit).
@@ -64,6 +67,10 @@ internal static class ServeCommand
                                "Spectrum Camera Output" with --role producer).
           --menu SPEC          Formats, sizes and rates the guest sees, fixed for the VM's life, e.g.
                                "formats=YUYV,NV12,YU12;sizes=320x240,640x480,1280x720,1920x1080;fps=30,15" (the default).
+          --shm-size SIZE      Size of the shared-memory window QEMU 11.2 maps MMAP buffers into, and the most
+                               MMAP buffer memory the sidecar holds: a multiple of 64K, with K, M or G (default 512M,
+                               32 buffers of 1080p YUYV four times over). 0 offers no window (USERPTR only).
+                               QEMU 10.0 never takes the window whatever this says. Capture role only.
           --log-level LEVEL    debug, info (default), warning or error.
           --no-sandbox         Do not sandbox the sidecar (logged as a warning). By default, once the socket
                                listens, it sets no_new_privs and installs a seccomp allowlist of the system calls
@@ -96,7 +103,7 @@ internal static class ServeCommand
 
     public static int Run(string[] args)
     {
-        var cl = CommandLine.Parse(args, ["--socket-path", "--vm", "--role", "--source", "--camera-service", "--card", "--menu", "--log-level"],
+        var cl = CommandLine.Parse(args, ["--socket-path", "--vm", "--role", "--source", "--camera-service", "--card", "--menu", "--log-level", "--shm-size"],
             ["--no-sandbox", "--require-sandbox"]);
         if (cl.HelpRequested)
         {
@@ -147,13 +154,28 @@ internal static class ServeCommand
             throw new UsageException($"--card: {cardProblem}");
         }
 
+        var shmSize = MediaDeviceOptions.DefaultSharedMemorySize;
+        if (cl.Get("--shm-size") is { } shmText)
+        {
+            if (role == "producer")
+            {
+                throw new UsageException("--shm-size goes with the capture role: the output device (--role producer) has no shared-memory window");
+            }
+
+            shmSize = ParseSize(shmText) ?? throw new UsageException($"--shm-size: '{shmText}' is not a size such as 512M, 1G or 0");
+            if (MediaDeviceOptions.SharedMemorySizeProblem(shmSize) is { } shmProblem)
+            {
+                throw new UsageException($"--shm-size {shmText}: {shmProblem}");
+            }
+        }
+
         // Everything below is the VM's life: a failure now is a runtime failure (exit 1 with one log line), never
         // "bad usage".
         try
         {
             Func<EventLoop, SidecarDevice> device = role == "producer"
                 ? loop => SidecarDevice.Producer(loop, serviceSocket!, vm, card, menu)
-                : loop => SidecarDevice.Capture(loop, sourceName, serviceSocket, vm, card, menu);
+                : loop => SidecarDevice.Capture(loop, sourceName, serviceSocket, vm, card, menu, shmSize);
             return Serve(socketPath, device, sandbox: !cl.Has("--no-sandbox"), requireSandbox: cl.Has("--require-sandbox"));
         }
 #pragma warning disable CA1031 // The command's last line of defence: one log line and exit 1, never an unhandled exception.
@@ -201,6 +223,22 @@ internal static class ServeCommand
             ? throw new UsageException("--role producer needs --camera-service PATH (the camera service's producer socket for this VM, " +
                                        "RUNTIME_DIR/producers/NAME.sock)")
             : "camera-vm";
+    }
+
+    /// <summary>A byte count such as 512M, 64K, 1G or 0 (binary units), or null when it is none.</summary>
+    internal static ulong? ParseSize(string text)
+    {
+        var unit = text.Length > 0 ? char.ToUpperInvariant(text[^1]) : ' ';
+        var shift = unit switch { 'K' => 10, 'M' => 20, 'G' => 30, _ => 0 };
+        var digits = shift == 0 ? text : text[..^1];
+        if (digits.Length == 0 || !digits.All(char.IsAsciiDigit) ||
+            !ulong.TryParse(digits, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value) ||
+            value > ulong.MaxValue >> shift)
+        {
+            return null;
+        }
+
+        return value << shift;
     }
 
     private static int Serve(string socketPath, Func<EventLoop, SidecarDevice> makeDevice, bool sandbox, bool requireSandbox)

@@ -36,7 +36,9 @@ internal sealed class SidecarDevice : IDisposable
     public string Summary() => _summary();
 
     /// <summary>The VM's camera; frames from <paramref name="sourceName"/> (test-pattern, black or camera-service).</summary>
-    public static SidecarDevice Capture(EventLoop loop, string sourceName, string? serviceSocket, string vm, string card, StableMenu menu)
+    /// <param name="shmSize">Bytes of the shared-memory window for MMAP buffers (0: none).</param>
+    public static SidecarDevice Capture(EventLoop loop, string sourceName, string? serviceSocket, string vm, string card, StableMenu menu,
+        ulong shmSize)
     {
         CameraServiceSource? serviceSource = null;
         IFrameSource source = sourceName switch
@@ -47,14 +49,15 @@ internal sealed class SidecarDevice : IDisposable
         };
         try
         {
-            var device = new VirtioMediaDevice(new MediaDeviceOptions(card, menu, source));
+            var device = new VirtioMediaDevice(new MediaDeviceOptions(card, menu, source) { SharedMemorySize = shmSize });
             if (serviceSource is not null)
             {
                 Log.Info("serve", $"frames from the camera service at {serviceSource.ServiceSocketPath} " +
                                   "(black until it welcomes this VM with camera permission)");
             }
 
-            return new SidecarDevice(device, serviceSource, $"card \"{card}\", source {source.Name}, menu {menu}", () =>
+            var window = shmSize == 0 ? "no shared-memory window" : $"shared-memory window {shmSize >> 10} KiB";
+            return new SidecarDevice(device, serviceSource, $"card \"{card}\", source {source.Name}, menu {menu}, {window}", () =>
             {
                 var c = device.Counters;
                 return $"{c.Delivered} frames delivered ({c.TestPattern} test pattern, {c.Black} black, {c.Camera} camera), " +
@@ -77,7 +80,7 @@ internal sealed class SidecarDevice : IDisposable
             var device = new VirtioMediaOutputDevice(new OutputDeviceOptions(card, menu, client));
             Log.Info("serve", $"camera VM: frames go to the camera service's producer socket {client.ServiceSocketPath} " +
                               "(Frames Wanted stays 0 until it connects and wants frames)");
-            return new SidecarDevice(device, client, $"output device \"{card}\", menu {menu}", () =>
+            return new SidecarDevice(device, client, $"output device \"{card}\", menu {menu}, no shared-memory window", () =>
             {
                 var c = device.Counters;
                 return $"{c.Forwarded} frames forwarded to the camera service ({client.FramesAnnounced} announced), " +

@@ -27,6 +27,22 @@ public static class MediaRequests
         SessionId = session,
     });
 
+    /// <summary>CMD_MMAP of the buffer plane at mmap offset <paramref name="offset"/>; <paramref name="writable"/> sets VIRTIO_MEDIA_MMAP_FLAG_RW.</summary>
+    public static byte[] Mmap(uint session, uint offset, bool writable = true) => WireStruct.ToArray(new VirtioMediaMmapCommand
+    {
+        Header = new VirtioMediaCommandHeader { Command = VirtioMediaWire.CmdMmap },
+        SessionId = session,
+        Flags = writable ? VirtioMediaWire.MmapFlagReadWrite : 0,
+        Offset = offset,
+    });
+
+    /// <summary>CMD_MUNMAP of what CMD_MMAP mapped at <paramref name="driverAddress"/>.</summary>
+    public static byte[] Munmap(ulong driverAddress) => WireStruct.ToArray(new VirtioMediaMunmapCommand
+    {
+        Header = new VirtioMediaCommandHeader { Command = VirtioMediaWire.CmdMunmap },
+        DriverAddress = driverAddress,
+    });
+
     /// <summary>A whole CMD_IOCTL: the command, then <paramref name="payload"/>, then <paramref name="extra"/> (SG entries).</summary>
     public static byte[] Ioctl(uint session, V4l2IoctlNumber code, ReadOnlySpan<byte> payload = default, ReadOnlySpan<byte> extra = default)
     {

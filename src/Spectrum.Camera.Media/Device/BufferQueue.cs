@@ -1,9 +1,11 @@
+using Spectrum.Camera.Uapi;
+
 namespace Spectrum.Camera.Media.Device;
 
 /// <summary>
 /// The device's single buffer queue (VIDEO_CAPTURE or VIDEO_OUTPUT): which session owns it (vb2's rule: the first
-/// REQBUFS/CREATE_BUFS owner, others get EBUSY), its buffers, the FIFO of queued buffers and whether it streams. Pure
-/// state: no guest memory access.
+/// REQBUFS/CREATE_BUFS owner, others get EBUSY), its memory type, its buffers, the FIFO of queued buffers and whether it
+/// streams. Pure state: no guest memory access; device-owned buffers it lets go are handed to <see cref="ReleaseOwned"/>.
 /// </summary>
 internal sealed class BufferQueue
 {
@@ -19,6 +21,29 @@ internal sealed class BufferQueue
         {
             _buffers[i] = new QueueBuffer(i);
         }
+    }
+
+    /// <summary>
+    /// Bits of an MMAP buffer's mmap offset below its index: each slot gets 64 MiB of offsets (the largest buffer), so
+    /// the offsets are page multiples for any guest page size and 32 slots fit the 32-bit offset CMD_MMAP carries.
+    /// </summary>
+    public const int MemOffsetShift = 26;
+
+    /// <summary>Where device-owned buffers go when the queue lets them go (the shared-memory window frees them).</summary>
+    public Action<MmapBuffer>? ReleaseOwned { get; set; }
+
+    /// <summary>V4L2_MEMORY_USERPTR or V4L2_MEMORY_MMAP: how the current buffers get their memory.</summary>
+    public uint Memory { get; private set; } = V4l2.MemoryUserPtr;
+
+    /// <summary>The mmap offset of slot <paramref name="index"/>.</summary>
+    public static uint MemOffsetOf(uint index) => index << MemOffsetShift;
+
+    /// <summary>The slot whose MMAP buffer has mmap offset <paramref name="offset"/>, if there is one.</summary>
+    public bool TryGetByMemOffset(uint offset, out QueueBuffer buffer)
+    {
+        buffer = null!;
+        return Memory == V4l2.MemoryMmap && (offset & ((1u << MemOffsetShift) - 1)) == 0 &&
+               TryGetBuffer(offset >> MemOffsetShift, out buffer) && buffer.Owned is not null;
     }
 
     /// <summary>Session id of the owner, or null when the queue is free.</summary>
@@ -42,7 +67,7 @@ internal sealed class BufferQueue
     /// Replaces all buffers with <paramref name="count"/> fresh ones of at least <paramref name="minLength"/> bytes each
     /// (0 frees the queue).
     /// </summary>
-    public void Reallocate(uint session, uint count, uint minLength)
+    public void Reallocate(uint session, uint count, uint minLength, uint memory = V4l2.MemoryUserPtr)
     {
         _queued.Clear();
         for (var i = 0; i < _buffers.Length; i++)
@@ -52,15 +77,51 @@ internal sealed class BufferQueue
             _buffers[i].UserPtr = 0;
             _buffers[i].Length = 0;
             _buffers[i].MinLength = minLength;
+            if (_buffers[i].Owned is { } owned)
+            {
+                _buffers[i].Owned = null;
+                ReleaseOwned?.Invoke(owned);
+            }
         }
 
+        Memory = memory;
         Allocated = Math.Min(count, MaxBuffers);
         Owner = Allocated == 0 ? null : session;
     }
 
-    /// <summary>Adds up to <paramref name="count"/> buffers of at least <paramref name="minLength"/> bytes; returns how many.</summary>
-    public uint Add(uint session, uint count, uint minLength)
+    /// <summary>
+    /// Keeps the first <paramref name="count"/> of the buffers just allocated (fewer device-owned buffers fitted than
+    /// asked for, as vb2 grants fewer when memory runs out).
+    /// </summary>
+    public void Truncate(uint count)
     {
+        for (var i = count; i < Allocated; i++)
+        {
+            if (_buffers[i].Owned is { } owned)
+            {
+                _buffers[i].Owned = null;
+                ReleaseOwned?.Invoke(owned);
+            }
+        }
+
+        Allocated = Math.Min(Allocated, count);
+        if (Allocated == 0)
+        {
+            Owner = null;
+        }
+    }
+
+    /// <summary>
+    /// Adds up to <paramref name="count"/> buffers of at least <paramref name="minLength"/> bytes; returns how many. The
+    /// first buffers of an empty queue set its memory type.
+    /// </summary>
+    public uint Add(uint session, uint count, uint minLength, uint memory = V4l2.MemoryUserPtr)
+    {
+        if (Allocated == 0)
+        {
+            Memory = memory;
+        }
+
         var added = Math.Min(count, MaxBuffers - Allocated);
         for (var i = Allocated; i < Allocated + added; i++)
         {

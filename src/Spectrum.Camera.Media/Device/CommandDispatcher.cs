@@ -23,11 +23,15 @@ internal sealed class CommandDispatcher : ICommandHandler
 
     private readonly DeviceState _state;
     private readonly IoctlAllowlist _allowlist;
+    private readonly SharedMemoryWindow _window;
+    private readonly MmapCommands _mmap;
 
-    public CommandDispatcher(DeviceState state, IoctlAllowlist allowlist)
+    public CommandDispatcher(DeviceState state, IoctlAllowlist allowlist, SharedMemoryWindow window)
     {
         _state = state;
         _allowlist = allowlist;
+        _window = window;
+        _mmap = new MmapCommands(state, window);
     }
 
     /// <summary>Answers one command into <paramref name="response"/> (begun with the chain's writable length).</summary>
@@ -57,12 +61,10 @@ internal sealed class CommandDispatcher : ICommandHandler
                 Ioctl(request, response);
                 break;
             case VirtioMediaWire.CmdMmap:
-                // No shared-memory window exists on QEMU 10.0, so no buffer can be mapped: MMAP answers ENOTTY as the
-                // reference device does without a mapper, and MUNMAP has nothing to unmap.
-                response.Answer(Errno.ENOTTY);
+                _mmap.Map(request, response);
                 break;
             case VirtioMediaWire.CmdMunmap:
-                response.Answer(Errno.EINVAL);
+                _mmap.Unmap(request, response);
                 break;
             default:
                 Fault(response, $"unknown command {header.Command}", Errno.ENOTTY);
@@ -106,6 +108,8 @@ internal sealed class CommandDispatcher : ICommandHandler
         }
 
         _allowlist.SessionClosed(close.SessionId);
+        _window.CloseSession(close.SessionId);
+
         Log.Debug(Component, $"session {close.SessionId} closed ({_state.Sessions.Count} open)");
     }
 
@@ -127,7 +131,7 @@ internal sealed class CommandDispatcher : ICommandHandler
         if (!Enum.IsDefined(code))
         {
             // No such ioctl here: the V4L2 answer for it. Not a fault: clients probe freely.
-            response.Answer(Errno.ENOTTY);
+            IoctlAllowlist.Refuse(response, request.Bytes[IoctlCommandSize..]);
             return;
         }
 

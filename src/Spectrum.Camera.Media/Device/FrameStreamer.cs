@@ -6,9 +6,10 @@ namespace Spectrum.Camera.Media.Device;
 
 /// <summary>
 /// The capture device's frame engine: each tick of its <see cref="FramePacer"/> renders the frame straight into the
-/// guest pages of the oldest queued buffer and queues an EVT_DQBUF. Frame numbers count every period since STREAMON,
-/// so a tick with no queued buffer (or a late tick) shows up as a gap in <c>sequence</c>, as V4L2 drivers do. While
-/// the rings are stopped (VM paused) nothing is written; the stream resumes on its own.
+/// oldest queued buffer (its guest pages, or the device-owned memory of an MMAP buffer) and queues an EVT_DQBUF. Frame
+/// numbers count every period since STREAMON, so a tick with no queued buffer (or a late tick) shows up as a gap in
+/// <c>sequence</c>, as V4L2 drivers do. While the rings are stopped (VM paused) nothing is written; the stream resumes
+/// on its own.
 /// </summary>
 internal sealed class FrameStreamer : IStreamer
 {
@@ -17,6 +18,7 @@ internal sealed class FrameStreamer : IStreamer
     private readonly VirtqueueTransport _transport;
     private readonly FramePacer _pacer;
     private readonly GuestBufferSink _sink = new();
+    private readonly MmapBufferSink _mmapSink = new();
 
     // The frames whose events may still wait in the transport's backlog, newest last: a STREAMOFF that withdraws n
     // events withdraws the n newest frames (the backlog holds only the streaming owner's events, oldest out first).
@@ -81,9 +83,21 @@ internal sealed class FrameStreamer : IStreamer
         }
 
         var format = _state.Format;
-        _sink.Open(_transport.Memory!, buffer);
-        var content = _source.Render(format, frame, _sink);
-        var failed = _sink.Faulted || _sink.Written != format.SizeImage;
+        FrameContent content;
+        bool failed;
+        if (buffer.Owned is { } owned)
+        {
+            _mmapSink.Open(owned);
+            content = _source.Render(format, frame, _mmapSink);
+            failed = _mmapSink.Faulted || _mmapSink.Written != format.SizeImage;
+        }
+        else
+        {
+            _sink.Open(_transport.Memory!, buffer);
+            content = _source.Render(format, frame, _sink);
+            failed = _sink.Faulted || _sink.Written != format.SizeImage;
+        }
+
         buffer.State = QueueBufferState.Dequeued;
         Counters.Count(content, failed);
         _recent[_recentNext] = (content, failed);

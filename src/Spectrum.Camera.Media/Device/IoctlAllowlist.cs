@@ -7,7 +7,7 @@ namespace Spectrum.Camera.Media.Device;
 /// The ioctls a device serves: one switch over <see cref="V4l2IoctlNumber"/> that names every member (the compiler
 /// refuses a member without an arm), shared by both devices. Both serve the format, frame-interval and buffer ioctls
 /// on their one queue; the capture device its one camera input, the output device its one output and the controls
-/// with their events (<see cref="OutputControls"/>). Everything else is ENOTTY: buffers are USERPTR (no EXPBUF), DQBUF
+/// with their events (<see cref="OutputControls"/>). Everything else is ENOTTY: buffers are not exported (no EXPBUF), DQBUF
 /// and DQEVENT are answered by the guest driver from events, and there are no standards, selections or menus. QUERYCAP
 /// is answered by the guest driver itself. The <see cref="CommandDispatcher"/> has found the session and checked that
 /// the enum names the ioctl before it calls here.
@@ -62,48 +62,48 @@ internal sealed class IoctlAllowlist
 
             V4l2IoctlNumber.EnumInput => IsCapture
                 ? Serve<V4l2Input, V4l2Input>(call, response, static (t, in c, in q, out a) => ParameterIoctls.EnumerateInputs(q, out a))
-                : Refuse(response),
+                : Refuse(response, call.Payload),
             V4l2IoctlNumber.GInput => IsCapture
                 ? Serve<NoPayload, uint>(call, response, static (t, in c, in q, out a) => ParameterIoctls.GetInput(out a))
-                : Refuse(response),
+                : Refuse(response, call.Payload),
             V4l2IoctlNumber.SInput => IsCapture
                 ? Serve<uint, uint>(call, response, static (t, in c, in q, out a) => ParameterIoctls.SetInput(q, out a))
-                : Refuse(response),
+                : Refuse(response, call.Payload),
             V4l2IoctlNumber.EnumOutput => IsCapture
-                ? Refuse(response)
+                ? Refuse(response, call.Payload)
                 : Serve<V4l2Output, V4l2Output>(call, response, static (t, in c, in q, out a) => ParameterIoctls.EnumerateOutputs(q, out a)),
             V4l2IoctlNumber.GOutput => IsCapture
-                ? Refuse(response)
+                ? Refuse(response, call.Payload)
                 : Serve<NoPayload, uint>(call, response, static (t, in c, in q, out a) => ParameterIoctls.GetOutput(out a)),
             V4l2IoctlNumber.SOutput => IsCapture
-                ? Refuse(response)
+                ? Refuse(response, call.Payload)
                 : Serve<uint, uint>(call, response, static (t, in c, in q, out a) => ParameterIoctls.SetOutput(q, out a)),
 
             V4l2IoctlNumber.QueryCtrl => _controls is null
-                ? Refuse(response)
+                ? Refuse(response, call.Payload)
                 : Serve<V4l2QueryCtrl, V4l2QueryCtrl>(call, response, static (t, in c, in q, out a) => OutputControls.Query(q, out a)),
             V4l2IoctlNumber.QueryExtCtrl => _controls is null
-                ? Refuse(response)
+                ? Refuse(response, call.Payload)
                 : Serve<V4l2QueryExtCtrl, V4l2QueryExtCtrl>(call, response, static (t, in c, in q, out a) => OutputControls.QueryExtended(q, out a)),
             V4l2IoctlNumber.GCtrl => _controls is null
-                ? Refuse(response)
+                ? Refuse(response, call.Payload)
                 : Serve<V4l2Control, V4l2Control>(call, response, static (t, in c, in q, out a) => t._controls!.Get(q, out a)),
             V4l2IoctlNumber.SCtrl => _controls is null
-                ? Refuse(response)
+                ? Refuse(response, call.Payload)
                 : Serve<V4l2Control, V4l2Control>(call, response, static (t, in c, in q, out a) => OutputControls.Set(q, out a)),
-            V4l2IoctlNumber.GExtCtrls => _controls?.ServeExtended(call, response, OutputControls.ExtAccess.Get) ?? Refuse(response),
-            V4l2IoctlNumber.TryExtCtrls => _controls?.ServeExtended(call, response, OutputControls.ExtAccess.Try) ?? Refuse(response),
-            V4l2IoctlNumber.SExtCtrls => _controls?.ServeExtended(call, response, OutputControls.ExtAccess.Set) ?? Refuse(response),
+            V4l2IoctlNumber.GExtCtrls => _controls?.ServeExtended(call, response, OutputControls.ExtAccess.Get) ?? Refuse(response, call.Payload),
+            V4l2IoctlNumber.TryExtCtrls => _controls?.ServeExtended(call, response, OutputControls.ExtAccess.Try) ?? Refuse(response, call.Payload),
+            V4l2IoctlNumber.SExtCtrls => _controls?.ServeExtended(call, response, OutputControls.ExtAccess.Set) ?? Refuse(response, call.Payload),
             V4l2IoctlNumber.SubscribeEvent => _controls is null
-                ? Refuse(response)
+                ? Refuse(response, call.Payload)
                 : Serve<V4l2EventSubscription, NoPayload>(call, response, static (t, in c, in q, out a) => t._controls!.Subscribe(c, q, out a)),
             V4l2IoctlNumber.UnsubscribeEvent => _controls is null
-                ? Refuse(response)
+                ? Refuse(response, call.Payload)
                 : Serve<V4l2EventSubscription, NoPayload>(call, response, static (t, in c, in q, out a) => OutputControls.Unsubscribe(c, q, out a)),
 
             V4l2IoctlNumber.QueryCap or V4l2IoctlNumber.ExpBuf or V4l2IoctlNumber.DQBuf or V4l2IoctlNumber.GStd or
                 V4l2IoctlNumber.SStd or V4l2IoctlNumber.EnumStd or V4l2IoctlNumber.QueryMenu or V4l2IoctlNumber.DQEvent or
-                V4l2IoctlNumber.GSelection or V4l2IoctlNumber.SSelection => Refuse(response),
+                V4l2IoctlNumber.GSelection or V4l2IoctlNumber.SSelection => Refuse(response, call.Payload),
         };
 #pragma warning restore CS8524
     }
@@ -115,10 +115,15 @@ internal sealed class IoctlAllowlist
         _controls?.SessionClosed(sessionId);
     }
 
-    /// <summary>An ioctl this device does not serve: ENOTTY, as V4L2 answers it.</summary>
-    private static bool Refuse(CommandResponse response)
+    /// <summary>
+    /// An ioctl this device does not serve: ENOTTY, as V4L2 answers it, with the driver's payload written back unchanged
+    /// where the chain has room for it (a WR ioctl). virtio 1.4 §5.22 lets a failed ioctl carry its payload; the upstream
+    /// driver turns a header-only ENOTTY to G/S/TRY_EXT_CTRLS into EINVAL, and reports the ENOTTY when the payload comes
+    /// back.
+    /// </summary>
+    internal static bool Refuse(CommandResponse response, ReadOnlySpan<byte> payload)
     {
-        response.Answer(Errno.ENOTTY);
+        response.AnswerEcho(Errno.ENOTTY, payload);
         return false;
     }
 

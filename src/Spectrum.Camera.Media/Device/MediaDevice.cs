@@ -11,8 +11,9 @@ namespace Spectrum.Camera.Media.Device;
 /// <summary>
 /// What the virtio-media capture and output devices share as an <see cref="IVirtioDevice"/>: the 40-byte config, the
 /// two queues through one <see cref="VirtqueueTransport"/>, the command dispatcher with the device's ioctl allowlist,
-/// and a frame engine that stops writing or reading guest memory while the rings are stopped. Commands are answered at
-/// once (never blocked on media progress).
+/// the shared-memory window for MMAP buffers (a device without one offers none), and a frame engine that stops writing
+/// or reading guest memory while the rings are stopped. Commands are answered at once (never blocked on media
+/// progress; CMD_MMAP alone waits, off the loop, for the VMM's ack of its mapping).
 /// </summary>
 public abstract class MediaDevice : IVirtioDevice, IDisposable
 {
@@ -26,7 +27,8 @@ public abstract class MediaDevice : IVirtioDevice, IDisposable
     private BufferIoctls? _buffers;
     private CommandDispatcher? _dispatcher;
 
-    private protected MediaDevice(string card, uint deviceCaps, DeviceState state)
+    /// <param name="sharedMemorySize">Bytes of shared-memory region 0 (0: no window, so no MMAP buffers).</param>
+    private protected MediaDevice(string card, uint deviceCaps, DeviceState state, ulong sharedMemorySize)
     {
         ArgumentNullException.ThrowIfNull(card);
         if (CardNameProblem(card) is { } problem)
@@ -34,8 +36,15 @@ public abstract class MediaDevice : IVirtioDevice, IDisposable
             throw new ArgumentException(problem, nameof(card));
         }
 
+        if (MediaDeviceOptions.SharedMemorySizeProblem(sharedMemorySize) is { } sizeProblem)
+        {
+            throw new ArgumentException("shared-memory size " + sizeProblem, nameof(sharedMemorySize));
+        }
+
         _config = WireStruct.ToArray(VirtioMediaConfig.Create(deviceCaps, deviceType: 0, Encoding.UTF8.GetBytes(card)));
         State = state;
+        Window = new SharedMemoryWindow(sharedMemorySize, Transport);
+        State.Queue.ReleaseOwned = Window.Release;
     }
 
     public int SessionCount => State.Sessions.Count;
@@ -45,6 +54,11 @@ public abstract class MediaDevice : IVirtioDevice, IDisposable
     public int QueueCount => 2;
 
     public ReadOnlySpan<byte> ConfigSpace => _config;
+
+    public ulong SharedMemoryRegionSize => Window.RegionSize;
+
+    /// <summary>The shared-memory window, for tests and the operator's view of MMAP buffers.</summary>
+    internal SharedMemoryWindow Window { get; }
 
     private protected DeviceState State { get; }
 
@@ -77,8 +91,14 @@ public abstract class MediaDevice : IVirtioDevice, IDisposable
 
         _buffers?.StopStreaming();
         State.Reset();
+        Window.Reset();
         Transport.Reset();
     }
+
+    public void SharedMemoryChanged(ISharedMemoryMapper? mapper) => Window.Attach(mapper);
+
+    /// <summary>The VMM is gone: its sessions and every device-owned buffer go too (the VMM dropped its mappings itself).</summary>
+    public void ConnectionEnded() => Reset();
 
     public virtual void QueueStarted(int index, IVirtqueue queue)
     {
@@ -86,12 +106,14 @@ public abstract class MediaDevice : IVirtioDevice, IDisposable
         if (Transport.IsRunning)
         {
             Streamer.Resume();
+            Window.QueuesRunning(true);
         }
     }
 
     public void QueueStopped(int index)
     {
         Streamer.Suspend();
+        Window.QueuesRunning(false);
         Transport.QueueStopped(index);
     }
 
@@ -108,6 +130,7 @@ public abstract class MediaDevice : IVirtioDevice, IDisposable
         if (disposing)
         {
             _streamer?.Dispose();
+            Window.Dispose();
         }
     }
 
@@ -119,6 +142,6 @@ public abstract class MediaDevice : IVirtioDevice, IDisposable
     {
         _streamer = streamer;
         _buffers = buffers;
-        _dispatcher = new CommandDispatcher(State, allowlist);
+        _dispatcher = new CommandDispatcher(State, allowlist, Window);
     }
 }

@@ -3,10 +3,11 @@ using Spectrum.Camera.Virtio;
 namespace Spectrum.Camera.Media.Device;
 
 /// <summary>
-/// One slot of the device's buffer queue. The guest provides its memory (USERPTR on the wire): an SG list of
+/// One slot of the device's buffer queue. Its memory is either the guest's (USERPTR on the wire): an SG list of
 /// guest-physical ranges, validated at QBUF and kept as guest addresses, so a memory-table change can never redirect
-/// frame writes (or, on an output queue, frame reads).
-/// The range array is reused across QBUFs so the frame path does not allocate.
+/// frame writes (or, on an output queue, frame reads); or the device's own (MMAP, <see cref="Owned"/>, capture only),
+/// which the guest maps through the shared-memory window. The range array is reused across QBUFs so the frame path
+/// does not allocate.
 /// </summary>
 internal sealed class QueueBuffer
 {
@@ -32,6 +33,12 @@ internal sealed class QueueBuffer
     public GuestRange[] Ranges { get; set; } = new GuestRange[16];
 
     public int RangeCount { get; set; }
+
+    /// <summary>The device-owned memory of an MMAP buffer, or null for a USERPTR one.</summary>
+    public MmapBuffer? Owned { get; set; }
+
+    /// <summary>The mmap offset QUERYBUF reports for an MMAP buffer (<see cref="BufferQueue.MemOffsetOf"/>).</summary>
+    public uint MemOffset => BufferQueue.MemOffsetOf(Index);
 
     /// <summary>The queue's frame-period count when the buffer was queued (see BufferQueue.FramePeriod).</summary>
     public long QueuedInPeriod { get; set; }

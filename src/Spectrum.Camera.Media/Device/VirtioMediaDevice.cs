@@ -6,7 +6,8 @@ namespace Spectrum.Camera.Media.Device;
 /// <summary>
 /// The virtio-media (id 48) capture device: two queues (commandq, eventq), a 40-byte config, and a narrow allowlist of
 /// V4L2 ioctls (<see cref="IoctlAllowlist"/>) served from the stable menu, with frames from an <see cref="IFrameSource"/>
-/// written into guest pages by the <see cref="FrameStreamer"/>.
+/// written by the <see cref="FrameStreamer"/> into guest pages or, with a shared-memory window (QEMU 11.2's
+/// vhost-user-media), into device-owned MMAP buffers the guest maps there.
 /// </summary>
 public sealed class VirtioMediaDevice : MediaDevice
 {
@@ -14,11 +15,12 @@ public sealed class VirtioMediaDevice : MediaDevice
 
     public VirtioMediaDevice(MediaDeviceOptions options)
         : base((options ?? throw new ArgumentNullException(nameof(options))).Card,
-            V4l2.CapVideoCapture | V4l2.CapStreaming | V4l2.CapExtPixFormat, new DeviceState(options.Menu, options.SessionLimit))
+            V4l2.CapVideoCapture | V4l2.CapStreaming | V4l2.CapExtPixFormat, new DeviceState(options.Menu, options.SessionLimit),
+            options.SharedMemorySize)
     {
         Options = options;
         _streamer = new FrameStreamer(State, options.Source, Transport);
-        var buffers = new BufferIoctls(State, _streamer);
+        var buffers = new BufferIoctls(State, _streamer, Window);
         Compose(_streamer, buffers, new IoctlAllowlist(State, buffers));
     }
 

@@ -21,13 +21,13 @@ public sealed class VirtioMediaOutputDevice : MediaDevice
     public VirtioMediaOutputDevice(OutputDeviceOptions options)
         : base((options ?? throw new ArgumentNullException(nameof(options))).Card,
             V4l2.CapVideoOutput | V4l2.CapStreaming | V4l2.CapExtPixFormat,
-            new DeviceState(options.Menu, options.SessionLimit, V4l2.BufTypeVideoOutput))
+            new DeviceState(options.Menu, options.SessionLimit, V4l2.BufTypeVideoOutput), sharedMemorySize: 0)
     {
         Options = options;
         _destination = options.Destination;
         _receiver = new FrameReceiver(State, _destination, Transport);
         _controls = new OutputControls(State, Transport);
-        var buffers = new BufferIoctls(State, _receiver);
+        var buffers = new BufferIoctls(State, _receiver, Window);
         Compose(_receiver, buffers, new IoctlAllowlist(State, buffers, _controls));
         _destination.DemandChanged += OnDemandChanged;
         OnDemandChanged();

@@ -28,31 +28,47 @@ public abstract class DeviceHarness<TDevice> : IDisposable
     private static readonly TimeSpan Timeout = MediaHarness.Timeout;
 
     private readonly string _directory;
-    private readonly LoopThread _loop = new("media-device-loop", Timeout);
-    private readonly VhostUserServer _server;
+    private readonly Func<EventLoop, TDevice> _device;
     private readonly LogCapture _log = new();
+    private LoopThread _loop = new("media-device-loop", Timeout);
+    private VhostUserServer _server;
     private bool _disposed;
 
-    private protected DeviceHarness(Func<EventLoop, TDevice> device, ulong ramSize, int eventBuffers)
+    private protected DeviceHarness(Func<EventLoop, TDevice> device, ulong ramSize, int eventBuffers, FrontendModel model)
     {
         _directory = Directory.CreateTempSubdirectory("spectrum-media-").FullName;
-        Device = device(_loop.Loop);
-        var socketPath = Path.Combine(_directory, "camera.sock");
-        _server = VhostUserServer.Listen(socketPath, Device, _loop.Loop);
-        _loop.Invoke(_server.Start);
-        Vmm = new TestVmm(socketPath, MediaHarness.QueueSizes, ramSize);
-        Vmm.Client.ReplyTimeout = Timeout;
-        Vmm.Initialize();
-        Driver = NewDriver();
-        Vmm.StartDriver(newRings: true, beforeEnable: _ => Driver.PostEventBuffers(eventBuffers));
+        _device = device;
+        SocketPath = Path.Combine(_directory, "camera.sock");
+        (Device, _server) = Serve();
+        Vmm = new TestVmm(SocketPath, model == FrontendModel.Qemu112Media ? MediaHarness.MediaDeviceQueueSizes : MediaHarness.QueueSizes,
+            ramSize, model);
+        try
+        {
+            Vmm.Client.ReplyTimeout = Timeout;
+            Vmm.Initialize();
+            Driver = NewDriver();
+            Vmm.StartDriver(newRings: true, beforeEnable: _ => Driver.PostEventBuffers(eventBuffers));
+        }
+        catch
+        {
+            // A front-end that cannot realize (QEMU 11.2 against a sidecar without a window) leaves nothing behind.
+            Dispose();
+            throw;
+        }
     }
 
-    public TDevice Device { get; }
+    /// <summary>The device of the sidecar serving now (replaced by <see cref="RestartSidecar"/>).</summary>
+    public TDevice Device { get; private set; }
+
+    public string SocketPath { get; }
+
+    /// <summary>The backend of the VMM's connection, read on the loop.</summary>
+    public VhostUserBackend? Backend => _loop.Invoke(() => _server.Backend);
 
     public TestVmm Vmm { get; }
 
     /// <summary>The guest driver of the current driver instance (replaced by <see cref="Reboot"/>).</summary>
-    public MediaGuestDriver Driver { get; private set; }
+    public MediaGuestDriver Driver { get; private set; } = null!;
 
     public GuestRam Ram => Vmm.Ram;
 
@@ -61,6 +77,20 @@ public abstract class DeviceHarness<TDevice> : IDisposable
 
     /// <summary>Everything the device logged so far.</summary>
     public string LogText => _log.Text;
+
+    /// <summary>
+    /// The sidecar dies (its loop, connection and device go, so every fd it held closes) and a new one listens on the
+    /// same socket, as systemd restarts it; nothing reconnects yet (<see cref="TestVmm.Reconnect"/> does).
+    /// </summary>
+    public void RestartSidecar()
+    {
+        _loop.Stop();
+        _server.Dispose();
+        Device.Dispose();
+        _loop.Dispose();
+        _loop = new LoopThread("media-device-loop", Timeout);
+        (Device, _server) = Serve();
+    }
 
     /// <summary>Runs <paramref name="read"/> on the device loop and returns its result.</summary>
     public T OnLoop<T>(Func<TDevice, T> read)
@@ -123,6 +153,23 @@ public abstract class DeviceHarness<TDevice> : IDisposable
         return Driver.Ioctl(session, code, payload, responsePayload, extra, readableSplit);
     }
 
+    /// <summary><see cref="MediaGuestDriver.Mmap"/> with interrupts armed (the answer waits for the VMM's ack).</summary>
+    public (uint Status, ulong DriverAddress, ulong Length) Mmap(uint session, uint offset, bool writable = true)
+    {
+        ArmInterrupts();
+        return Driver.Mmap(session, offset, writable);
+    }
+
+    public uint Munmap(ulong driverAddress)
+    {
+        ArmInterrupts();
+        return Driver.Munmap(driverAddress);
+    }
+
+    /// <summary>The device's shared-memory window as the loop sees it: (buffers, their bytes, mappings, lost bytes).</summary>
+    public (int Buffers, ulong BufferBytes, int Mappings, ulong LostBytes) WindowState() =>
+        OnLoop(d => (d.Window.BufferCount, d.Window.BufferBytes, d.Window.MappingCount, d.Window.LostBytes));
+
     /// <summary>An ioctl that must succeed; returns its payload.</summary>
     public byte[] IoctlOk(uint session, V4l2IoctlNumber code, ReadOnlySpan<byte> payload, int responsePayload, ReadOnlySpan<byte> extra = default)
     {
@@ -172,6 +219,28 @@ public abstract class DeviceHarness<TDevice> : IDisposable
         return gpa;
     }
 
+    /// <summary>
+    /// Publishes a command chain and kicks, without waiting for its completion (a command the device answers later),
+    /// with its request and response in fresh guest RAM. Returns the head and where the response goes.
+    /// </summary>
+    public (ushort Head, ulong ResponseGpa) Post(ReadOnlySpan<byte> request, int responseCapacity)
+    {
+        ArmInterrupts();
+        var requestGpa = Place(request);
+        var responseGpa = Reserve(responseCapacity);
+        var q = Driver.CommandQueue;
+        var head = q.AddChain([(requestGpa, (uint)request.Length)], [(responseGpa, (uint)responseCapacity)]);
+        q.Notify();
+        return (head, responseGpa);
+    }
+
+    /// <summary>Waits for the next completion on the command queue: (head, used length).</summary>
+    public (ushort Head, uint Length) WaitCompletion()
+    {
+        ArmInterrupts();
+        return Driver.CommandQueue.WaitUsed(Timeout);
+    }
+
     /// <summary>Allocates <paramref name="length"/> bytes of guest RAM filled with <paramref name="fill"/>.</summary>
     public ulong Reserve(int length, byte fill = 0xEE, ulong alignment = 16)
     {
@@ -186,9 +255,10 @@ public abstract class DeviceHarness<TDevice> : IDisposable
     public void ContinueVm() => Vmm.StartDriver(newRings: false);
 
     /// <summary>A guest reboot: the rings stop, and a new driver instance starts on new rings with fresh eventq buffers.</summary>
-    public void Reboot()
+    public void Reboot(Action? whileStopped = null)
     {
         Vmm.StopDriver();
+        whileStopped?.Invoke();
         Driver = NewDriver();
         Vmm.StartDriver(newRings: true, beforeEnable: _ => Driver.PostEventBuffers());
     }
@@ -245,4 +315,12 @@ public abstract class DeviceHarness<TDevice> : IDisposable
     private protected abstract void DisposeEnds();
 
     private MediaGuestDriver NewDriver() => new(Vmm) { Timeout = Timeout };
+
+    private (TDevice, VhostUserServer) Serve()
+    {
+        var device = _device(_loop.Loop);
+        var server = VhostUserServer.Listen(SocketPath, device, _loop.Loop);
+        _loop.Invoke(server.Start);
+        return (device, server);
+    }
 }

@@ -1,4 +1,5 @@
 using Spectrum.Camera.Frames;
+using Spectrum.Camera.Media.Device;
 using Spectrum.Camera.TestFrontend;
 using Spectrum.Camera.Uapi;
 
@@ -21,10 +22,12 @@ public abstract class MediaTestBase
     protected uint Session => _session ??= H.OpenSession();
 
     protected MediaHarness Start(IFrameSource? source = null, StableMenu? menu = null, ulong ramSize = 64UL << 20,
-        string card = "Spectrum Camera", int eventBuffers = 16)
+        string card = "Spectrum Camera", int eventBuffers = 16, FrontendModel model = FrontendModel.Qemu10Generic,
+        ulong sharedMemorySize = MediaDeviceOptions.DefaultSharedMemorySize)
     {
         _harness?.Dispose();
-        _harness = MediaHarness.Start(source, menu, ramSize, card, eventBuffers);
+        _harness = null;
+        _harness = MediaHarness.Start(source, menu, ramSize, card, eventBuffers, model, sharedMemorySize);
         return _harness;
     }
 

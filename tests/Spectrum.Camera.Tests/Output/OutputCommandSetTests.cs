@@ -1,4 +1,6 @@
+using Spectrum.Camera.TestFrontend;
 using Spectrum.Camera.Tests.Media.Unit;
+using Spectrum.Camera.Uapi;
 
 namespace Spectrum.Camera.Tests.Output;
 
@@ -15,6 +17,19 @@ public sealed class OutputCommandSetTests
     [Test]
     public void The_readme_table_lists_exactly_the_ioctls_the_output_device_serves() =>
         ReadmeCommandTable.AssertListsExactlyWhatIsServed(Section, new DispatcherRig(output: true), atLeast: 27);
+
+    [Test]
+    public void The_output_device_has_no_shared_memory_window_so_mmap_buffers_and_cmd_mmap_are_refused()
+    {
+        var rig = new DispatcherRig(output: true);
+        var session = rig.Open();
+        Assert.That(rig.Ioctl(session, V4l2IoctlNumber.ReqBufs, MediaRequests.RequestBuffers(2, V4l2.MemoryMmap, MediaRequests.Output)).Status,
+            Is.EqualTo(Errno.EINVAL), "REQBUFS with MMAP");
+        var answer = rig.Send(MediaRequests.Mmap(session, 0));
+        Assert.That((Errno)MediaRequests.Read<VirtioMediaResponseHeader>(answer).Status, Is.EqualTo(Errno.ENOTTY), "CMD_MMAP");
+        Assert.That(rig.Ioctl(session, V4l2IoctlNumber.ReqBufs, MediaRequests.RequestBuffers(2, V4l2.MemoryUserPtr, MediaRequests.Output)).Status,
+            Is.EqualTo(Errno.None), "REQBUFS with USERPTR");
+    }
 
     [Test]
     public void The_readme_table_has_a_row_for_every_virtio_media_command()

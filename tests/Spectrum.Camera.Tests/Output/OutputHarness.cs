@@ -18,7 +18,7 @@ public sealed class OutputHarness : DeviceHarness<VirtioMediaOutputDevice>
 
     private OutputHarness(Func<EventLoop, IFrameDestination> destination, StableMenu menu, ulong ramSize, int eventBuffers)
         : base(loop => new VirtioMediaOutputDevice(new OutputDeviceOptions(OutputDeviceOptions.DefaultCard, menu, destination(loop))),
-            ramSize, eventBuffers)
+            ramSize, eventBuffers, FrontendModel.Qemu10Generic)
     {
     }
 
