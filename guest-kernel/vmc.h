@@ -13,7 +13,9 @@
  *   cmdq_lock  spinlock (irq): the commandq virtqueue, dev->removed,
  *              dev->broken, dev->detached and the command flags.
  *   evtq_lock  spinlock (irq): the eventq virtqueue.
- *   sess_lock  spinlock: the session list and session->dead.
+ *   sess_lock  spinlock: the session list and session->dead. An output
+ *              node's control events are queued to a session's file under
+ *              it, so the V4L2 core's fh_lock nests inside.
  *   qlock      spinlock: the device-side queue state (queued[], the pending
  *              and early lists, orphans, q_* fields). Taken after sess_lock.
  * The event worker takes only spinlocks and never sends commands.
@@ -247,6 +249,7 @@ static inline bool vmc_cmd_maybe_sent(int err)
 int vmc_event_init(struct vmc_device *dev);
 void vmc_event_kick(struct vmc_device *dev);
 void vmc_event_free(struct vmc_device *dev);
+void vmc_event_flush(struct vmc_device *dev);
 void vmc_evtq_done(struct virtqueue *vq);
 void vmc_event_work(struct work_struct *work);
 

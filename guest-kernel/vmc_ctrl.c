@@ -284,8 +284,11 @@ static bool vmc_fh_subscribed(struct v4l2_fh *fh, u32 type, u32 id)
  * V4L2_EVENT_CTRL of one control. The file subscribes locally first, then
  * asks the device: the device queues the initial event (SEND_INITIAL)
  * before it answers, and the event worker may deliver it before the answer
- * comes. If the device refuses, the local subscription goes again. A second
- * subscription to the same control changes nothing, as in V4L2.
+ * comes, or only after; so after the answer the eventq is handled before
+ * SUBSCRIBE returns, and DQEVENT finds the initial event at once, as with
+ * the control framework. If the device refuses, the local subscription goes
+ * again. A second subscription to the same control changes nothing, as in
+ * V4L2.
  */
 int vmc_subscribe_event(struct v4l2_fh *fh,
 			const struct v4l2_event_subscription *sub)
@@ -313,6 +316,8 @@ int vmc_subscribe_event(struct v4l2_fh *fh,
 			NULL, 0);
 	if (ret)
 		v4l2_event_unsubscribe(fh, sub);
+	else if (req.flags & V4L2_EVENT_SUB_FL_SEND_INITIAL)
+		vmc_event_flush(s->dev);
 	return ret;
 }
 

@@ -77,6 +77,20 @@ void vmc_event_free(struct vmc_device *dev)
 	}
 }
 
+/*
+ * Handles what the device has put on the eventq by now, and returns after
+ * that: when a command's answer arrives, the events the device queued before
+ * answering are there, but the worker that handles them may not have run
+ * yet. The worker takes only spinlocks, so this may be called under vlock.
+ */
+void vmc_event_flush(struct vmc_device *dev)
+{
+	if (vmc_is_removed(dev))
+		return;
+	schedule_work(&dev->event_work);
+	flush_work(&dev->event_work);
+}
+
 void vmc_evtq_done(struct virtqueue *vq)
 {
 	struct vmc_device *dev = vq->vdev->priv;

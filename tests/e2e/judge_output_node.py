@@ -32,8 +32,8 @@ EVENT_WITHIN_MS = 5000    # measured: 120 to 260 ms from the guest's mark to the
 SPLATS = "0 kernel splats (WARNING, BUG, Oops, call trace, UBSAN, KASAN, refcount_t, hung task, list corruption)"
 
 
-def main():
-    out, series = sys.argv[1], sys.argv[2]
+def main(argv=None):
+    out, series = (argv if argv is not None else sys.argv[1:])[:2]
     res = os.path.join(out, "guest", "results")
     j = Judge(f"output-node {series}: ")
 

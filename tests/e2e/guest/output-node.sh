@@ -23,6 +23,8 @@
 # Exits non-zero only when the phase could not run (no output node).
 set -u
 . "$SPECTRUM_FILES/e2e-lib.sh"
+# console_mark's tag and file (e2e-lib.sh).
+# shellcheck disable=SC2034
 MARK_TAG=OUTPUT-E2E
 MARK_FILE=$R/marks.txt
 TIMEOUT_LOG=$R/timeouts.txt
@@ -174,7 +176,7 @@ sleep 6
 first=$(pidof ffmpeg)
 echo "$first" > "$R/agent-ffmpeg-first.txt"
 console_mark agent-kill
-[ -n "$first" ] && kill -KILL $first
+[ -n "$first" ] && kill -KILL "$first"
 sleep 1
 i=0
 second=""
