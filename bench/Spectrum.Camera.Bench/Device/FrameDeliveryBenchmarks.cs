@@ -85,8 +85,9 @@ public class FrameDeliveryBenchmarks
 
     /// <summary>
     /// Not a baseline, a diagnosis: the same bytes copied by the benchmark thread into the very pages the device
-    /// writes (every other 4 KiB page of a guest buffer), one 4 KiB copy per SG entry, buffer after buffer. What this
-    /// costs over <see cref="Memcpy"/> is the price of the guest's scattered pages, not of the device.
+    /// writes, one 4 KiB copy per SG entry as the guest sent them (what the device did before it merged adjacent
+    /// entries), buffer after buffer. What this costs over <see cref="Memcpy"/> is the price of the guest's
+    /// scattered pages, not of the device.
     /// </summary>
     [Benchmark]
     public void MemcpyScattered() => CopyScattered(nonTemporal: false);
@@ -106,7 +107,8 @@ public class FrameDeliveryBenchmarks
     /// <summary>
     /// Diagnosis: the device's own copy routine alone, on this thread: <see cref="GuestRangeWriter"/> (what the
     /// frame sink uses) writing the frame through a second mapping of the guest RAM memfd, as the backend maps it,
-    /// into the same buffer's SG ranges. <see cref="Frame"/> minus this is the rest of the path.
+    /// into the same buffer's ranges as the device keeps them (one per physically contiguous run of pages).
+    /// <see cref="Frame"/> minus this is the rest of the path.
     /// </summary>
     [Benchmark]
     public bool DeviceCopyRoutine()
@@ -208,12 +210,12 @@ public class FrameDeliveryBenchmarks
     private void Start(Spectrum.Camera.Frames.IFrameSource source)
     {
         _device = new ServedDevice(source, Case.RamFor(Buffers));
-        _rig = new FrameRig(_device, Case.Format, Buffers);
+        _rig = new FrameRig(_device, Case.Format, Buffers, Case.PagesPerRun);
         _rig.QueueAll();
         _rig.StreamOn();
         var ram = _device.Ram;
         _deviceView = new GuestMemory(ram.Regions.Select(r => GuestMemoryRegion.Map(r.GuestPhysicalAddress, r.Size, r.UserAddress, r.MmapOffset, ram.Fd)));
-        _bufferRanges = [.. _rig.Buffers.Select(b => b.Ranges.Select(r => new GuestRange(r.Gpa, r.Length)).ToArray())];
+        _bufferRanges = [.. _rig.Buffers.Select(b => b.Runs.Select(r => new GuestRange(r.Gpa, r.Length)).ToArray())];
         _copyTargets = new ulong[Buffers];
         for (var i = 0; i < Buffers; i++)
         {

@@ -5,7 +5,7 @@ namespace Spectrum.Camera.Bench.Native;
 
 /// <summary>
 /// The few libc calls the benchmarks need beyond the project's own bindings: driving the device's frame timerfd,
-/// naming threads for /proc, and the kernel's clock tick. Kept here so the suite needs no change in src/.
+/// naming threads for /proc, the kernel's clock tick, and stopping a child process with SIGTERM. Kept here so the suite needs no change in src/.
 /// </summary>
 internal static unsafe partial class BenchNative
 {
@@ -41,8 +41,16 @@ internal static unsafe partial class BenchNative
     [LibraryImport("libc", EntryPoint = "sysconf")]
     private static partial long SysConf(int name);
 
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+
+    private const int SigTerm = 15;
+
     /// <summary>The calling thread's kernel id (for /proc/self/task/TID).</summary>
     public static int CurrentThreadId() => GetTid();
+
+    /// <summary>Sends SIGTERM to <paramref name="pid"/> (a child the suite started, to stop it the way systemd does).</summary>
+    public static void Terminate(int pid) => Kill(pid, SigTerm);
 
     /// <summary>USER_HZ: the unit of utime and stime in /proc/PID/stat.</summary>
     public static long ClockTicksPerSecond() => SysConf(ScClkTck);
