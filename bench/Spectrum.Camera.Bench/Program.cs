@@ -79,7 +79,7 @@ if (suites.Contains("frames"))
             var scattered = Bdn.Mean(summary, nameof(FrameDeliveryBenchmarks.MemcpyScattered), frameCase);
             metrics.Add(new($"frame.{key}.ratio_vs_memcpy", frame / memcpy, "x", null, baseline,
                 frameCase.HasTarget ? "BenchmarkDotNet means; the _paired figure carries the target" : "diagnosis: a small frame shows the fixed cost of the path"));
-            var paired = Paired.Frames(frameCase, quick ? 6 : 100);
+            var (paired, oneCpu) = Paired.Frames(frameCase, quick ? 6 : 100);
             var pairedBaseline = new Baseline("memcpy, interleaved with the frames", paired.BaselineNs, "ns");
             metrics.Add(new($"frame.{key}.ratio_vs_memcpy_paired", paired.Ratio, "x", frameCase.HasTarget ? "<= 1.3" : null, pairedBaseline,
                 $"median of {paired.Rounds} rounds of {FrameDeliveryBenchmarks.FramesPerIteration} memcpys / {FrameDeliveryBenchmarks.FramesPerIteration} frames, interleaved"));
@@ -87,6 +87,9 @@ if (suites.Contains("frames"))
                 "median frame time in the interleaved rounds (frames back to back)"));
             metrics.Add(new($"frame.{key}.first_frame_after_idle_ns", paired.FirstCandidateNs, "ns", null, pairedBaseline,
                 "diagnosis: the first frame of each round, after the device thread idled through the memcpys (vCPU wake-up)"));
+            metrics.Add(new($"frame.{key}.ratio_vs_memcpy_paired_one_cpu", oneCpu.Ratio, "x", null,
+                new Baseline("memcpy, interleaved with the frames, same CPU", oneCpu.BaselineNs, "ns"),
+                $"diagnosis: the same pairs with the guest thread and the device loop pinned to one CPU (no cross-vCPU wake-up); frame {oneCpu.CandidateNs / 1000:F1} µs"));
             metrics.Add(new($"frame.{key}.memcpy_scattered_ratio_vs_memcpy", scattered / memcpy, "x", null, baseline,
                 "the same copy into the guest buffer's pages, one copy per 4 KiB SG entry, done by the benchmark thread"));
             var nonTemporal = Bdn.Mean(summary, nameof(FrameDeliveryBenchmarks.MemcpyNonTemporal), frameCase);
@@ -341,13 +344,14 @@ internal static class Bdn
 /// <summary>The interleaved cross-checks, run on the benchmark classes' own setups outside BenchmarkDotNet.</summary>
 internal static class Paired
 {
-    public static PairedRatio.Result Frames(FrameCase frameCase, int rounds)
+    /// <summary>The paired frame ratio as the threads run, and with the guest and the device loop on one CPU (diagnosis).</summary>
+    public static (PairedRatio.Result Free, PairedRatio.Result OneCpu) Frames(FrameCase frameCase, int rounds)
     {
         var b = new FrameDeliveryBenchmarks { Case = frameCase };
         b.SetUpPrepared();
         try
         {
-            return b.PairedFrameVersusMemcpy(rounds);
+            return (b.PairedFrameVersusMemcpy(rounds), b.PairedFrameVersusMemcpyOnOneCpu(rounds));
         }
         finally
         {

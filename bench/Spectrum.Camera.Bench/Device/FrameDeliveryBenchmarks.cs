@@ -182,6 +182,30 @@ public class FrameDeliveryBenchmarks
     public Reporting.PairedRatio.Result PairedFrameVersusMemcpy(int rounds) =>
         Reporting.PairedRatio.Measure(Memcpy, () => Frame(), rounds, block: FramesPerIteration, between: RequeueDelivered);
 
+    /// <summary>
+    /// Diagnosis, no target: <see cref="PairedFrameVersusMemcpy"/> with this thread (the guest) and the device loop
+    /// thread both pinned to the CPU this thread runs on, so that no frame waits for another vCPU to wake: what is
+    /// left of the frame path's wall-clock cost once the cross-CPU wake-ups are gone. Affinities are restored after.
+    /// </summary>
+    public Reporting.PairedRatio.Result PairedFrameVersusMemcpyOnOneCpu(int rounds)
+    {
+        var guest = Native.BenchNative.CurrentThreadId();
+        var loop = _device!.LoopThreadId;
+        var (guestMask, loopMask) = (Native.BenchNative.Affinity(guest), Native.BenchNative.Affinity(loop));
+        var cpu = 1UL << System.Threading.Thread.GetCurrentProcessorId();
+        try
+        {
+            Native.BenchNative.SetAffinity(guest, cpu);
+            Native.BenchNative.SetAffinity(loop, cpu);
+            return PairedFrameVersusMemcpy(rounds);
+        }
+        finally
+        {
+            Native.BenchNative.SetAffinity(loop, loopMask);
+            Native.BenchNative.SetAffinity(guest, guestMask);
+        }
+    }
+
     // The frame into the next guest buffer's pages, one copy per SG entry, as the device's GuestRangeWriter does.
     private void CopyScattered(bool nonTemporal)
     {
