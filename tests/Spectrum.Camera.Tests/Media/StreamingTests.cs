@@ -195,19 +195,7 @@ public sealed class StreamingTests : MediaTestBase
         }
 
         client.QueueAll();
-        Assert.That(client.StreamOn(), Is.Zero);
-        for (var i = 0; i < 6; i++)
-        {
-            var (_, index, sequence, _, frame) = client.NextFrame();
-            Assert.That(TestPatternVerifier.TryDecode(client.Format, frame, out var number, out var exact), Is.True);
-            Assert.That((number, exact), Is.EqualTo((sequence, true)));
-            if (i < 4)
-            {
-                client.Queue(index);
-            }
-        }
-
-        Assert.That(client.StreamOff(), Is.Zero);
+        StreamSixExactFrames(client);
         foreach (var b in client.Buffers)
         {
             foreach (var (gpa, length) in b.Runs)
@@ -247,19 +235,7 @@ public sealed class StreamingTests : MediaTestBase
             Assert.That(H.Ioctl(client.Session, QBuf, request, BufferSize, SgList(ranges)).Status, Is.Zero);
         }
 
-        Assert.That(client.StreamOn(), Is.Zero);
-        for (var i = 0; i < 6; i++)
-        {
-            var (_, index, sequence, _, frame) = client.NextFrame();
-            Assert.That(TestPatternVerifier.TryDecode(client.Format, frame, out var number, out var exact), Is.True);
-            Assert.That((number, exact), Is.EqualTo((sequence, true)));
-            if (i < 4)
-            {
-                client.Queue(index);
-            }
-        }
-
-        Assert.That(client.StreamOff(), Is.Zero);
+        StreamSixExactFrames(client);
         foreach (var b in client.Buffers)
         {
             var offsetInBuffer = 0u;
@@ -331,6 +307,24 @@ public sealed class StreamingTests : MediaTestBase
     /// pattern for its own number, that number is the event's sequence, sequences strictly increase, and timestamps
     /// strictly increase within [STREAMON, now] on CLOCK_MONOTONIC. Returns the sequences.
     /// </summary>
+    /// <summary>STREAMON, six exact test-pattern frames (the buffers of the first four queued again), STREAMOFF.</summary>
+    private static void StreamSixExactFrames(CaptureClient client)
+    {
+        Assert.That(client.StreamOn(), Is.Zero);
+        for (var i = 0; i < 6; i++)
+        {
+            var (_, index, sequence, _, frame) = client.NextFrame();
+            Assert.That(TestPatternVerifier.TryDecode(client.Format, frame, out var number, out var exact), Is.True);
+            Assert.That((number, exact), Is.EqualTo((sequence, true)));
+            if (i < 4)
+            {
+                client.Queue(index);
+            }
+        }
+
+        Assert.That(client.StreamOff(), Is.Zero);
+    }
+
     private static List<uint> ReceiveTestPattern(CaptureClient client, int count, long streamOnNs)
     {
         var sequences = new List<uint>();
