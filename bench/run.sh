@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The performance suite (docs/performance.md): builds in Release, runs the BenchmarkDotNet suites (frame
-# delivery through the real device, allocation, conversions against libswscale and libjpeg-turbo, command latency)
-# and the CPU-per-sidecar measurement, writes artifacts/bench/summary.json and prints a table. No thresholds: the
+# delivery through the real device, allocation, conversions against libswscale and libjpeg-turbo, command latency),
+# the CPU-per-sidecar measurement and the whole-system figures (camera service + sidecars + guests), writes
+# artifacts/bench/summary.json and prints a table. No thresholds: the
 # summary says which targets were met, the exit status only whether everything ran and produced results.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,18 +14,21 @@ usage() {
 Usage: bench/run.sh [--quick] [--only SUITES] [--help] [-- BENCH-ARGS...]
 
 Runs the performance suite and writes artifacts/bench/summary.json (one metric per line), BenchmarkDotNet's tables
-in artifacts/bench/bdn/results/, and prints a table. 7-12 minutes in full; --quick (1.5-3 minutes, what CI should
-run) uses short BenchmarkDotNet jobs and one sidecar for 3 s, to prove the suite runs, not for figures.
+in artifacts/bench/bdn/results/, and prints a table. 12-18 minutes in full; --quick (2-4 minutes, what CI should
+run) uses short BenchmarkDotNet jobs, one sidecar for 3 s and two VMs in the whole-system scenarios, to prove the
+suite runs, not for figures.
 
   --quick         short jobs
-  --only SUITES   comma-separated subset of frames,alloc,convert,latency,cpu (alloc uses frames' memcpy figure);
-                  also libc, not in the full run: Tmds.LibC's bindings against [LibraryImport] (README, Packages)
-  BENCH-ARGS      passed to the benchmark program: --cpu-sidecars N, --cpu-seconds S
+  --only SUITES   comma-separated subset of frames,alloc,convert,latency,cpu,system (alloc uses frames' memcpy
+                  figure); also libc, not in the full run: Tmds.LibC's bindings against [LibraryImport] (README, Packages)
+  BENCH-ARGS      passed to the benchmark program: --cpu-sidecars N, --cpu-seconds S (also the whole-system window),
+                  --system-vms N (the test-pattern whole-system scenario, default 8)
 USAGE
 }
 
 ARGS=()
-SUITES="frames,alloc,convert,latency,cpu"
+ALL="frames,alloc,convert,latency,cpu,system"
+SUITES="$ALL"
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) ARGS+=(--quick) ;;
@@ -57,7 +61,7 @@ if [ "$(id -u)" = 0 ]; then PRIORITY=(nice -n -15); fi
 step "running: $SUITES"
 set +e
 COMMAND="bench/run.sh${ARGS[*]:+ ${ARGS[*]}}"
-[ "$SUITES" = "frames,alloc,convert,latency,cpu" ] || COMMAND+=" --only $SUITES"
+[ "$SUITES" = "$ALL" ] || COMMAND+=" --only $SUITES"
 SPECTRUM_BENCH_COMMAND="$COMMAND" \
   "${PRIORITY[@]}" dotnet artifacts/build/bin/Spectrum.Camera.Bench/release/spectrum-camera-bench.dll \
   --only "$SUITES" --out "$OUT" \

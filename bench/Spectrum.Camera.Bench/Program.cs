@@ -12,10 +12,11 @@ using Spectrum.Camera.Bench.Device;
 using Spectrum.Camera.Bench.Imaging;
 using Spectrum.Camera.Bench.Native;
 using Spectrum.Camera.Bench.Reporting;
+using Spectrum.Camera.Bench.WholeSystem;
 using Metric = Spectrum.Camera.Bench.Reporting.Metric;
 
-// spectrum-camera-bench [--quick] [--only frames,alloc,convert,latency,cpu,libc] [--out DIR] [--sidecar DLL]
-//                       [--cpu-sidecars N] [--cpu-seconds S]
+// spectrum-camera-bench [--quick] [--only frames,alloc,convert,latency,cpu,system,libc] [--out DIR] [--sidecar DLL]
+//                       [--cpu-sidecars N] [--cpu-seconds S] [--system-vms N]
 // Runs the performance suites (docs/performance.md) and writes DIR/summary.json (default artifacts/bench). Exit 1 if any suite failed or
 // BenchmarkDotNet produced no results; bench/run.sh is the usual way in.
 var quick = args.Contains("--quick");
@@ -25,17 +26,24 @@ if (args.Contains(ConversionSuite.PairedOnlyOption))
     return ConversionSuite.PrintPaired(quick);
 }
 
+if (args.Contains(ReplayCameraServiceHost.Option))
+{
+    // The whole-system suite's camera service process, with the replayed MJPEG camera.
+    return ReplayCameraServiceHost.Run(args);
+}
+
 string Option(string name, string fallback)
 {
     var i = Array.IndexOf(args, name);
     return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
 }
 
-var suites = Option("--only", "frames,alloc,convert,latency,cpu").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
+var suites = Option("--only", "frames,alloc,convert,latency,cpu,system").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
 var output = Path.GetFullPath(Option("--out", Path.Combine("artifacts", "bench")));
 var sidecar = Path.GetFullPath(Option("--sidecar", Path.Combine("artifacts", "build", "bin", "Spectrum.Camera.Cli", "release", "spectrum-camera.dll")));
 var cpuSidecars = int.Parse(Option("--cpu-sidecars", quick ? "1" : "2"), CultureInfo.InvariantCulture);
 var cpuSeconds = double.Parse(Option("--cpu-seconds", quick ? "3" : "30"), CultureInfo.InvariantCulture);
+var systemVms = int.Parse(Option("--system-vms", quick ? "2" : "8"), CultureInfo.InvariantCulture);
 var command = Environment.GetEnvironmentVariable("SPECTRUM_BENCH_COMMAND") ?? "spectrum-camera-bench " + string.Join(' ', args);
 
 BenchSettings.Quick = quick;
@@ -71,7 +79,7 @@ if (suites.Contains("frames"))
             var scattered = Bdn.Mean(summary, nameof(FrameDeliveryBenchmarks.MemcpyScattered), frameCase);
             metrics.Add(new($"frame.{key}.ratio_vs_memcpy", frame / memcpy, "x", null, baseline,
                 frameCase.HasTarget ? "BenchmarkDotNet means; the _paired figure carries the target" : "diagnosis: a small frame shows the fixed cost of the path"));
-            var paired = Paired.Frames(frameCase, quick ? 6 : 100);
+            var (paired, oneCpu, cpu) = Paired.Frames(frameCase, quick ? 6 : 100);
             var pairedBaseline = new Baseline("memcpy, interleaved with the frames", paired.BaselineNs, "ns");
             metrics.Add(new($"frame.{key}.ratio_vs_memcpy_paired", paired.Ratio, "x", frameCase.HasTarget ? "<= 1.3" : null, pairedBaseline,
                 $"median of {paired.Rounds} rounds of {FrameDeliveryBenchmarks.FramesPerIteration} memcpys / {FrameDeliveryBenchmarks.FramesPerIteration} frames, interleaved"));
@@ -79,8 +87,15 @@ if (suites.Contains("frames"))
                 "median frame time in the interleaved rounds (frames back to back)"));
             metrics.Add(new($"frame.{key}.first_frame_after_idle_ns", paired.FirstCandidateNs, "ns", null, pairedBaseline,
                 "diagnosis: the first frame of each round, after the device thread idled through the memcpys (vCPU wake-up)"));
+            metrics.Add(new($"frame.{key}.device_thread_cpu_ratio_vs_memcpy_paired", cpu.Ratio, "x", frameCase.HasCpuTarget ? "<= 1.1" : null,
+                new Baseline("memcpy (wall), interleaved with the frames", cpu.BaselineNs, "ns"),
+                $"device loop thread CPU per frame (schedstat) {cpu.CandidateNs / 1000:F1} µs; median of {cpu.Rounds} rounds of " +
+                $"{FrameDeliveryBenchmarks.FramesPerIteration} memcpys / {FrameDeliveryBenchmarks.FramesPerIteration} frames, interleaved"));
+            metrics.Add(new($"frame.{key}.ratio_vs_memcpy_paired_one_cpu", oneCpu.Ratio, "x", null,
+                new Baseline("memcpy, interleaved with the frames, same CPU", oneCpu.BaselineNs, "ns"),
+                $"diagnosis: the same pairs with the guest thread and the device loop pinned to one CPU (no cross-vCPU wake-up); frame {oneCpu.CandidateNs / 1000:F1} µs"));
             metrics.Add(new($"frame.{key}.memcpy_scattered_ratio_vs_memcpy", scattered / memcpy, "x", null, baseline,
-                "the same copy into the guest buffer's scattered pages, done by the benchmark thread"));
+                "the same copy into the guest buffer's pages, one copy per 4 KiB SG entry, done by the benchmark thread"));
             var nonTemporal = Bdn.Mean(summary, nameof(FrameDeliveryBenchmarks.MemcpyNonTemporal), frameCase);
             var scatteredNonTemporal = Bdn.Mean(summary, nameof(FrameDeliveryBenchmarks.MemcpyScatteredNonTemporal), frameCase);
             metrics.Add(new($"frame.{key}.memcpy_nontemporal_ratio_vs_memcpy", nonTemporal / memcpy, "x", null, baseline,
@@ -89,7 +104,7 @@ if (suites.Contains("frames"))
                 "diagnosis: the scattered copy with streaming stores (what the device could do)"));
             var routine = Bdn.Mean(summary, nameof(FrameDeliveryBenchmarks.DeviceCopyRoutine), frameCase);
             metrics.Add(new($"frame.{key}.device_copy_routine_ratio_vs_memcpy", routine / memcpy, "x", null, baseline,
-                "diagnosis: the device's GuestRangeWriter copying the frame, alone, on the benchmark thread"));
+                "diagnosis: the device's GuestRangeWriter copying the frame into the buffer's merged ranges, alone, on the benchmark thread"));
             metrics.Add(new($"frame.{key}.ratio_vs_memcpy_scattered", frame / scattered, "x", null,
                 new Baseline("memcpy into the same scattered guest pages", scattered, "ns"), "what the device adds over copying into those pages"));
             metrics.Add(new($"frame.{key}.streaming_cycle_ratio_vs_memcpy", cycle / memcpy, "x", null, baseline, "frame + the guest's QBUF of the buffer"));
@@ -120,7 +135,8 @@ if (suites.Contains("alloc"))
             metrics.Add(new($"frame.{key}.device_thread_cpu_per_cycle_ns", r.DeviceThreadCpuNsPerCycle, "ns", null, baseline, "device loop thread CPU per frame + QBUF cycle"));
             if (baseline is not null)
             {
-                metrics.Add(new($"frame.{key}.device_thread_cpu_ratio_vs_memcpy", r.DeviceThreadCpuNsPerFrame / baseline.Value, "x", null, baseline, "device thread CPU per frame / memcpy"));
+                metrics.Add(new($"frame.{key}.device_thread_cpu_ratio_vs_memcpy", r.DeviceThreadCpuNsPerFrame / baseline.Value, "x", null, baseline,
+                    "device thread CPU per frame / memcpy, two moments apart (the frames suite's _paired figure carries the target)"));
             }
         }
     });
@@ -188,6 +204,70 @@ if (suites.Contains("cpu"))
                 $"mean of {r.Sidecars} sidecars ({each}) over {r.WindowSeconds:F0} s at {fps} fps; /proc/PID/stat utime+stime"));
             metrics.Add(new($"cpu.{scenario.Key}.percent_of_core_schedstat", r.SchedstatPercentPerSidecar.Average(), "%", null, null,
                 $"the same window from /proc/PID/task/*/schedstat (ns resolution): {sched}"));
+        }
+    });
+}
+
+if (suites.Contains("system"))
+{
+    Suite("whole system: camera service + sidecars + guests (issue 17 item 4)", () =>
+    {
+        if (!File.Exists(sidecar))
+        {
+            throw new FileNotFoundException($"the sidecar is not built: {sidecar} (bench/run.sh builds it)");
+        }
+
+        var jpegDirectory = Directory.CreateTempSubdirectory("spectrum-bench-jpeg-").FullName;
+        try
+        {
+            const int width = ReplayCameraServiceHost.Width, height = ReplayCameraServiceHost.Height;
+            TestFrames.WriteJpegSequence(jpegDirectory, WholeSystemCpu.ReplayFrames, width, height, WholeSystemCpu.Fps);
+            var jpegs = Directory.GetFiles(jpegDirectory, "*.jpg").Order(StringComparer.Ordinal).Select(File.ReadAllBytes).ToArray();
+            Console.WriteLine($"  {jpegs.Length} JPEG frames of {width}x{height}, {jpegs.Average(j => j.Length) / 1024:F0} KiB on average");
+            var warmup = TimeSpan.FromSeconds(quick ? 1.5 : 5);
+            var window = TimeSpan.FromSeconds(cpuSeconds);
+
+            SystemMetrics.Add(metrics, WholeSystemCpu.Measure(sidecar, WholeSystemCpu.Mjpeg, jpegDirectory, warmup, window),
+                $"1080p30 MJPEG camera (ffmpeg's JPEGs of testsrc2, {jpegs.Average(j => j.Length) / 1024:F0} KiB each, replayed)");
+            var passes = quick ? 1 : 5;
+            var key = $"system.{WholeSystemCpu.Mjpeg.Key}";
+            var decode = MjpegCost.DecodeAlone(jpegs, width, height, WholeSystemCpu.Fps, passes);
+            metrics.Add(new($"{key}.jpeg_decode_alone_percent_of_core", decode.PercentOfCore, "%", null,
+                new Baseline("libjpeg-turbo decode of one frame (thread CPU)", decode.NanosecondsPerFrame, "ns"),
+                $"the decode alone at {WholeSystemCpu.Fps} fps, measured apart on one thread, frames back to back ({jpegs.Length} frames x {passes})"));
+            var formats = WholeSystemCpu.Mjpeg.Consumers.Select(c => c.Format).ToArray();
+            foreach (var consumer in WholeSystemCpu.Mjpeg.Consumers)
+            {
+                var convert = MjpegCost.Convert(jpegs, width, height, [consumer.Format], WholeSystemCpu.Fps, passes);
+                metrics.Add(new($"{key}.{consumer.Vm}.service_conversion_percent_of_core", convert.PercentOfCore, "%", null,
+                    new Baseline("the service's FrameConverter for this format, one frame (thread CPU)", convert.NanosecondsPerFrame, "ns"),
+                    $"decode + crop/scale + convert into {consumer.Format} at {WholeSystemCpu.Fps} fps, measured apart, frames back to back"));
+            }
+
+            var both = MjpegCost.Convert(jpegs, width, height, formats, WholeSystemCpu.Fps, passes);
+            metrics.Add(new($"{key}.service_conversions_percent_of_core", both.PercentOfCore, "%", null,
+                new Baseline("the decode alone", decode.PercentOfCore, "%"),
+                $"both formats' conversions per frame, back to back: what the service's converters cost, each decoding the frame itself"));
+            metrics.Add(new($"{key}.service_conversions_decoding_once_percent_of_core", both.PercentOfCore - ((formats.Length - 1) * decode.PercentOfCore), "%", null,
+                new Baseline("the decode alone", decode.PercentOfCore, "%"),
+                $"diagnosis: the same with the frame decoded once for all {formats.Length} formats (the conversions minus {formats.Length - 1} decode)"));
+            var pacedPasses = quick ? 1 : 3;
+            var decodePaced = MjpegCost.DecodeAlone(jpegs, width, height, WholeSystemCpu.Fps, pacedPasses, paced: true);
+            metrics.Add(new($"{key}.jpeg_decode_alone_paced_percent_of_core", decodePaced.PercentOfCore, "%", null,
+                new Baseline("libjpeg-turbo decode of one frame, one frame per camera period (thread CPU)", decodePaced.NanosecondsPerFrame, "ns"),
+                $"the decode alone, one frame every 1/{WholeSystemCpu.Fps} s as a camera delivers them ({jpegs.Length} frames x {pacedPasses})"));
+            var bothPaced = MjpegCost.Convert(jpegs, width, height, formats, WholeSystemCpu.Fps, pacedPasses, paced: true);
+            metrics.Add(new($"{key}.service_conversions_paced_percent_of_core", bothPaced.PercentOfCore, "%", null,
+                new Baseline("the same, back to back", both.PercentOfCore, "%"),
+                $"both formats' conversions, one frame every 1/{WholeSystemCpu.Fps} s as the service gets them: the service's conversion work " +
+                "with caches as cold as there; the service process's CPU minus this is its own overhead (timer, hub, rings, protocol)"));
+
+            SystemMetrics.Add(metrics, WholeSystemCpu.Measure(sidecar, WholeSystemCpu.EightVms(systemVms), jpegDirectory, warmup, window),
+                "one test-pattern camera (the shipped camera-service process)");
+        }
+        finally
+        {
+            Directory.Delete(jpegDirectory, recursive: true);
         }
     });
 }
@@ -277,13 +357,17 @@ internal static class Bdn
 /// <summary>The interleaved cross-checks, run on the benchmark classes' own setups outside BenchmarkDotNet.</summary>
 internal static class Paired
 {
-    public static PairedRatio.Result Frames(FrameCase frameCase, int rounds)
+    /// <summary>
+    /// The paired frame ratio as the threads run, with the guest and the device loop on one CPU (diagnosis), and the
+    /// device loop's CPU per frame against the memcpy.
+    /// </summary>
+    public static (PairedRatio.Result Free, PairedRatio.Result OneCpu, PairedRatio.Result DeviceCpu) Frames(FrameCase frameCase, int rounds)
     {
         var b = new FrameDeliveryBenchmarks { Case = frameCase };
         b.SetUpPrepared();
         try
         {
-            return b.PairedFrameVersusMemcpy(rounds);
+            return (b.PairedFrameVersusMemcpy(rounds), b.PairedFrameVersusMemcpyOnOneCpu(rounds), b.PairedDeviceCpuVersusMemcpy(rounds));
         }
         finally
         {

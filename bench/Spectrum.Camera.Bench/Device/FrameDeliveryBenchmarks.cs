@@ -85,8 +85,9 @@ public class FrameDeliveryBenchmarks
 
     /// <summary>
     /// Not a baseline, a diagnosis: the same bytes copied by the benchmark thread into the very pages the device
-    /// writes (every other 4 KiB page of a guest buffer), one 4 KiB copy per SG entry, buffer after buffer. What this
-    /// costs over <see cref="Memcpy"/> is the price of the guest's scattered pages, not of the device.
+    /// writes, one 4 KiB copy per SG entry as the guest sent them (what the device did before it merged adjacent
+    /// entries), buffer after buffer. What this costs over <see cref="Memcpy"/> is the price of the guest's
+    /// scattered pages, not of the device.
     /// </summary>
     [Benchmark]
     public void MemcpyScattered() => CopyScattered(nonTemporal: false);
@@ -106,7 +107,8 @@ public class FrameDeliveryBenchmarks
     /// <summary>
     /// Diagnosis: the device's own copy routine alone, on this thread: <see cref="GuestRangeWriter"/> (what the
     /// frame sink uses) writing the frame through a second mapping of the guest RAM memfd, as the backend maps it,
-    /// into the same buffer's SG ranges. <see cref="Frame"/> minus this is the rest of the path.
+    /// into the same buffer's ranges as the device keeps them (one per physically contiguous run of pages).
+    /// <see cref="Frame"/> minus this is the rest of the path.
     /// </summary>
     [Benchmark]
     public bool DeviceCopyRoutine()
@@ -180,6 +182,92 @@ public class FrameDeliveryBenchmarks
     public Reporting.PairedRatio.Result PairedFrameVersusMemcpy(int rounds) =>
         Reporting.PairedRatio.Measure(Memcpy, () => Frame(), rounds, block: FramesPerIteration, between: RequeueDelivered);
 
+    /// <summary>
+    /// The device loop thread's CPU time per frame against the memcpy baseline, interleaved as
+    /// <see cref="PairedFrameVersusMemcpy"/> is: each round one block of <see cref="FramesPerIteration"/> memcpys
+    /// (wall time, as BenchmarkDotNet times the baseline) and one block of as many frames (the loop thread's run time
+    /// from its schedstat), the order flipped every round, the buffers re-queued between rounds; the median of the
+    /// per-round ratios. Interleaved because the host's load moves CPU time too (in a VM it includes stalls and
+    /// time the vCPU was not running): a ratio of two moments can drift by 10-20 %.
+    /// </summary>
+    public Reporting.PairedRatio.Result PairedDeviceCpuVersusMemcpy(int rounds)
+    {
+        var loop = _device!.LoopThreadId;
+        double MemcpyBlock()
+        {
+            var start = System.Diagnostics.Stopwatch.GetTimestamp();
+            for (var i = 0; i < FramesPerIteration; i++)
+            {
+                Memcpy();
+            }
+
+            return System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalNanoseconds / FramesPerIteration;
+        }
+
+        double FrameBlock()
+        {
+            var start = Native.BenchNative.ThreadCpuNanoseconds(loop);
+            for (var i = 0; i < FramesPerIteration; i++)
+            {
+                Frame();
+            }
+
+            return (double)(Native.BenchNative.ThreadCpuNanoseconds(loop) - start) / FramesPerIteration;
+        }
+
+        for (var i = 0; i < Math.Max(2, rounds / 10); i++)
+        {
+            MemcpyBlock();
+            FrameBlock();
+            RequeueDelivered();
+        }
+
+        var (ratios, memcpy, device) = (new double[rounds], new double[rounds], new double[rounds]);
+        for (var r = 0; r < rounds; r++)
+        {
+            if (r % 2 == 0)
+            {
+                memcpy[r] = MemcpyBlock();
+                device[r] = FrameBlock();
+            }
+            else
+            {
+                device[r] = FrameBlock();
+                memcpy[r] = MemcpyBlock();
+            }
+
+            ratios[r] = device[r] / memcpy[r];
+            RequeueDelivered();
+        }
+
+        return new Reporting.PairedRatio.Result(rounds, Reporting.PairedRatio.Median(ratios), Reporting.PairedRatio.Median(memcpy),
+            Reporting.PairedRatio.Median(device), double.NaN);
+    }
+
+    /// <summary>
+    /// Diagnosis, no target: <see cref="PairedFrameVersusMemcpy"/> with this thread (the guest) and the device loop
+    /// thread both pinned to the CPU this thread runs on, so that no frame waits for another vCPU to wake: what is
+    /// left of the frame path's wall-clock cost once the cross-CPU wake-ups are gone. Affinities are restored after.
+    /// </summary>
+    public Reporting.PairedRatio.Result PairedFrameVersusMemcpyOnOneCpu(int rounds)
+    {
+        var guest = Native.BenchNative.CurrentThreadId();
+        var loop = _device!.LoopThreadId;
+        var (guestMask, loopMask) = (Native.BenchNative.Affinity(guest), Native.BenchNative.Affinity(loop));
+        var cpu = 1UL << System.Threading.Thread.GetCurrentProcessorId();
+        try
+        {
+            Native.BenchNative.SetAffinity(guest, cpu);
+            Native.BenchNative.SetAffinity(loop, cpu);
+            return PairedFrameVersusMemcpy(rounds);
+        }
+        finally
+        {
+            Native.BenchNative.SetAffinity(loop, loopMask);
+            Native.BenchNative.SetAffinity(guest, guestMask);
+        }
+    }
+
     // The frame into the next guest buffer's pages, one copy per SG entry, as the device's GuestRangeWriter does.
     private void CopyScattered(bool nonTemporal)
     {
@@ -208,12 +296,12 @@ public class FrameDeliveryBenchmarks
     private void Start(Spectrum.Camera.Frames.IFrameSource source)
     {
         _device = new ServedDevice(source, Case.RamFor(Buffers));
-        _rig = new FrameRig(_device, Case.Format, Buffers);
+        _rig = new FrameRig(_device, Case.Format, Buffers, Case.PagesPerRun);
         _rig.QueueAll();
         _rig.StreamOn();
         var ram = _device.Ram;
         _deviceView = new GuestMemory(ram.Regions.Select(r => GuestMemoryRegion.Map(r.GuestPhysicalAddress, r.Size, r.UserAddress, r.MmapOffset, ram.Fd)));
-        _bufferRanges = [.. _rig.Buffers.Select(b => b.Ranges.Select(r => new GuestRange(r.Gpa, r.Length)).ToArray())];
+        _bufferRanges = [.. _rig.Buffers.Select(b => b.Runs.Select(r => new GuestRange(r.Gpa, r.Length)).ToArray())];
         _copyTargets = new ulong[Buffers];
         for (var i = 0; i < Buffers; i++)
         {

@@ -6,7 +6,8 @@ namespace Spectrum.Camera.Bench.Device;
 
 /// <summary>
 /// A capture session streaming from a <see cref="ServedDevice"/> the way a USERPTR application behind the Linux driver
-/// does: S_FMT, REQBUFS, buffers of scattered guest pages (every other 4 KiB page) queued with their SG lists,
+/// does: S_FMT, REQBUFS, buffers of scattered guest pages (every other 4 KiB page, or contiguous runs of pages
+/// with a gap between runs; one SG entry per page either way) queued with their SG lists,
 /// STREAMON, then per frame one EVT_DQBUF on the eventq. The steady-state calls (<see cref="DeliverFrame"/>,
 /// <see cref="Queue"/>) allocate nothing on the guest's side, so what the benchmarks count is the device's.
 /// </summary>
@@ -20,7 +21,7 @@ public sealed class FrameRig : IDisposable
     private readonly int[] _delivered;
     private int _deliveredCount;
 
-    public FrameRig(ServedDevice device, FrameFormat format, int bufferCount)
+    public FrameRig(ServedDevice device, FrameFormat format, int bufferCount, int pagesPerRun = 1)
     {
         ArgumentNullException.ThrowIfNull(device);
         _device = device;
@@ -45,7 +46,7 @@ public sealed class FrameRig : IDisposable
         _queueCommands = new CommandSlot.Placed[bufferCount];
         for (var i = 0; i < bufferCount; i++)
         {
-            _buffers[i] = new GuestFrameBuffer(device.Ram, format.SizeImage, scattered: true);
+            _buffers[i] = new GuestFrameBuffer(device.Ram, format.SizeImage, scattered: true, pagesPerRun: pagesPerRun);
             _queueCommands[i] = _commands.Place(MediaRequests.QueueBuffer(Session, (uint)i, MediaRequests.UserPtrOf(i), _buffers[i]),
                 MediaRequests.SizeOf<V4l2Buffer>());
         }

@@ -21,7 +21,7 @@ public static class SteadyStateProbe
     {
         ArgumentNullException.ThrowIfNull(frameCase);
         using var device = new ServedDevice(new PreparedFrameSource(frameCase.Format), frameCase.RamFor(FrameDeliveryBenchmarks.Buffers));
-        var rig = new FrameRig(device, frameCase.Format, FrameDeliveryBenchmarks.Buffers);
+        var rig = new FrameRig(device, frameCase.Format, FrameDeliveryBenchmarks.Buffers, frameCase.PagesPerRun);
         rig.QueueAll();
         rig.StreamOn();
         Cycle(rig, warmupFrames);

@@ -6,8 +6,8 @@ namespace Spectrum.Camera.Bench.Imaging;
 
 /// <summary>
 /// Frames made at run time by the ffmpeg command-line tool, as the imaging tests make them: one frame of lavfi's
-/// testsrc2 (sharp colour edges, gradients, text) as raw video, or as a JPEG from ffmpeg's MJPEG encoder. Cached per
-/// process, since every benchmark case of a suite asks for the same few.
+/// testsrc2 (sharp colour edges, gradients, text) as raw video, or as a JPEG from ffmpeg's MJPEG encoder (cached per
+/// process, since every benchmark case of a suite asks for the same few); or a sequence of JPEG files.
 /// </summary>
 internal static class TestFrames
 {
@@ -27,34 +27,48 @@ internal static class TestFrames
             Run("-f", "lavfi", "-i", Size("testsrc2=size=", width, height), "-frames:v", "1", "-pix_fmt", pixelFormat,
                 "-q:v", "3", "-huffman", "default", "-f", "mjpeg"));
 
+    /// <summary>
+    /// Writes <paramref name="frames"/> consecutive frames of testsrc2 (it moves in every frame) as JPEG files
+    /// 001.jpg, 002.jpg ... into <paramref name="directory"/>, encoded as <see cref="Jpeg"/> encodes one, in
+    /// yuvj422p as most webcams send.
+    /// </summary>
+    public static void WriteJpegSequence(string directory, int frames, int width, int height, uint fps) =>
+        Ffmpeg(["-f", "lavfi", "-i", Size("testsrc2=size=", width, height) + string.Create(CultureInfo.InvariantCulture, $":rate={fps}"),
+            "-frames:v", frames.ToString(CultureInfo.InvariantCulture), "-pix_fmt", "yuvj422p", "-q:v", "3", "-huffman", "default",
+            "-f", "image2", Path.Combine(directory, "%03d.jpg")]);
+
     private static string Size(string prefix, int width, int height) =>
         string.Create(CultureInfo.InvariantCulture, $"{prefix}{width}x{height}");
 
     private static byte[] Run(params string[] arguments)
     {
         var path = Path.Combine(Path.GetTempPath(), $"spectrum-bench-{Environment.ProcessId}-{Guid.NewGuid():N}");
-        var start = new ProcessStartInfo("ffmpeg") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var argument in (string[])["-hide_banner", "-nostdin", "-loglevel", "error", "-y", .. arguments, path])
-        {
-            start.ArgumentList.Add(argument);
-        }
-
         try
         {
-            using var process = Process.Start(start) ?? throw new InvalidOperationException("ffmpeg did not start");
-            var errors = process.StandardError.ReadToEndAsync();
-            process.StandardOutput.ReadToEnd();
-            process.WaitForExit();
-            if (process.ExitCode != 0)
-            {
-                throw new InvalidOperationException($"ffmpeg {string.Join(' ', arguments)} failed: {errors.Result}");
-            }
-
+            Ffmpeg([.. arguments, path]);
             return File.ReadAllBytes(path);
         }
         finally
         {
             File.Delete(path);
+        }
+    }
+
+    private static void Ffmpeg(string[] arguments)
+    {
+        var start = new ProcessStartInfo("ffmpeg") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var argument in (string[])["-hide_banner", "-nostdin", "-loglevel", "error", "-y", .. arguments])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("ffmpeg did not start");
+        var errors = process.StandardError.ReadToEndAsync();
+        process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"ffmpeg {string.Join(' ', arguments)} failed: {errors.Result}");
         }
     }
 }

@@ -5,7 +5,8 @@ namespace Spectrum.Camera.Bench.Native;
 
 /// <summary>
 /// The few libc calls the benchmarks need beyond the project's own bindings: driving the device's frame timerfd,
-/// naming threads for /proc, and the kernel's clock tick. Kept here so the suite needs no change in src/.
+/// naming threads for /proc, the kernel's clock tick, pinning threads to CPUs, and stopping a child process with
+/// SIGTERM. Kept here so the suite needs no change in src/.
 /// </summary>
 internal static unsafe partial class BenchNative
 {
@@ -41,8 +42,40 @@ internal static unsafe partial class BenchNative
     [LibraryImport("libc", EntryPoint = "sysconf")]
     private static partial long SysConf(int name);
 
+    [LibraryImport("libc", EntryPoint = "sched_setaffinity", SetLastError = true)]
+    private static partial int SchedSetAffinity(int tid, nuint size, ulong* mask);
+
+    [LibraryImport("libc", EntryPoint = "sched_getaffinity", SetLastError = true)]
+    private static partial int SchedGetAffinity(int tid, nuint size, ulong* mask);
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+
+    private const int SigTerm = 15;
+
     /// <summary>The calling thread's kernel id (for /proc/self/task/TID).</summary>
     public static int CurrentThreadId() => GetTid();
+
+    /// <summary>The CPUs thread <paramref name="tid"/> of this process may run on (the first 64), as a bit mask.</summary>
+    public static ulong Affinity(int tid)
+    {
+        ulong mask = 0;
+        return SchedGetAffinity(tid, sizeof(ulong), &mask) == 0
+            ? mask
+            : throw new InvalidOperationException($"sched_getaffinity({tid}) failed: errno {Marshal.GetLastPInvokeError()}");
+    }
+
+    /// <summary>Lets thread <paramref name="tid"/> of this process run only on the CPUs in <paramref name="mask"/>.</summary>
+    public static void SetAffinity(int tid, ulong mask)
+    {
+        if (SchedSetAffinity(tid, sizeof(ulong), &mask) != 0)
+        {
+            throw new InvalidOperationException($"sched_setaffinity({tid}, 0x{mask:x}) failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+    }
+
+    /// <summary>Sends SIGTERM to <paramref name="pid"/> (a child the suite started, to stop it the way systemd does).</summary>
+    public static void Terminate(int pid) => Kill(pid, SigTerm);
 
     /// <summary>USER_HZ: the unit of utime and stime in /proc/PID/stat.</summary>
     public static long ClockTicksPerSecond() => SysConf(ScClkTck);

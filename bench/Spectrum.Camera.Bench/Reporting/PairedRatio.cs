@@ -84,8 +84,10 @@ public static class PairedRatio
         return Stopwatch.GetElapsedTime(start).TotalNanoseconds;
     }
 
-    private static double Median(double[] values)
+    /// <summary>The median (the upper one of an even count); sorts <paramref name="values"/> in place.</summary>
+    public static double Median(double[] values)
     {
+        ArgumentNullException.ThrowIfNull(values);
         Array.Sort(values);
         return values[values.Length / 2];
     }

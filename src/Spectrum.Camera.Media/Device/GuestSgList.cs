@@ -9,6 +9,13 @@ namespace Spectrum.Camera.Media.Device;
 /// in guest RAM, and not overlap the command's own descriptors (a frame written there would overwrite the request or
 /// response); the running sum is 64-bit and bounded. The stored ranges sum to exactly the buffer length.
 /// </summary>
+/// <remarks>
+/// Entries that continue the previous one exactly (the next byte of guest-physical memory, in the same guest RAM
+/// region) are coalesced into one stored range once each has passed the checks above: a guest that hands over
+/// contiguous runs of pages then costs one copy per run on every frame, not one per page. Only exact continuations
+/// merge, so the stored ranges cover precisely the bytes the guest gave, in its order; overlapping, repeated or
+/// out-of-order entries stay separate ranges. The entry limit counts the guest's entries, not the merged ranges.
+/// </remarks>
 internal static class GuestSgList
 {
     /// <summary>Most entries accepted for one buffer: a 64 MiB buffer in scattered 4 KiB pages.</summary>
@@ -31,6 +38,7 @@ internal static class GuestSgList
 
         ulong covered = 0;
         var count = 0;
+        var stored = 0;
         var ranges = into.Ranges;
         while (covered < length)
         {
@@ -66,19 +74,48 @@ internal static class GuestSgList
                 return Errno.EFAULT;
             }
 
-            if (count == ranges.Length)
+            covered += used;
+            count++;
+            if (stored > 0 && TryExtend(ref ranges[stored - 1], entry.Start, used, memory))
+            {
+                continue;
+            }
+
+            if (stored == ranges.Length)
             {
                 Array.Resize(ref ranges, Math.Min(ranges.Length * 2, MaxEntries));
             }
 
-            ranges[count++] = new GuestRange(entry.Start, used);
-            covered += used;
+            ranges[stored++] = new GuestRange(entry.Start, used);
         }
 
         into.Ranges = ranges;
-        into.RangeCount = count;
+        into.RangeCount = stored;
         into.Length = length;
         return Errno.None;
+    }
+
+    /// <summary>
+    /// Appends [start, start+length) to <paramref name="previous"/> when it begins exactly where the previous range
+    /// ends and the joined range is still in one guest RAM region (two regions adjacent in guest-physical addresses
+    /// are separate host mappings). Both ranges were validated already; no end address is computed, so a range that
+    /// ends at the top of the address space cannot wrap around to one at address 0.
+    /// </summary>
+    private static bool TryExtend(ref GuestRange previous, ulong start, uint length, GuestMemory memory)
+    {
+        if (start < previous.Address || start - previous.Address != previous.Length || length > uint.MaxValue - previous.Length)
+        {
+            return false;
+        }
+
+        var joined = previous.Length + length;
+        if (!memory.Contains(previous.Address, joined))
+        {
+            return false;
+        }
+
+        previous = new GuestRange(previous.Address, joined);
+        return true;
     }
 
     private static bool Overlaps(ulong start, uint length, ReadOnlySpan<GuestRange> segments)

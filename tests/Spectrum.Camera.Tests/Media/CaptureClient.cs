@@ -39,14 +39,14 @@ public sealed class CaptureClient
     }
 
     /// <summary>REQBUFS(<paramref name="count"/>) that must be granted whole, then one guest buffer per slot.</summary>
-    public void Allocate(int count, uint? length = null, bool scattered = true, uint firstPageOffset = 0)
+    public void Allocate(int count, uint? length = null, bool scattered = true, uint firstPageOffset = 0, int pagesPerRun = 1)
     {
         var answer = _h.IoctlOk(Session, ReqBufs, RequestBuffers((uint)count), RequestBuffersSize);
         Assert.That(U32(answer, 0), Is.EqualTo((uint)count), "REQBUFS count");
         _buffers.Clear();
         for (var i = 0; i < count; i++)
         {
-            _buffers.Add(new GuestFrameBuffer(_h.Ram, length ?? SizeImage, scattered, firstPageOffset));
+            _buffers.Add(new GuestFrameBuffer(_h.Ram, length ?? SizeImage, scattered, firstPageOffset, pagesPerRun));
         }
     }
 

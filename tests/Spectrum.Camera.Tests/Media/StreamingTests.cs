@@ -175,6 +175,41 @@ public sealed class StreamingTests : MediaTestBase
     }
 
     [Test]
+    public void Buffers_given_page_by_page_in_contiguous_runs_get_exact_frames_and_nothing_lands_between_the_runs()
+    {
+        // Runs of 5 pages, each page its own SG entry (the device merges each run into one range), the first run
+        // starting 100 bytes into its page, a free guard page after every run.
+        const byte Canary = 0xA5;
+        const uint Page = 4096;
+        var client = new CaptureClient(H);
+        client.SetFormat(Yuyv, 640, 480);
+        client.Allocate(2, firstPageOffset: 100, pagesPerRun: 5);
+        foreach (var b in client.Buffers)
+        {
+            Assert.That(b.Ranges, Has.Count.EqualTo(((client.SizeImage + 100) / Page) + 1), "one SG entry per page");
+            Assert.That(b.Runs, Has.Count.LessThan(b.Ranges.Count / 4), "the pages form runs of 5");
+            foreach (var (gpa, length) in b.Runs)
+            {
+                H.Ram.Span(gpa & ~(ulong)(Page - 1), (int)((((gpa % Page) + length + Page - 1) / Page * Page) + Page)).Fill(Canary);
+            }
+        }
+
+        client.QueueAll();
+        StreamSixExactFrames(client);
+        foreach (var b in client.Buffers)
+        {
+            foreach (var (gpa, length) in b.Runs)
+            {
+                var firstPage = gpa & ~(ulong)(Page - 1);
+                Assert.That(H.Ram.Span(firstPage, (int)(gpa - firstPage)).ContainsAnyExcept(Canary), Is.False, "before a run");
+                var end = gpa + length;
+                var guardEnd = ((end + Page - 1) & ~(ulong)(Page - 1)) + Page;
+                Assert.That(H.Ram.Span(end, (int)(guardEnd - end)).ContainsAnyExcept(Canary), Is.False, "after a run (guard page)");
+            }
+        }
+    }
+
+    [Test]
     public void Frames_are_never_written_outside_the_buffer_s_pages()
     {
         // Buffers of scattered pages (each followed by an unused guard page), starting 100 bytes into a page, a page
@@ -200,19 +235,7 @@ public sealed class StreamingTests : MediaTestBase
             Assert.That(H.Ioctl(client.Session, QBuf, request, BufferSize, SgList(ranges)).Status, Is.Zero);
         }
 
-        Assert.That(client.StreamOn(), Is.Zero);
-        for (var i = 0; i < 6; i++)
-        {
-            var (_, index, sequence, _, frame) = client.NextFrame();
-            Assert.That(TestPatternVerifier.TryDecode(client.Format, frame, out var number, out var exact), Is.True);
-            Assert.That((number, exact), Is.EqualTo((sequence, true)));
-            if (i < 4)
-            {
-                client.Queue(index);
-            }
-        }
-
-        Assert.That(client.StreamOff(), Is.Zero);
+        StreamSixExactFrames(client);
         foreach (var b in client.Buffers)
         {
             var offsetInBuffer = 0u;
@@ -284,6 +307,24 @@ public sealed class StreamingTests : MediaTestBase
     /// pattern for its own number, that number is the event's sequence, sequences strictly increase, and timestamps
     /// strictly increase within [STREAMON, now] on CLOCK_MONOTONIC. Returns the sequences.
     /// </summary>
+    /// <summary>STREAMON, six exact test-pattern frames (the buffers of the first four queued again), STREAMOFF.</summary>
+    private static void StreamSixExactFrames(CaptureClient client)
+    {
+        Assert.That(client.StreamOn(), Is.Zero);
+        for (var i = 0; i < 6; i++)
+        {
+            var (_, index, sequence, _, frame) = client.NextFrame();
+            Assert.That(TestPatternVerifier.TryDecode(client.Format, frame, out var number, out var exact), Is.True);
+            Assert.That((number, exact), Is.EqualTo((sequence, true)));
+            if (i < 4)
+            {
+                client.Queue(index);
+            }
+        }
+
+        Assert.That(client.StreamOff(), Is.Zero);
+    }
+
     private static List<uint> ReceiveTestPattern(CaptureClient client, int count, long streamOnNs)
     {
         var sequences = new List<uint>();

@@ -1,0 +1,157 @@
+using System.Diagnostics;
+using Spectrum.Camera.Bench.Cpu;
+using Spectrum.Camera.Frames;
+
+namespace Spectrum.Camera.Bench.WholeSystem;
+
+/// <summary>
+/// Whole-system figures: a camera service process, one real <c>spectrum-camera serve</c> sidecar per VM connected
+/// to it through the camera-service socket protocol, and per VM a test-frontend VMM and guest streaming at the
+/// sidecar's own 30 fps pacing over vhost-user (<see cref="GuestCaptureStream"/>, looking at every frame). Over the
+/// window: the CPU time of the service and of every sidecar from /proc (utime + stime, with schedstat as a
+/// cross-check), and the frames each guest got, new camera frames apart from repeats and black.
+/// </summary>
+/// <remarks>
+/// The guests, the VMMs and this process are not counted: they stand for QEMU and the VMs, which a real system pays
+/// for whatever camera it has. Every VM is allowed (<c>spectrum-camera ctl allow</c> on the operator socket) before
+/// its sidecar starts, and the window opens only once every guest gets camera frames, plus a warm-up for the JIT.
+/// </remarks>
+public static class WholeSystemCpu
+{
+    /// <summary>A VM and the format its guest streams.</summary>
+    public sealed record Consumer(string Vm, FrameFormat Format);
+
+    /// <param name="Camera">The service's camera: <c>test-pattern</c> (the shipped service process), or
+    /// <see cref="MjpegCamera"/> (the service in a process of this suite, with the replay feed).</param>
+    /// <param name="TargetTotalPercent">The issue's target for service + sidecars, or null.</param>
+    /// <param name="TargetFps">The issue's target for each guest's new frames per second, or null.</param>
+    public sealed record Scenario(string Key, string Camera, IReadOnlyList<Consumer> Consumers, double? TargetTotalPercent, double? TargetFps);
+
+    /// <param name="Fps">New (not black, not repeated) frames per second the guest saw.</param>
+    /// <param name="DeliveredFps">Every EVT_DQBUF per second, repeats and black included.</param>
+    public sealed record ConsumerResult(Consumer Consumer, ProcessCpu.Usage Sidecar, double Fps, double DeliveredFps, long BlackFrames);
+
+    public sealed record Result(Scenario Scenario, double WindowSeconds, ProcessCpu.Usage Service, IReadOnlyList<ConsumerResult> Consumers)
+    {
+        public double TotalPercent => Service.Percent + Consumers.Sum(c => c.Sidecar.Percent);
+
+        public double TotalSchedstatPercent => Service.SchedstatPercent + Consumers.Sum(c => c.Sidecar.SchedstatPercent);
+    }
+
+    /// <summary>The camera value of the MJPEG scenario.</summary>
+    public const string MjpegCamera = "mjpeg-replay";
+
+    /// <summary>The rate of every camera and guest here.</summary>
+    public const uint Fps = 30;
+
+    /// <summary>The JPEG frames the replay camera loops over (2 s at 30 fps).</summary>
+    public const int ReplayFrames = 60;
+
+    public static Scenario Mjpeg { get; } = new("mjpeg_1080p30_to_nv12_720p_and_yuyv_1080p", MjpegCamera,
+        [new("vm-nv12-720p", new FrameFormat(PixelFormats.Nv12, 1280, 720)), new("vm-yuyv-1080p", new FrameFormat(PixelFormats.Yuyv, 1920, 1080))],
+        TargetTotalPercent: 15, TargetFps: null);
+
+    public static Scenario EightVms(int vms) => new($"test_pattern_to_{vms}_vms_nv12_720p30", "test-pattern",
+        [.. Enumerable.Range(0, vms).Select(i => new Consumer($"vm{i}", new FrameFormat(PixelFormats.Nv12, 1280, 720)))],
+        TargetTotalPercent: null, TargetFps: 29.5);
+
+    /// <param name="sidecarDll">spectrum-camera.dll: the sidecars, the test-pattern service and <c>ctl</c>.</param>
+    /// <param name="jpegDirectory">The replay camera's frames (for <see cref="MjpegCamera"/>).</param>
+    public static Result Measure(string sidecarDll, Scenario scenario, string jpegDirectory, TimeSpan warmup, TimeSpan window)
+    {
+        ArgumentNullException.ThrowIfNull(scenario);
+        var directory = Directory.CreateTempSubdirectory("spectrum-bench-system-").FullName;
+        var runtime = Path.Combine(directory, "run");
+        var state = Directory.CreateDirectory(Path.Combine(directory, "state")).FullName;
+        var operatorSocket = Path.Combine(runtime, "operator.sock");
+        var vms = scenario.Consumers.Select(c => c.Vm).ToArray();
+        Process? service = null;
+        var sidecars = new List<Process>();
+        var guests = new List<GuestCaptureStream>();
+        try
+        {
+            service = scenario.Camera == MjpegCamera
+                ? ProcessCpu.StartDotnet(typeof(WholeSystemCpu).Assembly.Location, "camera-service",
+                    [ReplayCameraServiceHost.Option, runtime, state, jpegDirectory, .. vms])
+                : ProcessCpu.StartDotnet(sidecarDll, "camera-service",
+                    ["camera-service", "--camera", scenario.Camera, .. vms.SelectMany(vm => new[] { "--vm", vm }),
+                        "--runtime-dir", runtime, "--state-dir", state, "--log-level", "warning"]);
+            ProcessCpu.WaitForSocket(service, operatorSocket);
+            foreach (var consumer in scenario.Consumers)
+            {
+                Allow(sidecarDll, operatorSocket, consumer.Vm);
+                var socket = Path.Combine(directory, consumer.Vm + ".sock");
+                sidecars.Add(ProcessCpu.StartDotnet(sidecarDll, consumer.Vm, "serve", "--socket-path", socket, "--vm", consumer.Vm,
+                    "--camera-service", Path.Combine(runtime, "vms", consumer.Vm + ".sock"), "--log-level", "warning"));
+                ProcessCpu.WaitForSocket(sidecars[^1], socket);
+                guests.Add(new GuestCaptureStream(socket, consumer.Format, streaming: true, inspect: true));
+            }
+
+            WaitForCameraFrames(scenario, guests);
+            Thread.Sleep(warmup);
+            var serviceBefore = ProcessCpu.Read(service);
+            var sidecarsBefore = sidecars.Select(ProcessCpu.Read).ToArray();
+            var newBefore = guests.Select(g => g.NewFrames).ToArray();
+            var framesBefore = guests.Select(g => g.Frames).ToArray();
+            var blackBefore = guests.Select(g => g.BlackFrames).ToArray();
+            var clock = Stopwatch.StartNew();
+            Thread.Sleep(window);
+            var serviceAfter = ProcessCpu.Read(service);
+            var sidecarsAfter = sidecars.Select(ProcessCpu.Read).ToArray();
+            var newAfter = guests.Select(g => g.NewFrames).ToArray();
+            var framesAfter = guests.Select(g => g.Frames).ToArray();
+            var blackAfter = guests.Select(g => g.BlackFrames).ToArray();
+            var seconds = clock.Elapsed.TotalSeconds;
+            guests.ForEach(g => g.Stop());
+
+            var consumers = scenario.Consumers.Select((c, i) => new ConsumerResult(c,
+                ProcessCpu.Between(sidecarsBefore[i], sidecarsAfter[i], seconds),
+                (newAfter[i] - newBefore[i]) / seconds,
+                (framesAfter[i] - framesBefore[i]) / seconds,
+                blackAfter[i] - blackBefore[i])).ToArray();
+            return new Result(scenario, seconds, ProcessCpu.Between(serviceBefore, serviceAfter, seconds), consumers);
+        }
+        finally
+        {
+            guests.ForEach(g => g.Dispose());
+            sidecars.ForEach(ProcessCpu.Reap);
+            if (service is not null)
+            {
+                if (!service.HasExited)
+                {
+                    Native.BenchNative.Terminate(service.Id);
+                }
+
+                ProcessCpu.Reap(service);
+            }
+
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    /// <summary><c>spectrum-camera ctl allow VM</c>, which returns once the permission is effective.</summary>
+    private static void Allow(string sidecarDll, string operatorSocket, string vm)
+    {
+        using var ctl = ProcessCpu.StartDotnet(sidecarDll, "ctl", "ctl", "--operator-socket", operatorSocket, "allow", vm);
+        if (!ctl.WaitForExit(TimeSpan.FromSeconds(60)) || ctl.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"spectrum-camera ctl allow {vm} failed (exit {(ctl.HasExited ? ctl.ExitCode : -1)})");
+        }
+    }
+
+    /// <summary>Waits (up to 60 s: the camera opens, sidecars connect) until every guest has had a new camera frame.</summary>
+    private static void WaitForCameraFrames(Scenario scenario, List<GuestCaptureStream> guests)
+    {
+        var clock = Stopwatch.StartNew();
+        while (guests.Any(g => g.NewFrames == 0))
+        {
+            if (clock.Elapsed > TimeSpan.FromSeconds(60))
+            {
+                var waiting = scenario.Consumers.Where((_, i) => guests[i].NewFrames == 0).Select(c => c.Vm);
+                throw new InvalidOperationException($"{scenario.Key}: no camera frame reached {string.Join(", ", waiting)} in 60 s");
+            }
+
+            Thread.Sleep(100);
+        }
+    }
+}
