@@ -139,7 +139,10 @@ struct virtio_media_event_dqbuf {
 	struct vmc_wire_plane planes[VIRTIO_MEDIA_MAX_PLANES];
 };
 
-/* EVT_EVENT carries a 136-byte struct v4l2_event after the header. */
+/*
+ * EVT_EVENT carries a 136-byte struct v4l2_event after the header; the
+ * kernel's own struct has that layout on 64-bit (checked in vmc_v4l2.c).
+ */
 #define VIRTIO_MEDIA_EVENT_EVENT_SIZE	(8 + 136)
 
 /* Every eventq buffer can hold the largest event. */
@@ -167,5 +170,30 @@ struct vmc_wire_create_buffers {
 	__le32 max_num_buffers;
 	__le32 reserved[5];
 };
+
+/*
+ * struct v4l2_ext_controls: 32 bytes. The controls pointer is meaningless to
+ * the device: the controls follow the structure in the payload, both ways.
+ */
+struct vmc_wire_ext_controls {
+	__le32 which;
+	__le32 count;
+	__le32 error_idx;
+	__le32 request_fd;
+	__le32 reserved;
+	__le32 pad0;
+	__le64 controls;
+};
+
+/*
+ * struct v4l2_ext_control: 20 bytes, packed. Only controls whose value is
+ * in the structure itself (not behind a pointer) are exchanged; size is 0.
+ */
+struct vmc_wire_ext_control {
+	__le32 id;
+	__le32 size;
+	__le32 reserved2;
+	__le64 value64;
+} __packed;
 
 #endif /* VMC_PROTOCOL_H */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Spectrum Camera: virtio-media capture driver, shared definitions.
+ * Spectrum Camera: virtio-media capture and output driver, shared
+ * definitions.
  *
  * Locking (outermost first):
  *   vlock      mutex: every V4L2 ioctl (video_device.lock and vb2_queue.lock),
@@ -12,7 +13,9 @@
  *   cmdq_lock  spinlock (irq): the commandq virtqueue, dev->removed,
  *              dev->broken, dev->detached and the command flags.
  *   evtq_lock  spinlock (irq): the eventq virtqueue.
- *   sess_lock  spinlock: the session list and session->dead.
+ *   sess_lock  spinlock: the session list and session->dead. An output
+ *              node's control events are queued to a session's file under
+ *              it, so the V4L2 core's fh_lock nests inside.
  *   qlock      spinlock: the device-side queue state (queued[], the pending
  *              and early lists, orphans, q_* fields). Taken after sess_lock.
  * The event worker takes only spinlocks and never sends commands.
@@ -55,6 +58,16 @@
 #define VMC_NUM_EVENT_BUFS	16
 #define VMC_CMD_TIMEOUT		(5 * HZ)
 #define VMC_COOKIE_BASE		0x5643000000000000ULL	/* opaque m.userptr */
+/*
+ * write() on an output node: the buffers vb2's write emulation gets (it
+ * would take one), which G_PARM reports as writebuffers.
+ */
+#define VMC_WRITE_BUFFERS	3
+/*
+ * Most controls one G/S/TRY_EXT_CTRLS forwards (the V4L2 core allows 1024;
+ * the Spectrum Camera device takes 32), which bounds the command's memory.
+ */
+#define VMC_MAX_EXT_CTRLS	256
 
 struct vmc_device;
 
@@ -160,6 +173,12 @@ struct vmc_device {
 	struct vb2_queue queue;
 	struct mutex vlock;		/* ioctls, release, queue */
 
+	/*
+	 * The role the device's config chose, fixed at probe: a capture node
+	 * (frames from the device) or an output node (frames to the device).
+	 */
+	bool output;
+	u32 buf_type;			/* V4L2_BUF_TYPE_VIDEO_CAPTURE or _OUTPUT */
 	u32 device_caps;
 	char card[32];
 	char bus_info[32];
@@ -175,6 +194,7 @@ struct vmc_device {
 	struct vmc_session *cur;	/* session running a vb2 operation */
 	unsigned int setup_calls;	/* queue_setup calls in this operation */
 	u32 setup_size;			/* plane size chosen by queue_setup */
+	u32 setup_sizeimage;		/* the format's sizeimage at queue_setup */
 
 	/* Device-side queue state, under qlock. */
 	spinlock_t qlock;		/* everything below */
@@ -229,14 +249,19 @@ static inline bool vmc_cmd_maybe_sent(int err)
 int vmc_event_init(struct vmc_device *dev);
 void vmc_event_kick(struct vmc_device *dev);
 void vmc_event_free(struct vmc_device *dev);
+void vmc_event_flush(struct vmc_device *dev);
 void vmc_evtq_done(struct virtqueue *vq);
 void vmc_event_work(struct work_struct *work);
 
 /* vmc_v4l2.c: sessions, file and ioctl operations */
-extern const struct v4l2_file_operations vmc_fops;
-extern const struct v4l2_ioctl_ops vmc_ioctl_ops;
+extern const struct v4l2_file_operations vmc_capture_fops;
+extern const struct v4l2_file_operations vmc_output_fops;
+extern const struct v4l2_ioctl_ops vmc_capture_ioctl_ops;
+extern const struct v4l2_ioctl_ops vmc_output_ioctl_ops;
 int vmc_ioctl(struct vmc_session *s, unsigned int nr, const void *in,
 	      size_t in_len, void *out, size_t out_len);
+int vmc_ioctl_full(struct vmc_session *s, unsigned int nr, const void *in,
+		   size_t in_len, void *out, size_t out_len, bool *err_payload);
 int vmc_get_format(struct vmc_session *s, struct v4l2_format *f);
 bool vmc_session_dead(struct vmc_session *s);
 void vmc_session_close(struct vmc_device *dev, u32 id, u64 owner);
@@ -257,6 +282,9 @@ int vmc_vidioc_expbuf(struct file *file, void *priv,
 		      struct v4l2_exportbuffer *eb);
 int vmc_vidioc_streamon(struct file *file, void *priv, enum v4l2_buf_type t);
 int vmc_vidioc_streamoff(struct file *file, void *priv, enum v4l2_buf_type t);
+ssize_t vmc_write(struct file *file, const char __user *buf, size_t count,
+		  loff_t *ppos);
+__poll_t vmc_output_poll(struct file *file, poll_table *wait);
 void vmc_queue_session_gone(struct vmc_device *dev, u32 sid);
 void vmc_queue_kill(struct vmc_device *dev);
 void vmc_queue_fail(struct vmc_device *dev);
@@ -264,5 +292,21 @@ void vmc_queue_session_error(struct vmc_device *dev, u32 sid);
 void vmc_queue_dqbuf_event(struct vmc_device *dev,
 			   const struct virtio_media_event_dqbuf *ev);
 void vmc_release_orphans(struct vmc_device *dev, bool all, u64 owner);
+
+/* vmc_ctrl.c: the output node's controls and control events */
+int vmc_query_ext_ctrl(struct file *file, void *priv,
+		       struct v4l2_query_ext_ctrl *qec);
+int vmc_queryctrl(struct file *file, void *priv, struct v4l2_queryctrl *qc);
+int vmc_g_ext_ctrls(struct file *file, void *priv,
+		    struct v4l2_ext_controls *ctrls);
+int vmc_s_ext_ctrls(struct file *file, void *priv,
+		    struct v4l2_ext_controls *ctrls);
+int vmc_try_ext_ctrls(struct file *file, void *priv,
+		      struct v4l2_ext_controls *ctrls);
+int vmc_subscribe_event(struct v4l2_fh *fh,
+			const struct v4l2_event_subscription *sub);
+int vmc_unsubscribe_event(struct v4l2_fh *fh,
+			  const struct v4l2_event_subscription *sub);
+void vmc_ctrl_event(struct vmc_device *dev, u32 sid, const void *buf);
 
 #endif /* VMC_H */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Spectrum Camera: virtio-media capture driver.
+ * Spectrum Camera: virtio-media capture and output driver.
  * The kernel interfaces this driver uses that changed between Linux 6.1 and
  * 7.0, so that one source builds on all of them. Each entry names the
  * release and the header where the interface changed. Every variant does the
@@ -124,6 +124,22 @@ static inline int vmc_compat_find_vqs(struct virtio_device *vdev,
 	return virtio_find_vqs(vdev, 2, vqs, callbacks, names, NULL);
 #endif
 }
+
+/*
+ * 6.15, include/media/v4l2-ioctl.h (media pull for 6.15: "media: v4l2:
+ * Remove vidioc_queryctrl callback", after "media: ioctl: Simulate
+ * v4l2_queryctrl with v4l2_query_ext_ctrl"): the vidioc_queryctrl op is
+ * gone and the core answers QUERYCTRL from vidioc_query_ext_ctrl. Before,
+ * the output node's vmc_queryctrl() does that same conversion itself, so
+ * the device sees QUERY_EXT_CTRL on every kernel.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 15, 0)
+#define VMC_HAVE_QUERYCTRL_OP 1
+#define VMC_QUERYCTRL_OP .vidioc_queryctrl = vmc_queryctrl,
+#else
+#define VMC_HAVE_QUERYCTRL_OP 0
+#define VMC_QUERYCTRL_OP
+#endif
 
 /*
  * 6.18, include/linux/mm.h (series "mm: remove nth_page()"): nth_page() is

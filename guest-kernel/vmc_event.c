@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Spectrum Camera: virtio-media capture driver.
+ * Spectrum Camera: virtio-media capture and output driver.
  * The eventq: pre-posted device-writable buffers, and the worker that
  * validates and dispatches EVT_ERROR / EVT_DQBUF / EVT_EVENT.
  */
@@ -77,6 +77,20 @@ void vmc_event_free(struct vmc_device *dev)
 	}
 }
 
+/*
+ * Handles what the device has put on the eventq by now, and returns after
+ * that: when a command's answer arrives, the events the device queued before
+ * answering are there, but the worker that handles them may not have run
+ * yet. The worker takes only spinlocks, so this may be called under vlock.
+ */
+void vmc_event_flush(struct vmc_device *dev)
+{
+	if (vmc_is_removed(dev))
+		return;
+	schedule_work(&dev->event_work);
+	flush_work(&dev->event_work);
+}
+
 void vmc_evtq_done(struct virtqueue *vq)
 {
 	struct vmc_device *dev = vq->vdev->priv;
@@ -143,7 +157,11 @@ static void vmc_event_handle(struct vmc_device *dev, const void *buf,
 	case VIRTIO_MEDIA_EVT_EVENT:
 		if (len < VIRTIO_MEDIA_EVENT_EVENT_SIZE)
 			break;
-		/* This driver subscribes to no device event. */
+		if (dev->output) {
+			vmc_ctrl_event(dev, sid, buf);
+			return;
+		}
+		/* A capture node subscribes to no device event. */
 		vmc_warn(dev, "unexpected V4L2 event for session %u dropped\n",
 			 sid);
 		return;

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Spectrum Camera: virtio-media capture driver.
+ * Spectrum Camera: virtio-media capture and output driver.
  * Sessions (one per open file), file operations, and the V4L2 ioctls that
  * are answered locally or forwarded to the device, with every answer checked.
+ * The controls and events of output nodes are in vmc_ctrl.c.
  */
 
 #include <linux/build_bug.h>
@@ -41,8 +42,23 @@ static_assert(sizeof(struct v4l2_frmivalenum) == 52);
 static_assert(sizeof(struct v4l2_streamparm) == 204);
 static_assert(sizeof(struct v4l2_input) == 80);
 static_assert(offsetof(struct v4l2_input, std) == 48);
+static_assert(sizeof(struct v4l2_output) == 72);
+static_assert(offsetof(struct v4l2_output, std) == 48);
+static_assert(offsetof(struct v4l2_streamparm, parm.output.writebuffers) == 24);
+static_assert(sizeof(struct v4l2_query_ext_ctrl) == 232);
+static_assert(offsetof(struct v4l2_query_ext_ctrl, minimum) == 40);
+static_assert(offsetof(struct v4l2_query_ext_ctrl, flags) == 72);
+static_assert(offsetof(struct v4l2_query_ext_ctrl, dims) == 88);
+static_assert(sizeof(struct v4l2_event_subscription) == 32);
+static_assert(sizeof(struct v4l2_event) == 136);
+static_assert(offsetof(struct v4l2_event, u) == 8);
+static_assert(offsetof(struct v4l2_event, u.ctrl.value64) == 16);
+static_assert(offsetof(struct v4l2_event, u.ctrl.default_value) == 40);
+static_assert(offsetof(struct v4l2_event, id) == 96);
+static_assert(sizeof(struct vmc_wire_ext_controls) == 32);
+static_assert(sizeof(struct vmc_wire_ext_control) == 20);
 
-/* Largest input index accepted from G_INPUT. */
+/* Largest input or output index accepted from G_INPUT or G_OUTPUT. */
 #define VMC_MAX_INPUTS 64
 
 bool vmc_session_dead(struct vmc_session *s)
@@ -55,10 +71,12 @@ bool vmc_session_dead(struct vmc_session *s)
 /*
  * Forwards one ioctl: @in_len bytes of payload in the readable part,
  * @out_len bytes expected back. On success @out holds the device's answer,
- * which the caller must validate before use.
+ * which the caller must validate before use. When the device answers with
+ * an errno and still a whole payload (ext controls report error_idx that
+ * way), @out holds it too and *@err_payload is set (if not NULL).
  */
-int vmc_ioctl(struct vmc_session *s, unsigned int nr, const void *in,
-	      size_t in_len, void *out, size_t out_len)
+int vmc_ioctl_full(struct vmc_session *s, unsigned int nr, const void *in,
+		   size_t in_len, void *out, size_t out_len, bool *err_payload)
 {
 	struct vmc_device *dev = s->dev;
 	struct virtio_media_cmd_ioctl *req;
@@ -66,6 +84,9 @@ int vmc_ioctl(struct vmc_session *s, unsigned int nr, const void *in,
 	struct vmc_cmd *cmd;
 	char what[16];
 	int ret;
+
+	if (err_payload)
+		*err_payload = false;
 
 	if (vmc_session_dead(s))
 		return -EIO;
@@ -81,14 +102,31 @@ int vmc_ioctl(struct vmc_session *s, unsigned int nr, const void *in,
 		memcpy(req + 1, in, in_len);
 
 	ret = vmc_cmd_exec(dev, cmd);
+	if (ret)
+		goto out;
+	snprintf(what, sizeof(what), "ioctl %u", nr);
+	ret = vmc_cmd_status(dev, cmd, resp_hdr + out_len, what);
 	if (!ret) {
-		snprintf(what, sizeof(what), "ioctl %u", nr);
-		ret = vmc_cmd_status(dev, cmd, resp_hdr + out_len, what);
-	}
-	if (!ret && out_len)
+		if (out_len)
+			memcpy(out, (u8 *)cmd->resp + resp_hdr, out_len);
+	} else if (err_payload && out_len &&
+		   cmd->used >= resp_hdr + out_len &&
+		   cmd->used <= cmd->resp_len &&
+		   ret == -(int)le32_to_cpu(((struct virtio_media_resp_header *)
+					     cmd->resp)->status)) {
+		/* The device's own errno, with a whole payload. */
 		memcpy(out, (u8 *)cmd->resp + resp_hdr, out_len);
+		*err_payload = true;
+	}
+out:
 	vmc_cmd_put(cmd);
 	return ret;
+}
+
+int vmc_ioctl(struct vmc_session *s, unsigned int nr, const void *in,
+	      size_t in_len, void *out, size_t out_len)
+{
+	return vmc_ioctl_full(s, nr, in, in_len, out, out_len, NULL);
 }
 
 static int vmc_session_open(struct vmc_device *dev, u32 *id)
@@ -282,13 +320,29 @@ static int vmc_release(struct file *file)
 	return 0;
 }
 
-const struct v4l2_file_operations vmc_fops = {
+const struct v4l2_file_operations vmc_capture_fops = {
 	.owner = THIS_MODULE,
 	.open = vmc_open,
 	.release = vmc_release,
 	.unlocked_ioctl = video_ioctl2,
 	.mmap = vb2_fop_mmap,
 	.poll = vb2_fop_poll,
+};
+
+/*
+ * An output node also takes frames by write() (V4L2_CAP_READWRITE): ffmpeg's
+ * v4l2 output writes each frame that way. vb2 emulates it with its own
+ * buffers, so write() and poll(), which may start that emulation, go
+ * through wrappers that tell the vb2 operations which session acts.
+ */
+const struct v4l2_file_operations vmc_output_fops = {
+	.owner = THIS_MODULE,
+	.open = vmc_open,
+	.release = vmc_release,
+	.unlocked_ioctl = video_ioctl2,
+	.mmap = vb2_fop_mmap,
+	.poll = vmc_output_poll,
+	.write = vmc_write,
 };
 
 /* ---- formats ------------------------------------------------------------- */
@@ -322,7 +376,7 @@ static int vmc_enum_fmt_dev(struct vmc_session *s, u32 index,
 	struct vmc_device *dev = s->dev;
 	struct v4l2_fmtdesc req = {
 		.index = index,
-		.type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+		.type = dev->buf_type,
 	};
 	int ret;
 
@@ -387,7 +441,7 @@ static int vmc_check_format(struct vmc_session *s, const struct v4l2_format *ans
 	u64 bpl, size;
 	int ret;
 
-	if (ans->type != V4L2_BUF_TYPE_VIDEO_CAPTURE)
+	if (ans->type != dev->buf_type)
 		goto bad;
 	if (!p->width || !p->height || p->width > VMC_MAX_DIM ||
 	    p->height > VMC_MAX_DIM || p->field != V4L2_FIELD_NONE)
@@ -417,7 +471,7 @@ static int vmc_check_format(struct vmc_session *s, const struct v4l2_format *ans
 		return ret;
 
 	memset(&f->fmt, 0, sizeof(f->fmt));
-	f->type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
+	f->type = dev->buf_type;
 	f->fmt.pix.width = p->width;
 	f->fmt.pix.height = p->height;
 	f->fmt.pix.pixelformat = p->pixelformat;
@@ -442,7 +496,7 @@ bad:
 /* The current format, validated (also used by queue_setup). */
 int vmc_get_format(struct vmc_session *s, struct v4l2_format *f)
 {
-	struct v4l2_format req = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE };
+	struct v4l2_format req = { .type = s->dev->buf_type };
 	struct v4l2_format ans;
 	int ret;
 
@@ -481,8 +535,8 @@ static int vmc_querycap(struct file *file, void *priv,
 	return 0;
 }
 
-static int vmc_enum_fmt_vid_cap(struct file *file, void *priv,
-				struct v4l2_fmtdesc *f)
+/* ENUM_FMT on the node's one buffer type (the core checked the type). */
+static int vmc_enum_fmt(struct file *file, void *priv, struct v4l2_fmtdesc *f)
 {
 	struct v4l2_fmtdesc ans;
 	int ret;
@@ -497,20 +551,18 @@ static int vmc_enum_fmt_vid_cap(struct file *file, void *priv,
 	return 0;
 }
 
-static int vmc_g_fmt_vid_cap(struct file *file, void *priv,
-			     struct v4l2_format *f)
+/* G/S/TRY_FMT on the node's one buffer type (the core checked the type). */
+static int vmc_g_fmt(struct file *file, void *priv, struct v4l2_format *f)
 {
 	return vmc_get_format(vmc_file_session(file), f);
 }
 
-static int vmc_s_fmt_vid_cap(struct file *file, void *priv,
-			     struct v4l2_format *f)
+static int vmc_s_fmt(struct file *file, void *priv, struct v4l2_format *f)
 {
 	return vmc_set_format(file, f, _IOC_NR(VIDIOC_S_FMT), "S_FMT");
 }
 
-static int vmc_try_fmt_vid_cap(struct file *file, void *priv,
-			       struct v4l2_format *f)
+static int vmc_try_fmt(struct file *file, void *priv, struct v4l2_format *f)
 {
 	return vmc_set_format(file, f, _IOC_NR(VIDIOC_TRY_FMT), "TRY_FMT");
 }
@@ -644,21 +696,37 @@ static int vmc_parm_answer(struct vmc_session *s,
 			   struct v4l2_streamparm *a, const char *what)
 {
 	const struct v4l2_captureparm *c = &ans->parm.capture;
-	u32 tpf = c->capability & V4L2_CAP_TIMEPERFRAME;
+	const struct v4l2_outputparm *o = &ans->parm.output;
+	bool output = s->dev->output;
+	const struct v4l2_fract *tpf_val = output ? &o->timeperframe :
+						    &c->timeperframe;
+	u32 tpf = (output ? o->capability : c->capability) &
+		  V4L2_CAP_TIMEPERFRAME;
 
-	if (ans->type != V4L2_BUF_TYPE_VIDEO_CAPTURE ||
-	    (tpf && !vmc_fract_ok(&c->timeperframe))) {
+	if (ans->type != s->dev->buf_type ||
+	    (tpf && !vmc_fract_ok(tpf_val))) {
 		vmc_err(s->dev, "%s: invalid answer (type %u, %u/%u)\n", what,
-			ans->type, c->timeperframe.numerator,
-			c->timeperframe.denominator);
+			ans->type, tpf_val->numerator, tpf_val->denominator);
 		return -EIO;
 	}
-	/* No read() support: readbuffers stays 0; reserved fields zero. */
+	/* Reserved fields zero. */
 	memset(&a->parm, 0, sizeof(a->parm));
-	a->parm.capture.capability = tpf;
-	a->parm.capture.capturemode = c->capturemode & V4L2_MODE_HIGHQUALITY;
-	if (tpf)
-		a->parm.capture.timeperframe = c->timeperframe;
+	if (output) {
+		a->parm.output.capability = tpf;
+		a->parm.output.outputmode = o->outputmode &
+					    V4L2_MODE_HIGHQUALITY;
+		if (tpf)
+			a->parm.output.timeperframe = o->timeperframe;
+		/* What vb2's write() emulation uses, not the device's. */
+		a->parm.output.writebuffers = VMC_WRITE_BUFFERS;
+	} else {
+		/* No read() support: readbuffers stays 0. */
+		a->parm.capture.capability = tpf;
+		a->parm.capture.capturemode = c->capturemode &
+					      V4L2_MODE_HIGHQUALITY;
+		if (tpf)
+			a->parm.capture.timeperframe = c->timeperframe;
+	}
 	return 0;
 }
 
@@ -685,8 +753,13 @@ static int vmc_s_parm(struct file *file, void *priv,
 	struct v4l2_streamparm ans;
 	int ret;
 
-	req.parm.capture.capturemode = a->parm.capture.capturemode;
-	req.parm.capture.timeperframe = a->parm.capture.timeperframe;
+	if (s->dev->output) {
+		req.parm.output.outputmode = a->parm.output.outputmode;
+		req.parm.output.timeperframe = a->parm.output.timeperframe;
+	} else {
+		req.parm.capture.capturemode = a->parm.capture.capturemode;
+		req.parm.capture.timeperframe = a->parm.capture.timeperframe;
+	}
 	ret = vmc_ioctl(s, _IOC_NR(VIDIOC_S_PARM), &req, sizeof(req),
 			&ans, sizeof(ans));
 	if (ret)
@@ -698,30 +771,58 @@ static int vmc_s_parm(struct file *file, void *priv,
 			  V4L2_IN_ST_NO_COLOR | V4L2_IN_ST_HFLIP | \
 			  V4L2_IN_ST_VFLIP)
 
+/* v4l2_input and v4l2_output begin alike: index, name[32], type. */
+struct vmc_io_head {
+	__u32 index;
+	__u8 name[32];
+	__u32 type;
+};
+static_assert(offsetof(struct v4l2_input, type) ==
+	      offsetof(struct vmc_io_head, type));
+static_assert(offsetof(struct v4l2_output, type) ==
+	      offsetof(struct vmc_io_head, type));
+
+/*
+ * ENUMINPUT or ENUMOUTPUT: the device's entry @index into @ans (@len bytes),
+ * checked to echo the index and be of @type, its name NUL-terminated.
+ */
+static int vmc_enum_io(struct file *file, unsigned int nr, const char *what,
+		       u32 index, u32 type, void *ans, size_t len)
+{
+	struct vmc_session *s = vmc_file_session(file);
+	struct vmc_io_head *head = ans;
+	int ret;
+
+	memset(ans, 0, len);
+	head->index = index;
+	ret = vmc_ioctl(s, nr, ans, len, ans, len);
+	if (ret)
+		return ret;
+	if (head->index != index || head->type != type) {
+		vmc_err(s->dev, "%s: invalid answer (index %u, type %u)\n",
+			what, head->index, head->type);
+		return -EIO;
+	}
+	head->name[sizeof(head->name) - 1] = '\0';
+	return 0;
+}
+
 static int vmc_enum_input(struct file *file, void *priv,
 			  struct v4l2_input *inp)
 {
-	struct vmc_session *s = vmc_file_session(file);
-	struct v4l2_input req = { .index = inp->index };
 	struct v4l2_input ans;
 	int ret;
 
-	ret = vmc_ioctl(s, _IOC_NR(VIDIOC_ENUMINPUT), &req, sizeof(req),
-			&ans, sizeof(ans));
+	ret = vmc_enum_io(file, _IOC_NR(VIDIOC_ENUMINPUT), "ENUMINPUT",
+			  inp->index, V4L2_INPUT_TYPE_CAMERA, &ans, sizeof(ans));
 	if (ret)
 		return ret;
-	if (ans.index != req.index || ans.type != V4L2_INPUT_TYPE_CAMERA) {
-		vmc_err(s->dev, "ENUMINPUT: invalid answer (index %u, type %u)\n",
-			ans.index, ans.type);
-		return -EIO;
-	}
 	/*
 	 * Only what this node supports: no audio, tuner, standards or
 	 * timings ioctls exist here, so those fields stay zero.
 	 */
 	memset(inp, 0, sizeof(*inp));
-	inp->index = req.index;
-	ans.name[sizeof(ans.name) - 1] = '\0';
+	inp->index = ans.index;
 	strscpy(inp->name, ans.name[0] ? (char *)ans.name : "Camera",
 		sizeof(inp->name));
 	inp->type = V4L2_INPUT_TYPE_CAMERA;
@@ -729,64 +830,137 @@ static int vmc_enum_input(struct file *file, void *priv,
 	return 0;
 }
 
-static int vmc_g_input(struct file *file, void *priv, unsigned int *i)
+static int vmc_enum_output(struct file *file, void *priv,
+			   struct v4l2_output *out)
+{
+	struct v4l2_output ans;
+	int ret;
+
+	ret = vmc_enum_io(file, _IOC_NR(VIDIOC_ENUMOUTPUT), "ENUMOUTPUT",
+			  out->index, V4L2_OUTPUT_TYPE_ANALOG, &ans, sizeof(ans));
+	if (ret)
+		return ret;
+	/* As for inputs: no audio, modulator, standards or timings here. */
+	memset(out, 0, sizeof(*out));
+	out->index = ans.index;
+	strscpy(out->name, ans.name[0] ? (char *)ans.name : "Camera VM",
+		sizeof(out->name));
+	out->type = V4L2_OUTPUT_TYPE_ANALOG;
+	return 0;
+}
+
+/*
+ * G_INPUT or G_OUTPUT: the index, below VMC_MAX_INPUTS. Both are _IOR: the
+ * readable part has nothing but the header.
+ */
+static int vmc_get_index(struct file *file, unsigned int nr, const char *what,
+			 unsigned int *i)
 {
 	struct vmc_session *s = vmc_file_session(file);
 	__le32 ans;
 	u32 v;
 	int ret;
 
-	/* G_INPUT is _IOR: nothing in the readable part but the header. */
-	ret = vmc_ioctl(s, _IOC_NR(VIDIOC_G_INPUT), NULL, 0, &ans, sizeof(ans));
+	ret = vmc_ioctl(s, nr, NULL, 0, &ans, sizeof(ans));
 	if (ret)
 		return ret;
 	v = le32_to_cpu(ans);
 	if (v >= VMC_MAX_INPUTS) {
-		vmc_err(s->dev, "G_INPUT: invalid input %u\n", v);
+		vmc_err(s->dev, "%s: invalid index %u\n", what, v);
 		return -EIO;
 	}
 	*i = v;
 	return 0;
 }
 
-static int vmc_s_input(struct file *file, void *priv, unsigned int i)
+/* S_INPUT or S_OUTPUT: the answer echoes the index. */
+static int vmc_set_index(struct file *file, unsigned int nr, const char *what,
+			 unsigned int i)
 {
 	struct vmc_session *s = vmc_file_session(file);
 	__le32 req = cpu_to_le32(i), ans;
 	int ret;
 
-	ret = vmc_ioctl(s, _IOC_NR(VIDIOC_S_INPUT), &req, sizeof(req),
-			&ans, sizeof(ans));
+	ret = vmc_ioctl(s, nr, &req, sizeof(req), &ans, sizeof(ans));
 	if (ret)
 		return ret;
 	if (le32_to_cpu(ans) != i) {
-		vmc_err(s->dev, "S_INPUT: asked %u, answer %u\n", i,
+		vmc_err(s->dev, "%s: asked %u, answer %u\n", what, i,
 			le32_to_cpu(ans));
 		return -EIO;
 	}
 	return 0;
 }
 
-const struct v4l2_ioctl_ops vmc_ioctl_ops = {
-	.vidioc_querycap = vmc_querycap,
-	.vidioc_enum_fmt_vid_cap = vmc_enum_fmt_vid_cap,
-	.vidioc_g_fmt_vid_cap = vmc_g_fmt_vid_cap,
-	.vidioc_s_fmt_vid_cap = vmc_s_fmt_vid_cap,
-	.vidioc_try_fmt_vid_cap = vmc_try_fmt_vid_cap,
-	.vidioc_enum_framesizes = vmc_enum_framesizes,
-	.vidioc_enum_frameintervals = vmc_enum_frameintervals,
-	.vidioc_g_parm = vmc_g_parm,
-	.vidioc_s_parm = vmc_s_parm,
+static int vmc_g_input(struct file *file, void *priv, unsigned int *i)
+{
+	return vmc_get_index(file, _IOC_NR(VIDIOC_G_INPUT), "G_INPUT", i);
+}
+
+static int vmc_s_input(struct file *file, void *priv, unsigned int i)
+{
+	return vmc_set_index(file, _IOC_NR(VIDIOC_S_INPUT), "S_INPUT", i);
+}
+
+static int vmc_g_output(struct file *file, void *priv, unsigned int *i)
+{
+	return vmc_get_index(file, _IOC_NR(VIDIOC_G_OUTPUT), "G_OUTPUT", i);
+}
+
+static int vmc_s_output(struct file *file, void *priv, unsigned int i)
+{
+	return vmc_set_index(file, _IOC_NR(VIDIOC_S_OUTPUT), "S_OUTPUT", i);
+}
+
+/* What both nodes serve alike, whatever their buffer type. */
+#define VMC_COMMON_IOCTL_OPS \
+	.vidioc_querycap = vmc_querycap, \
+	.vidioc_enum_framesizes = vmc_enum_framesizes, \
+	.vidioc_enum_frameintervals = vmc_enum_frameintervals, \
+	.vidioc_g_parm = vmc_g_parm, \
+	.vidioc_s_parm = vmc_s_parm, \
+	.vidioc_reqbufs = vmc_vidioc_reqbufs, \
+	.vidioc_create_bufs = vmc_vidioc_create_bufs, \
+	.vidioc_prepare_buf = vmc_vidioc_prepare_buf, \
+	.vidioc_querybuf = vmc_vidioc_querybuf, \
+	.vidioc_qbuf = vmc_vidioc_qbuf, \
+	.vidioc_dqbuf = vmc_vidioc_dqbuf, \
+	.vidioc_expbuf = vmc_vidioc_expbuf, \
+	.vidioc_streamon = vmc_vidioc_streamon, \
+	.vidioc_streamoff = vmc_vidioc_streamoff,
+
+const struct v4l2_ioctl_ops vmc_capture_ioctl_ops = {
+	VMC_COMMON_IOCTL_OPS
+	.vidioc_enum_fmt_vid_cap = vmc_enum_fmt,
+	.vidioc_g_fmt_vid_cap = vmc_g_fmt,
+	.vidioc_s_fmt_vid_cap = vmc_s_fmt,
+	.vidioc_try_fmt_vid_cap = vmc_try_fmt,
 	.vidioc_enum_input = vmc_enum_input,
 	.vidioc_g_input = vmc_g_input,
 	.vidioc_s_input = vmc_s_input,
-	.vidioc_reqbufs = vmc_vidioc_reqbufs,
-	.vidioc_create_bufs = vmc_vidioc_create_bufs,
-	.vidioc_prepare_buf = vmc_vidioc_prepare_buf,
-	.vidioc_querybuf = vmc_vidioc_querybuf,
-	.vidioc_qbuf = vmc_vidioc_qbuf,
-	.vidioc_dqbuf = vmc_vidioc_dqbuf,
-	.vidioc_expbuf = vmc_vidioc_expbuf,
-	.vidioc_streamon = vmc_vidioc_streamon,
-	.vidioc_streamoff = vmc_vidioc_streamoff,
+};
+
+/*
+ * The output node: the same format, parameter and buffer ioctls on the
+ * VIDEO_OUTPUT type, outputs instead of inputs, and the device's controls
+ * with their events (vmc_ctrl.c). The legacy QUERYCTRL op exists only before
+ * 6.15 (VMC_QUERYCTRL_OP); G_CTRL and S_CTRL reach the ext-controls ops
+ * through the core on every kernel.
+ */
+const struct v4l2_ioctl_ops vmc_output_ioctl_ops = {
+	VMC_COMMON_IOCTL_OPS
+	.vidioc_enum_fmt_vid_out = vmc_enum_fmt,
+	.vidioc_g_fmt_vid_out = vmc_g_fmt,
+	.vidioc_s_fmt_vid_out = vmc_s_fmt,
+	.vidioc_try_fmt_vid_out = vmc_try_fmt,
+	.vidioc_enum_output = vmc_enum_output,
+	.vidioc_g_output = vmc_g_output,
+	.vidioc_s_output = vmc_s_output,
+	VMC_QUERYCTRL_OP
+	.vidioc_query_ext_ctrl = vmc_query_ext_ctrl,
+	.vidioc_g_ext_ctrls = vmc_g_ext_ctrls,
+	.vidioc_s_ext_ctrls = vmc_s_ext_ctrls,
+	.vidioc_try_ext_ctrls = vmc_try_ext_ctrls,
+	.vidioc_subscribe_event = vmc_subscribe_event,
+	.vidioc_unsubscribe_event = vmc_unsubscribe_event,
 };

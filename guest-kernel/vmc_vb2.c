@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Spectrum Camera: virtio-media capture driver.
+ * Spectrum Camera: virtio-media capture and output driver.
  * The videobuf2 queue and the device-side buffer protocol.
  *
- * User space sees an ordinary vb2 capture queue (MMAP, USERPTR, DMABUF,
- * EXPBUF) whose memory videobuf2-dma-sg allocates, pins or imports in guest
- * RAM. The device only ever sees V4L2_MEMORY_USERPTR buffers: every QBUF
- * carries the buffer's guest-physical SG list, and the device answers with
- * EVT_DQBUF once it wrote a frame.
+ * User space sees an ordinary vb2 queue (MMAP, USERPTR, DMABUF, EXPBUF; on
+ * an output node also write()) whose memory videobuf2-dma-sg allocates, pins
+ * or imports in guest RAM. The device only ever sees V4L2_MEMORY_USERPTR
+ * buffers: every QBUF carries the buffer's guest-physical SG list, and the
+ * device answers with EVT_DQBUF once it wrote a frame into it (capture) or
+ * read the frame out of it (output: QBUF carries bytesused, which must be
+ * the format's sizeimage).
  */
 
 #include <linux/dma-buf.h>
@@ -213,7 +215,7 @@ static int vmc_dev_reqbufs(struct vmc_session *s, u32 count, u32 *granted)
 	struct vmc_device *dev = s->dev;
 	struct vmc_wire_requestbuffers req = {
 		.count = cpu_to_le32(count),
-		.type = cpu_to_le32(V4L2_BUF_TYPE_VIDEO_CAPTURE),
+		.type = cpu_to_le32(dev->buf_type),
 		.memory = cpu_to_le32(V4L2_MEMORY_USERPTR),
 	};
 	struct vmc_wire_requestbuffers ans;
@@ -228,7 +230,7 @@ static int vmc_dev_reqbufs(struct vmc_session *s, u32 count, u32 *granted)
 		return ret;
 	n = le32_to_cpu(ans.count);
 	if (n > count || n > VMC_MAX_BUFFERS ||
-	    le32_to_cpu(ans.type) != V4L2_BUF_TYPE_VIDEO_CAPTURE ||
+	    le32_to_cpu(ans.type) != dev->buf_type ||
 	    le32_to_cpu(ans.memory) != V4L2_MEMORY_USERPTR) {
 		vmc_err(dev, "REQBUFS(%u): invalid answer (count %u)\n", count,
 			n);
@@ -312,7 +314,7 @@ static int vmc_dev_create_bufs(struct vmc_session *s,
 
 static int vmc_dev_stream(struct vmc_session *s, bool on)
 {
-	__le32 type = cpu_to_le32(V4L2_BUF_TYPE_VIDEO_CAPTURE);
+	__le32 type = cpu_to_le32(s->dev->buf_type);
 
 	return vmc_ioctl(s, on ? _IOC_NR(VIDIOC_STREAMON) :
 			 _IOC_NR(VIDIOC_STREAMOFF), &type, sizeof(type),
@@ -353,7 +355,11 @@ static int vmc_send_qbuf(struct vmc_device *dev, struct vmc_session *s,
 	req->code = cpu_to_le32(_IOC_NR(VIDIOC_QBUF));
 	wb = (struct vmc_wire_buffer *)(req + 1);
 	wb->index = cpu_to_le32(index);
-	wb->type = cpu_to_le32(V4L2_BUF_TYPE_VIDEO_CAPTURE);
+	wb->type = cpu_to_le32(dev->buf_type);
+	/* An output frame's size; buf_prepare checked it is sizeimage. */
+	if (dev->output)
+		wb->bytesused = cpu_to_le32(vb2_get_plane_payload(&buf->vb.vb2_buf,
+								  0));
 	wb->field = cpu_to_le32(V4L2_FIELD_NONE);
 	wb->memory = cpu_to_le32(V4L2_MEMORY_USERPTR);
 	wb->m = cpu_to_le64(VMC_COOKIE_BASE + index + 1);
@@ -376,7 +382,7 @@ static int vmc_send_qbuf(struct vmc_device *dev, struct vmc_session *s,
 	}
 	ab = (const struct vmc_wire_buffer *)((u8 *)cmd->resp + resp_hdr);
 	if (le32_to_cpu(ab->index) != index ||
-	    le32_to_cpu(ab->type) != V4L2_BUF_TYPE_VIDEO_CAPTURE ||
+	    le32_to_cpu(ab->type) != dev->buf_type ||
 	    le32_to_cpu(ab->memory) != V4L2_MEMORY_USERPTR) {
 		vmc_err(dev, "QBUF %u: invalid answer (index %u)\n", index,
 			le32_to_cpu(ab->index));
@@ -432,14 +438,16 @@ static void vmc_return_all_locked(struct vmc_device *dev,
 	}
 }
 
-static void vmc_buf_complete(struct vmc_buffer *buf)
+static void vmc_buf_complete(struct vmc_device *dev, struct vmc_buffer *buf)
 {
 	struct vb2_v4l2_buffer *vbuf = &buf->vb;
 
 	vbuf->vb2_buf.timestamp = buf->e_timestamp;
 	vbuf->sequence = buf->e_sequence;
 	vbuf->field = V4L2_FIELD_NONE;
-	vb2_set_plane_payload(&vbuf->vb2_buf, 0, buf->e_bytesused);
+	/* An output buffer keeps the bytesused its producer queued it with. */
+	if (!dev->output)
+		vb2_set_plane_payload(&vbuf->vb2_buf, 0, buf->e_bytesused);
 	vb2_buffer_done(&vbuf->vb2_buf, buf->e_state);
 }
 
@@ -460,7 +468,7 @@ void vmc_queue_dqbuf_event(struct vmc_device *dev,
 	LIST_HEAD(release);
 	u32 seq;
 
-	if (le32_to_cpu(b->type) != V4L2_BUF_TYPE_VIDEO_CAPTURE ||
+	if (le32_to_cpu(b->type) != dev->buf_type ||
 	    le32_to_cpu(b->memory) != V4L2_MEMORY_USERPTR) {
 		vmc_err(dev, "EVT_DQBUF with type %u memory %u dropped\n",
 			le32_to_cpu(b->type), le32_to_cpu(b->memory));
@@ -514,7 +522,7 @@ void vmc_queue_dqbuf_event(struct vmc_device *dev,
 	else if (sec < 0 || sec >= KTIME_SEC_MAX || usec < 0 ||
 		 usec >= USEC_PER_SEC)
 		bad = "invalid timestamp";
-	else if (!bytesused && !(flags & V4L2_BUF_FLAG_ERROR))
+	else if (!dev->output && !bytesused && !(flags & V4L2_BUF_FLAG_ERROR))
 		bad = "no payload";
 
 	/* The device is done with the buffer in every case. */
@@ -535,7 +543,7 @@ void vmc_queue_dqbuf_event(struct vmc_device *dev,
 	buf->e_state = bad || (flags & V4L2_BUF_FLAG_ERROR) ?
 		       VB2_BUF_STATE_ERROR : VB2_BUF_STATE_DONE;
 	if (dev->q_started)
-		vmc_buf_complete(buf);
+		vmc_buf_complete(dev, buf);
 	else
 		list_add_tail(&buf->list, &dev->early);	/* start finishes it */
 	spin_unlock(&dev->qlock);
@@ -609,12 +617,28 @@ void vmc_queue_kill(struct vmc_device *dev)
 
 /* ---- vb2 operations -------------------------------------------------------- */
 
+/*
+ * The session a vb2 operation acts for: the one whose ioctl, write() or
+ * poll() runs it (dev->cur), else the queue's owner. vb2 runs the operations
+ * only for the owner, or for the session about to become it, which set
+ * dev->cur; but write() may wait for a buffer with vlock dropped, and
+ * another session's ioctl clears dev->cur meanwhile.
+ */
+static struct vmc_session *vmc_vb2_session(struct vmc_device *dev)
+{
+	if (dev->cur)
+		return dev->cur;
+	if (dev->queue.owner)
+		return container_of(dev->queue.owner, struct vmc_session, fh);
+	return NULL;
+}
+
 static int vmc_queue_setup(struct vb2_queue *q, unsigned int *nbuffers,
 			   unsigned int *nplanes, unsigned int sizes[],
 			   struct device *alloc_devs[])
 {
 	struct vmc_device *dev = vb2_get_drv_priv(q);
-	struct vmc_session *s = dev->cur;
+	struct vmc_session *s = vmc_vb2_session(dev);
 	unsigned int have = vmc_vb2_count(q);
 	struct v4l2_format fmt;
 	u32 size, granted;
@@ -637,6 +661,8 @@ static int vmc_queue_setup(struct vb2_queue *q, unsigned int *nbuffers,
 	if (ret)
 		return ret;
 	size = fmt.fmt.pix.sizeimage;
+	/* The device refuses a new format while it holds buffers. */
+	dev->setup_sizeimage = size;
 	if (*nplanes) {
 		/* CREATE_BUFS: the application's size, at least sizeimage. */
 		if (*nplanes != 1 || sizes[0] < size)
@@ -649,6 +675,13 @@ static int vmc_queue_setup(struct vb2_queue *q, unsigned int *nbuffers,
 	if (*nplanes) {
 		ret = vmc_dev_create_bufs(s, &fmt, size, have, nbuffers);
 	} else {
+		/*
+		 * vb2's write() emulation asks for one or two buffers: with
+		 * more, a writer fills one while the device still holds
+		 * another, and keeps the stream's rate.
+		 */
+		if (vb2_fileio_is_active(q) && *nbuffers < VMC_WRITE_BUFFERS)
+			*nbuffers = VMC_WRITE_BUFFERS;
 		ret = vmc_dev_reqbufs(s, *nbuffers, &granted);
 		if (!ret && !granted)
 			ret = -ENOMEM;
@@ -696,11 +729,40 @@ static int vmc_buf_prepare(struct vb2_buffer *vb)
 	length = min_t(unsigned long, plane, VMC_MAX_BUFFER_LEN);
 	if (!length)
 		return -EINVAL;
+	if (dev->output) {
+		/*
+		 * vb2's write() emulation queues only full buffers, but with
+		 * a bytesused of 0 (it never fills in the V4L2 plane that vb2
+		 * takes bytesused from): each holds a whole frame, as its
+		 * plane is sizeimage.
+		 */
+		if (vb2_fileio_is_active(vb->vb2_queue) &&
+		    !vb2_get_plane_payload(vb, 0))
+			vb2_set_plane_payload(vb, 0, plane);
+		/*
+		 * The device takes an output frame only whole, of exactly the
+		 * format's size: refuse anything else at QBUF, where the
+		 * producer sees why (vb2 made a bytesused of 0 from QBUF the
+		 * whole buffer).
+		 */
+		if (vb2_get_plane_payload(vb, 0) != dev->setup_sizeimage)
+			return -EINVAL;
+	}
 	ret = vmc_mem_build(dev, vb, length, &mem);
 	if (ret)
 		return ret;
 	buf->mem = mem;
 	return 0;
+}
+
+/* Output buffers: progressive frames only; ANY means the driver's choice. */
+static int vmc_buf_out_validate(struct vb2_buffer *vb)
+{
+	struct vb2_v4l2_buffer *vbuf = to_vb2_v4l2_buffer(vb);
+
+	if (vbuf->field == V4L2_FIELD_ANY)
+		vbuf->field = V4L2_FIELD_NONE;
+	return vbuf->field == V4L2_FIELD_NONE ? 0 : -EINVAL;
 }
 
 static void vmc_buf_finish(struct vb2_buffer *vb)
@@ -740,7 +802,7 @@ static void vmc_buf_queue(struct vb2_buffer *vb)
 {
 	struct vmc_device *dev = vb2_get_drv_priv(vb->vb2_queue);
 	struct vmc_buffer *buf = vmc_to_buffer(vb);
-	struct vmc_session *s = dev->cur;
+	struct vmc_session *s = vmc_vb2_session(dev);
 	LIST_HEAD(release);
 	bool maybe;
 	int ret;
@@ -783,7 +845,7 @@ static void vmc_buf_queue(struct vb2_buffer *vb)
 static int vmc_start_streaming(struct vb2_queue *q, unsigned int count)
 {
 	struct vmc_device *dev = vb2_get_drv_priv(q);
-	struct vmc_session *s = dev->cur;
+	struct vmc_session *s = vmc_vb2_session(dev);
 	struct vmc_buffer *buf, *tmp;
 	bool sent = false, maybe, forgot;
 	LIST_HEAD(todo);
@@ -823,7 +885,7 @@ static int vmc_start_streaming(struct vb2_queue *q, unsigned int count)
 			/* Frames that arrived before STREAMON's answer. */
 			list_for_each_entry_safe(buf, tmp, &dev->early, list) {
 				list_del_init(&buf->list);
-				vmc_buf_complete(buf);
+				vmc_buf_complete(dev, buf);
 			}
 		}
 		spin_unlock(&dev->qlock);
@@ -851,7 +913,7 @@ static int vmc_start_streaming(struct vb2_queue *q, unsigned int count)
 static void vmc_stop_streaming(struct vb2_queue *q)
 {
 	struct vmc_device *dev = vb2_get_drv_priv(q);
-	struct vmc_session *s = dev->cur;
+	struct vmc_session *s = vmc_vb2_session(dev);
 	LIST_HEAD(release);
 	bool forgot;
 
@@ -878,6 +940,7 @@ static void vmc_stop_streaming(struct vb2_queue *q)
 static const struct vb2_ops vmc_vb2_ops = {
 	.queue_setup = vmc_queue_setup,
 	.buf_init = vmc_buf_init,
+	.buf_out_validate = vmc_buf_out_validate,
 	.buf_prepare = vmc_buf_prepare,
 	.buf_finish = vmc_buf_finish,
 	.buf_cleanup = vmc_buf_cleanup,
@@ -891,8 +954,10 @@ int vmc_queue_init(struct vmc_device *dev)
 {
 	struct vb2_queue *q = &dev->queue;
 
-	q->type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
+	q->type = dev->buf_type;
 	q->io_modes = VB2_MMAP | VB2_USERPTR | VB2_DMABUF;
+	if (dev->output)
+		q->io_modes |= VB2_WRITE;
 	q->drv_priv = dev;
 	q->buf_struct_size = sizeof(struct vmc_buffer);
 	q->ops = &vmc_vb2_ops;
@@ -1048,4 +1113,71 @@ int vmc_vidioc_expbuf(struct file *file, void *priv,
 	if (vmc_session_dead(vmc_file_session(file)))
 		return -EIO;
 	return vb2_ioctl_expbuf(file, priv, eb);
+}
+
+/*
+ * write() on an output node: vb2's emulation takes the bytes into its own
+ * buffers and queues each one once it holds a whole frame (the plane size is
+ * sizeimage). The writer owns the queue from the start, not only afterwards
+ * as with vb2_fop_write(): the write may wait for a free buffer with vlock
+ * dropped, and the operations then find the session through the owner.
+ */
+ssize_t vmc_write(struct file *file, const char __user *buf, size_t count,
+		  loff_t *ppos)
+{
+	struct vmc_device *dev = vmc_file_session(file)->dev;
+	struct vb2_queue *q = &dev->queue;
+	struct vmc_session *s;
+	bool owned;
+	ssize_t ret;
+
+	if (mutex_lock_interruptible(&dev->vlock))
+		return -ERESTARTSYS;
+	ret = -EBUSY;
+	if (q->owner && q->owner != file->private_data)
+		goto out;
+	ret = -EIO;
+	s = vmc_vb2_begin(file);
+	if (!s)
+		goto out;
+	owned = q->owner;
+	q->owner = file->private_data;
+	ret = vb2_write(q, buf, count, ppos, file->f_flags & O_NONBLOCK);
+	vmc_vb2_end(s);
+	if (!q->fileio && !owned)
+		q->owner = NULL;
+	vmc_queue_resync(dev, s);
+out:
+	mutex_unlock(&dev->vlock);
+	return ret;
+}
+
+/*
+ * poll() on an output node: as vb2_fop_poll(), except that a poll for
+ * POLLOUT that starts vb2's write() emulation (no buffers yet) allocates
+ * them for this session.
+ */
+__poll_t vmc_output_poll(struct file *file, poll_table *wait)
+{
+	struct vmc_device *dev = vmc_file_session(file)->dev;
+	struct vb2_queue *q = &dev->queue;
+	struct vmc_session *s;
+	bool fileio;
+	__poll_t res;
+
+	if (mutex_lock_interruptible(&dev->vlock))
+		return EPOLLERR;
+	s = vmc_vb2_begin(file);
+	if (!s) {
+		mutex_unlock(&dev->vlock);
+		return EPOLLERR;
+	}
+	fileio = vb2_fileio_is_active(q);
+	res = vb2_poll(q, file, wait);
+	vmc_vb2_end(s);
+	if (!fileio && vb2_fileio_is_active(q))
+		q->owner = file->private_data;
+	vmc_queue_resync(dev, s);
+	mutex_unlock(&dev->vlock);
+	return res;
 }

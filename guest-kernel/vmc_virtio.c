@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Spectrum Camera: virtio-media capture driver.
+ * Spectrum Camera: virtio-media capture and output driver.
  * Virtio transport: probe/remove, configuration, the commandq.
  */
 
@@ -383,13 +383,57 @@ void vmc_detached_work(struct work_struct *work)
 
 /* ---- probe / remove ----------------------------------------------------- */
 
+/* Every capability of the output direction, and of the capture direction. */
 #define VMC_OUTPUT_CAPS (V4L2_CAP_VIDEO_OUTPUT | V4L2_CAP_VIDEO_OUTPUT_MPLANE | \
 			 V4L2_CAP_VIDEO_M2M | V4L2_CAP_VIDEO_M2M_MPLANE | \
 			 V4L2_CAP_VIDEO_OUTPUT_OVERLAY | V4L2_CAP_VBI_OUTPUT | \
 			 V4L2_CAP_SLICED_VBI_OUTPUT | V4L2_CAP_SDR_OUTPUT | \
 			 V4L2_CAP_META_OUTPUT | V4L2_CAP_MODULATOR | \
 			 V4L2_CAP_RDS_OUTPUT)
+#define VMC_CAPTURE_CAPS (V4L2_CAP_VIDEO_CAPTURE | \
+			  V4L2_CAP_VIDEO_CAPTURE_MPLANE | \
+			  V4L2_CAP_VIDEO_M2M | V4L2_CAP_VIDEO_M2M_MPLANE | \
+			  V4L2_CAP_VIDEO_OVERLAY | V4L2_CAP_VBI_CAPTURE | \
+			  V4L2_CAP_SLICED_VBI_CAPTURE | V4L2_CAP_SDR_CAPTURE | \
+			  V4L2_CAP_META_CAPTURE | V4L2_CAP_TUNER | \
+			  V4L2_CAP_RDS_CAPTURE | V4L2_CAP_HW_FREQ_SEEK | \
+			  V4L2_CAP_TOUCH)
 #define VMC_REQUIRED_CAPS (V4L2_CAP_VIDEO_CAPTURE | V4L2_CAP_STREAMING)
+#define VMC_OUTPUT_REQUIRED_CAPS (V4L2_CAP_VIDEO_OUTPUT | V4L2_CAP_STREAMING)
+
+/*
+ * The node the device's capabilities ask for: a capture node (the rule the
+ * driver always had: capture and streaming, nothing of the output
+ * direction), or an output node (video output and streaming, nothing of the
+ * capture direction, no other kind of output). Anything else, M2M included,
+ * is refused.
+ */
+static bool vmc_pick_role(struct vmc_device *dev, u32 caps)
+{
+	if ((caps & VMC_REQUIRED_CAPS) == VMC_REQUIRED_CAPS &&
+	    !(caps & VMC_OUTPUT_CAPS)) {
+		dev->output = false;
+		dev->buf_type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
+		/* Exactly a single-planar streaming capture node. */
+		dev->device_caps = VMC_REQUIRED_CAPS;
+		return true;
+	}
+	if ((caps & VMC_OUTPUT_REQUIRED_CAPS) == VMC_OUTPUT_REQUIRED_CAPS &&
+	    !(caps & VMC_CAPTURE_CAPS) &&
+	    !(caps & VMC_OUTPUT_CAPS & ~V4L2_CAP_VIDEO_OUTPUT)) {
+		dev->output = true;
+		dev->buf_type = V4L2_BUF_TYPE_VIDEO_OUTPUT;
+		/*
+		 * A single-planar streaming output node; write() too, which
+		 * the driver emulates on its streaming queue (vb2's write
+		 * emulation), because ffmpeg's v4l2 output writes frames.
+		 */
+		dev->device_caps = VMC_OUTPUT_REQUIRED_CAPS |
+				   V4L2_CAP_READWRITE;
+		return true;
+	}
+	return false;
+}
 
 static int vmc_read_config(struct vmc_device *dev)
 {
@@ -402,10 +446,9 @@ static int vmc_read_config(struct vmc_device *dev)
 	virtio_cread_bytes(vdev, offsetof(struct virtio_media_config, card),
 			   card, sizeof(card));
 
-	if ((caps & VMC_REQUIRED_CAPS) != VMC_REQUIRED_CAPS ||
-	    (caps & VMC_OUTPUT_CAPS)) {
+	if (!vmc_pick_role(dev, caps)) {
 		dev_err(&vdev->dev,
-			"device_caps 0x%08x: not a capture-only streaming device, not binding\n",
+			"device_caps 0x%08x: not a capture-only streaming device, nor a video-output-only one, not binding\n",
 			caps);
 		return -ENODEV;
 	}
@@ -415,9 +458,6 @@ static int vmc_read_config(struct vmc_device *dev)
 			type);
 		return -ENODEV;
 	}
-
-	/* This driver offers exactly a single-planar streaming capture node. */
-	dev->device_caps = VMC_REQUIRED_CAPS;
 
 	/* At most 31 bytes of the device's name, always NUL-terminated. */
 	memcpy(dev->card, card, sizeof(dev->card) - 1);
@@ -546,13 +586,14 @@ static int vmc_probe(struct virtio_device *vdev)
 
 	vd = &dev->video;
 	strscpy(vd->name, dev->card, sizeof(vd->name));
-	vd->fops = &vmc_fops;
-	vd->ioctl_ops = &vmc_ioctl_ops;
+	vd->fops = dev->output ? &vmc_output_fops : &vmc_capture_fops;
+	vd->ioctl_ops = dev->output ? &vmc_output_ioctl_ops :
+				      &vmc_capture_ioctl_ops;
 	vd->release = video_device_release_empty;
 	vd->v4l2_dev = &dev->v4l2_dev;
 	vd->queue = &dev->queue;
 	vd->lock = &dev->vlock;
-	vd->vfl_dir = VFL_DIR_RX;
+	vd->vfl_dir = dev->output ? VFL_DIR_TX : VFL_DIR_RX;
 	vd->device_caps = dev->device_caps;
 	video_set_drvdata(vd, dev);
 
@@ -562,8 +603,8 @@ static int vmc_probe(struct virtio_device *vdev)
 		goto err_v4l2;
 	}
 
-	dev_info(&vdev->dev, "%s: \"%s\" (%s)\n", video_device_node_name(vd),
-		 dev->card, dev->bus_info);
+	dev_info(&vdev->dev, "%s: \"%s\" (%s)%s\n", video_device_node_name(vd),
+		 dev->card, dev->bus_info, dev->output ? ", video output" : "");
 	return 0;
 
 err_v4l2:
@@ -644,5 +685,5 @@ static struct virtio_driver vmc_driver = {
 };
 module_virtio_driver(vmc_driver);
 
-MODULE_DESCRIPTION("virtio-media capture driver (Spectrum Camera)");
+MODULE_DESCRIPTION("virtio-media capture and output driver (Spectrum Camera)");
 MODULE_LICENSE("GPL");

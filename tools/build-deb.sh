@@ -21,7 +21,8 @@ directory). Prints the .deb's path as the last line.
   --out DIR          where the .deb goes (default artifacts/packages)
 
 Installs: /usr/lib/spectrum-camera/spectrum-camera (and /usr/bin/spectrum-camera), the units
-spectrum-camera-service.service and spectrum-camera-sidecar@.service (not enabled or started: configure
+spectrum-camera-service.service, spectrum-camera-sidecar@.service and spectrum-camera-producer@.service (not enabled
+or started: configure
 /etc/spectrum-camera/camera-service.env first), the user spectrum-camera (/usr/lib/sysusers.d), /var/lib and /run
 directories (/usr/lib/tmpfiles.d), man pages spectrum-camera(1) and spectrum-camera-COMMAND(1), and the docs and
 examples in /usr/share/doc/spectrum-camera.

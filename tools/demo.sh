@@ -70,6 +70,7 @@ printf 'FRAMES=%s\nSIZE=320x240\nFOURCC=YUYV\nBUFFERS=4\n' "$FRAMES" > "$OUT/per
 INITRD="$(tests/e2e/build-initramfs.sh --kernel "$KERNEL" --out "$OUT/initrd.img" \
   --module "$OUT/module/virtio_media_camera.ko" --script tests/e2e/guest/demo.sh \
   --add "tests/e2e/guest/permission.sh:/spectrum/files/permission.sh" \
+  --add "tests/e2e/guest/lib.sh:/spectrum/files/e2e-lib.sh" \
   --add "$OUT/perm.conf:/spectrum/files/perm.conf" | tail -n 1)"
 
 step "5/7 starting the camera service (camera: $CAMERA) and the VM's sidecar on it"
@@ -105,7 +106,7 @@ GUEST=$!
 # The permission phase's driver: follows the guest's console and runs each ctl step at its frame count.
 driver=0
 python3 tests/e2e/permission_driver.py --console "$OUT/guest/console.log" --vm "$VM" --schedule "$SCHEDULE" \
-  --timeout 540 --out "$OUT/timeline.json" -- "${CTL[@]}" 2> >(sed -u 's/^\[permission\] /  host: /' >&2) || driver=$?
+  --timeout 540 --guest-pid "$GUEST" --out "$OUT/timeline.json" -- "${CTL[@]}" 2> >(sed -u 's/^\[permission\] /  host: /' >&2) || driver=$?
 guest=0
 wait "$GUEST" || guest=$?
 GUEST=""

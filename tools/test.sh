@@ -93,6 +93,8 @@ PHASES=(
   "the hostile-device end-to-end test (malformed answers and events, a stalled device) in a QEMU guest|tests/e2e/hostile.sh|artifacts/e2e-hostile/results.json"
   "the fault-injection end-to-end test (service kill -9, reboots, reloads, stop/cont, VMM exit)|tests/e2e/faults.sh|artifacts/e2e-faults/results.json"
   "the browser end-to-end test (Chromium, Firefox, PipeWire and WirePlumber in a Debian 12 guest)|tests/e2e/browser.sh|artifacts/e2e-browser/results.json"
+  "the output-node end-to-end test (the guest driver on a camera VM's output device: compliance, Frames Wanted, ffmpeg/GStreamer/v4l2-ctl producers, the camera-VM agent) in a QEMU guest|tests/e2e/output-node.sh|artifacts/e2e-output-node/6.1/results.json"
+  "the camera-VM end-to-end test (two QEMU guests: a camera VM's vivid through its output device to a consumer VM)|tests/e2e/camera-vm.sh|artifacts/e2e-camera-vm/results.json"
   # The field: the README's main command in a fresh Debian 12 root (it takes the patched QEMU the phases above built:
   # docs/packaging.md says what that leaves unproven), and the host package built, linted, installed and used in
   # another fresh root.

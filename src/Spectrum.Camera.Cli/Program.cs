@@ -56,6 +56,7 @@ internal static class Program
                   /etc/spectrum-camera/camera-service.env   the camera service's options under systemd.
                   /run/spectrum-camera/operator.sock        the camera service's operator socket (ctl).
                   /run/spectrum-camera/vms/VM.sock          the camera service's socket for VM's sidecar.
+                  /run/spectrum-camera/producers/VM.sock    the camera service's socket for camera VM VM's sidecar.
                   /run/spectrum-camera-vm/VM/camera.sock    VM's sidecar's vhost-user socket, for QEMU.
                   /var/lib/spectrum-camera/                 policy.json (permissions) and audit.log.
 
@@ -65,8 +66,8 @@ internal static class Program
                   spectrum-camera ctl allow work
                   spectrum-camera ctl status
 
-                See also: the systemd units spectrum-camera-service.service and spectrum-camera-sidecar@.service, and
-                /usr/share/doc/spectrum-camera/.
+                See also: the systemd units spectrum-camera-service.service, spectrum-camera-sidecar@.service and
+                spectrum-camera-producer@.service (a camera VM's sidecar), and /usr/share/doc/spectrum-camera/.
                 """);
             return text.ToString();
         }

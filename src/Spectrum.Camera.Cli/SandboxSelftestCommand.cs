@@ -96,6 +96,7 @@ internal static class SandboxSelftestCommand
             ("kill(self, 0)", Expect.Refused, SandboxProbe.KillSelf),
             ("tgkill(1, 1, 0)", Expect.Refused, () => SandboxProbe.Tgkill(1, 1)),
             ("socket(AF_UNIX)", Expect.Allowed, () => SandboxProbe.Socket(SandboxProbe.Family.Unix)),
+            ("MMAP buffer (sealable memfd, ftruncate)", Expect.Allowed, SandboxProbe.BufferMemfd),
             ("openat(/proc/self/status, O_RDONLY)", Expect.Allowed, () => SandboxProbe.OpenForReading("/proc/self/status")),
             ("tgkill(self, self, 0)", Expect.Allowed, () => SandboxProbe.Tgkill(pid, SandboxProbe.CurrentThreadId())),
             ("new thread (clone CLONE_THREAD)", Expect.Allowed, StartAndJoinThreads),

@@ -66,14 +66,20 @@ public sealed class FdHandle : SafeHandle
         }
     }
 
+    /// <summary>True when this fd is a socket (what a vhost-user backend channel must be).</summary>
+    public bool IsSocket() => LinkTargetStartsWith("socket:[");
+
     /// <summary>True when this fd is an eventfd (what vhost-user kick, call and err fds must be).</summary>
-    public bool IsEventFd()
+    public bool IsEventFd() => LinkTargetStartsWith("anon_inode:[eventfd]");
+
+    /// <summary>Whether /proc/self/fd names this fd's file with <paramref name="prefix"/> (the kernel's kind of file).</summary>
+    private bool LinkTargetStartsWith(string prefix)
     {
         var added = false;
         DangerousAddRef(ref added);
         try
         {
-            return new FileInfo($"/proc/self/fd/{Fd}").LinkTarget == "anon_inode:[eventfd]";
+            return new FileInfo($"/proc/self/fd/{Fd}").LinkTarget?.StartsWith(prefix, StringComparison.Ordinal) == true;
         }
         catch (IOException)
         {

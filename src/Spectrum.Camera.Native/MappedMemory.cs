@@ -35,6 +35,18 @@ public sealed unsafe class MappedMemory : IDisposable
         return p == LibC.MAP_FAILED ? throw NativeException.Last("mmap") : new MappedMemory((nint)p, length);
     }
 
+    /// <summary>
+    /// The first <paramref name="length"/> bytes of the mapping as a span, for an owner that writes into memory it
+    /// mapped itself (a device-owned capture buffer). Bounds are checked here; never used after <see cref="Dispose"/>.
+    /// </summary>
+    public Span<byte> AsSpan(int length)
+    {
+        ObjectDisposedException.ThrowIf(_address == 0, this);
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan((ulong)length, Length);
+        return new Span<byte>(BaseAddress, length);
+    }
+
     public void Dispose()
     {
         var p = Interlocked.Exchange(ref _address, 0);

@@ -11,17 +11,20 @@ public static class MemFd
         LibC.F_SEAL_SHRINK | LibC.F_SEAL_GROW | F_SEAL_FUTURE_WRITE | LibC.F_SEAL_SEAL;
 
     /// <summary>
-    /// The seals of a frame ring another process writes (a camera VM's producer): fixed size, so no mapping of it on
-    /// either side can fault, and no further seals, so the writer cannot take the service's mapping away either.
+    /// The seals of a memfd whose size must never change once set: a device-owned buffer handed to the VMM, or a frame
+    /// ring another process writes (a camera VM's producer). Nobody can shrink it under a mapping, which would turn a
+    /// later access into SIGBUS, grow it, or add seals (so the writer cannot take the other side's mapping away either).
     /// </summary>
     public static int FixedSizeSeals { get; } = LibC.F_SEAL_SHRINK | LibC.F_SEAL_GROW | LibC.F_SEAL_SEAL;
+
+    /// <summary>The memfd_create flags of <see cref="CreateSealable"/>, the only ones the sidecar's sandbox lets through.</summary>
+    public static uint SealableFlags => LibC.MFD_CLOEXEC | LibC.MFD_ALLOW_SEALING;
 
     /// <summary>Creates a close-on-exec memfd of <paramref name="size"/> bytes.</summary>
     public static FdHandle Create(string name, ulong size) => Create(name, size, LibC.MFD_CLOEXEC);
 
     /// <summary>Creates a close-on-exec memfd of <paramref name="size"/> bytes that accepts seals (<see cref="AddSeals"/>).</summary>
-    public static FdHandle CreateSealable(string name, ulong size) =>
-        Create(name, size, LibC.MFD_CLOEXEC | LibC.MFD_ALLOW_SEALING);
+    public static FdHandle CreateSealable(string name, ulong size) => Create(name, size, SealableFlags);
 
     /// <summary>
     /// Adds <paramref name="seals"/> (F_ADD_SEALS). With <see cref="ReadOnlyForOthersSeals"/>, mappings made before

@@ -104,6 +104,16 @@ public sealed unsafe class UnixSocket : IDisposable
         return (new UnixSocket(new FdHandle(fds[0])), new UnixSocket(new FdHandle(fds[1])));
     }
 
+    /// <summary>
+    /// Wraps a socket fd received from a peer (a vhost-user backend channel). Takes ownership of
+    /// <paramref name="handle"/>; check it is a socket first (<see cref="FdHandle.IsSocket"/>).
+    /// </summary>
+    public static UnixSocket Adopt(FdHandle handle)
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        return new UnixSocket(handle);
+    }
+
     /// <summary>Accepts one connection (blocking).</summary>
     public UnixSocket Accept() =>
         new(FdHandle.FromResult(LibC.accept4(Fd, null, null, LibC.SOCK_CLOEXEC), "accept4"));
@@ -172,11 +182,12 @@ public sealed unsafe class UnixSocket : IDisposable
     }
 
     /// <summary>
-    /// Sends one packet of a <see cref="UnixSocketKind.SeqPacket"/> socket without blocking, <paramref name="fds"/>
-    /// attached. Returns false when the peer's receive queue is full (EAGAIN): the caller decides whether to drop the
-    /// message (a frame notice) or give up on the peer. Throws <see cref="NativeException"/> when the peer is gone.
+    /// Sends <paramref name="data"/> with one non-blocking sendmsg, <paramref name="fds"/> attached, and returns how
+    /// many bytes went out, or -1 when the peer's queue is full (EAGAIN) and nothing was sent. On a stream socket a
+    /// short message goes out whole or not at all unless the send buffer is nearly full; a caller that needs all of it
+    /// treats any other count as a peer it cannot talk to. Throws <see cref="NativeException"/> when the peer is gone.
     /// </summary>
-    public bool TrySendPacket(ReadOnlySpan<byte> data, ReadOnlySpan<int> fds = default)
+    public int TrySend(ReadOnlySpan<byte> data, ReadOnlySpan<int> fds = default)
     {
         if (fds.Length > MaxFdsPerReceive)
         {
@@ -198,7 +209,7 @@ public sealed unsafe class UnixSocket : IDisposable
                 long n = LibC.sendmsg(Fd, &msg, LibC.MSG_NOSIGNAL | LibC.MSG_DONTWAIT);
                 if (n >= 0)
                 {
-                    return true;
+                    return (int)n;
                 }
 
                 var errno = Marshal.GetLastPInvokeError();
@@ -207,10 +218,17 @@ public sealed unsafe class UnixSocket : IDisposable
                     continue;
                 }
 
-                return errno == LibC.EAGAIN ? false : throw new NativeException("sendmsg", errno);
+                return errno == LibC.EAGAIN ? -1 : throw new NativeException("sendmsg", errno);
             }
         }
     }
+
+    /// <summary>
+    /// Sends one packet of a <see cref="UnixSocketKind.SeqPacket"/> socket without blocking, <paramref name="fds"/>
+    /// attached. Returns false when the peer's receive queue is full (EAGAIN): the caller decides whether to drop the
+    /// message (a frame notice) or give up on the peer. Throws <see cref="NativeException"/> when the peer is gone.
+    /// </summary>
+    public bool TrySendPacket(ReadOnlySpan<byte> data, ReadOnlySpan<int> fds = default) => TrySend(data, fds) >= 0;
 
     /// <summary>
     /// Receives one packet of a <see cref="UnixSocketKind.SeqPacket"/> socket without blocking. Returns its length,

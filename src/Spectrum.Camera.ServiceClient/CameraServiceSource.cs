@@ -1,4 +1,3 @@
-using System.Text;
 using Spectrum.Camera.Frames;
 using Spectrum.Camera.Threading;
 using Spectrum.Camera.Native;
@@ -16,7 +15,7 @@ namespace Spectrum.Camera.ServiceClient;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Everything runs on the device loop thread: the connection (<see cref="ServiceConnection"/>: socket, handshake,
+/// Everything runs on the device loop thread: the connection (<see cref="CameraServiceConnection"/>: socket, handshake,
 /// reconnecting) is watched on the <see cref="EventLoop"/>, and <see cref="Render"/>, <see cref="StreamStarted"/> and
 /// <see cref="StreamStopped"/> are called there by the device. So there are no locks and no threads, and nothing here
 /// ever blocks. This type holds what the messages mean: permission, the camera's state, the stream this sidecar asked
@@ -32,13 +31,13 @@ namespace Spectrum.Camera.ServiceClient;
 /// or after the loop stopped, before the loop is disposed.
 /// </para>
 /// </remarks>
-public sealed class CameraServiceSource : IFrameSource, IServiceSession, IDisposable
+public sealed class CameraServiceSource : IFrameSource, IServiceSession<ServiceMessage>, IDisposable
 {
     /// <summary>The protocol version this client speaks (Hello.protocol_version).</summary>
-    public const uint ProtocolVersion = 1;
+    public const uint ProtocolVersion = ServiceProtocol.Version;
 
     /// <summary>Largest packet either side sends.</summary>
-    public const int MaxPacketBytes = ServiceConnection.MaxPacketBytes;
+    public const int MaxPacketBytes = ServiceProtocol.MaxPacketBytes;
 
     /// <summary>
     /// A frame that arrived longer ago than this is stale and not shown. Unplug, deny and a lost service are
@@ -49,18 +48,17 @@ public sealed class CameraServiceSource : IFrameSource, IServiceSession, IDispos
     public const long FreshnessNanoseconds = 2_000_000_000;
 
     /// <summary>Reconnect attempts, handshake checks and counter reports happen on this period.</summary>
-    public const long TickNanoseconds = 1_000_000_000;
+    public const long TickNanoseconds = ServiceProtocol.TickNanoseconds;
 
     /// <summary>Ticks a connection may wait for Welcome before it is dropped (a hung service).</summary>
-    public const int HandshakeTicks = 5;
+    public const int HandshakeTicks = ServiceProtocol.HandshakeTicks;
 
-    private const int SocketPathCapacity = 108;
     private const string Component = "camera-service";
 
     private readonly BlackFrameSource _black = new();
     private readonly NewestFrame _frame = new();
     private readonly StreamCounterWindow _counters = new();
-    private readonly ServiceConnection _connection;
+    private readonly CameraServiceConnection _connection;
     private bool _disposed;
     private bool _allowed;
     private CameraState.Types.State _cameraState;
@@ -81,7 +79,8 @@ public sealed class CameraServiceSource : IFrameSource, IServiceSession, IDispos
             throw new ArgumentException(problem);
         }
 
-        _connection = new ServiceConnection(loop, serviceSocketPath, vm, this);
+        _connection = new CameraServiceConnection(loop, serviceSocketPath, vm, this);
+        _connection.Connect();
     }
 
     /// <inheritdoc />
@@ -117,20 +116,7 @@ public sealed class CameraServiceSource : IFrameSource, IServiceSession, IDispos
     /// <summary>
     /// Why a client for <paramref name="vm"/> cannot use <paramref name="serviceSocketPath"/>, or null when it can.
     /// </summary>
-    public static string? ConfigurationProblem(string serviceSocketPath, string vm)
-    {
-        ArgumentNullException.ThrowIfNull(serviceSocketPath);
-        ArgumentNullException.ThrowIfNull(vm);
-        var pathBytes = Encoding.UTF8.GetByteCount(serviceSocketPath);
-        if (pathBytes is 0 or >= SocketPathCapacity)
-        {
-            return $"camera service socket path must be 1..{SocketPathCapacity - 1} bytes, got {pathBytes}: {serviceSocketPath}";
-        }
-
-        return VmNames.IsValid(vm)
-            ? null
-            : $"VM name '{vm}' cannot be used with the camera service: it must match {VmNames.Pattern}";
-    }
+    public static string? ConfigurationProblem(string serviceSocketPath, string vm) => ServiceProtocol.ConfigurationProblem(serviceSocketPath, vm);
 
     /// <inheritdoc />
     public FrameContent Render(FrameFormat format, uint frameNumber, IFrameSink sink)
@@ -209,9 +195,9 @@ public sealed class CameraServiceSource : IFrameSource, IServiceSession, IDispos
         _frame.Dispose();
     }
 
-    void IServiceSession.OnWelcomed(Welcome welcome)
+    void IServiceSession<ServiceMessage>.OnWelcomed(ServiceMessage welcome)
     {
-        _allowed = welcome.Allowed;
+        _allowed = welcome.Welcome.Allowed;
         if (_streaming)
         {
             // The service forgot the stream with the old connection; the frames since the last report count again.
@@ -220,7 +206,7 @@ public sealed class CameraServiceSource : IFrameSource, IServiceSession, IDispos
         }
     }
 
-    void IServiceSession.OnMessage(ServiceMessage message, FdHandle? memfd)
+    void IServiceSession<ServiceMessage>.OnMessage(ServiceMessage message, FdHandle? memfd)
     {
         switch (message.KindCase)
         {
@@ -245,14 +231,14 @@ public sealed class CameraServiceSource : IFrameSource, IServiceSession, IDispos
         }
     }
 
-    void IServiceSession.OnDisconnected()
+    void IServiceSession<ServiceMessage>.OnDisconnected()
     {
         _allowed = false;
         _cameraState = CameraState.Types.State.Unspecified;
         _frame.Drop();
     }
 
-    void IServiceSession.OnTick()
+    void IServiceSession<ServiceMessage>.OnTick()
     {
         if (_streaming)
         {

@@ -1,21 +1,21 @@
 using Spectrum.Camera.Native;
-using Spectrum.Camera.Protocol.Service;
 
 namespace Spectrum.Camera.ServiceClient;
 
-/// <summary>What a <see cref="ServiceConnection"/> reports to the frame source that owns it, on the loop thread.</summary>
-internal interface IServiceSession
+/// <summary>What a <see cref="ServiceConnection{TIn,TOut}"/> reports to the client that owns it, on the loop thread.</summary>
+internal interface IServiceSession<in TIn>
 {
     /// <summary>The service welcomed this VM (version and name already checked).</summary>
-    void OnWelcomed(Welcome welcome);
+    void OnWelcomed(TIn welcome);
 
     /// <summary>
-    /// A message after Welcome other than Welcome or Refused. <paramref name="memfd"/> is the ring's memfd for
-    /// RingAttached (null otherwise); it is closed after this returns, so a mapping must be made before.
+    /// A message after the welcome other than another welcome or a refusal. <paramref name="memfd"/> is the ring's
+    /// memfd for a message that carries one (null otherwise); it is closed after this returns, so a mapping must be
+    /// made before.
     /// </summary>
-    void OnMessage(ServiceMessage message, FdHandle? memfd);
+    void OnMessage(TIn message, FdHandle? memfd);
 
-    /// <summary>The connection is gone (closed, refused or dropped): nothing real may be shown any more.</summary>
+    /// <summary>The connection is gone (closed, refused or dropped).</summary>
     void OnDisconnected();
 
     /// <summary>The once-a-second tick of a welcomed connection.</summary>

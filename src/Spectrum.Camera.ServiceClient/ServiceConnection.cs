@@ -1,43 +1,60 @@
+using Google.Protobuf;
 using Spectrum.Camera.Native;
 using Spectrum.Camera.Native.Diagnostics;
 using Spectrum.Camera.Protocol;
-using Spectrum.Camera.Protocol.Service;
 using Spectrum.Camera.Threading;
 
 namespace Spectrum.Camera.ServiceClient;
 
 /// <summary>
-/// The sidecar's connection to the camera service, on the loop thread: connecting (nonblocking), the Hello/Welcome
-/// handshake, reading and sending messages, and reconnecting every second after anything goes wrong. It never blocks
-/// and never throws into the loop: a full send queue counts as a broken connection, and a misbehaving service is
-/// logged and dropped. What the messages mean after the handshake is the <see cref="IServiceSession"/>'s business.
+/// A sidecar's connection to the camera service, on the loop thread, for either of its protocols (the consumer's
+/// camera_service.proto, <see cref="CameraServiceConnection"/>; the producer's producer.proto,
+/// <see cref="ProducerConnection"/>): connecting (nonblocking), the hello/welcome handshake, reading and sending
+/// messages, and reconnecting every second after anything goes wrong. It never blocks and never throws into the loop:
+/// a full send queue counts as a broken connection, and a misbehaving service is logged and dropped. What the messages
+/// mean after the handshake is the <see cref="IServiceSession{TIn}"/>'s business; what the protocol's messages are is
+/// the derived class's.
 /// </summary>
-internal sealed class ServiceConnection : IDisposable
+internal abstract class ServiceConnection<TIn, TOut> : IDisposable
+    where TIn : IMessage<TIn>, new()
+    where TOut : IMessage<TOut>
 {
-    /// <summary>Largest packet either side sends.</summary>
-    public const int MaxPacketBytes = 4096;
-
     private const int MaxMessagesPerWakeup = 64;
     private const string Component = "camera-service";
 
     private readonly EventLoop _loop;
-    private readonly IServiceSession _session;
+    private readonly IServiceSession<TIn> _session;
     private readonly List<FdHandle> _receivedFds = [];
     private readonly TimerFd _timer;
-    private MessageChannel<ServiceMessage, SidecarMessage>? _channel;
+    private MessageChannel<TIn, TOut>? _channel;
     private bool _timerWatched;
     private bool _disposed;
     private int _handshakeTicks;
     private string? _lastFailure;
 
-    public ServiceConnection(EventLoop loop, string socketPath, string vm, IServiceSession session)
+    protected ServiceConnection(EventLoop loop, string socketPath, string vm, IServiceSession<TIn> session)
     {
         _loop = loop;
         _session = session;
         SocketPath = socketPath;
         Vm = vm;
         _timer = TimerFd.Create();
-        loop.Post(Start);
+    }
+
+    /// <summary>What a message from the service is to the connection.</summary>
+    protected enum Role
+    {
+        /// <summary>The handshake's answer: the service takes this sidecar.</summary>
+        Welcome,
+
+        /// <summary>The service refuses this sidecar and closes.</summary>
+        Refused,
+
+        /// <summary>A message for the session that carries exactly one fd (a frame ring's memfd).</summary>
+        WithFd,
+
+        /// <summary>Any other message for the session (it carries no fd).</summary>
+        Plain,
     }
 
     public string SocketPath { get; }
@@ -50,8 +67,21 @@ internal sealed class ServiceConnection : IDisposable
     /// <summary>Connections the service welcomed.</summary>
     public ulong Connections { get; private set; }
 
+    /// <summary>What the sidecar does while it has no welcomed connection, for log lines ("rendering black").</summary>
+    protected abstract string WhileAway { get; }
+
+    /// <summary>The name of the protocol's welcome message, for log lines and protocol errors.</summary>
+    protected abstract string WelcomeName { get; }
+
+    /// <summary>
+    /// Starts connecting on the loop (posted, so from any thread, before or while the loop runs). Call it last in the
+    /// session's constructor: from then on the loop thread may call the session at any moment, even before that
+    /// constructor returns, and the session answers the service through its reference to this connection.
+    /// </summary>
+    public void Connect() => _loop.Post(Start);
+
     /// <summary>Sends <paramref name="message"/>; any failure (queue full, peer gone) drops the connection.</summary>
-    public bool Send(SidecarMessage message, string what)
+    public bool Send(TOut message, string what)
     {
         if (_channel is not { } channel)
         {
@@ -73,6 +103,28 @@ internal sealed class ServiceConnection : IDisposable
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// Sends a notice the service may miss (a frame announcement): false, with the connection kept, when the
+    /// service's queue is full; a lost peer still drops the connection.
+    /// </summary>
+    public bool TrySendNotice(TOut message, string what)
+    {
+        if (_channel is not { } channel)
+        {
+            return false;
+        }
+
+        try
+        {
+            return channel.TrySend(message);
+        }
+        catch (NativeException e)
+        {
+            Drop($"lost the camera service at {what}: {e.Message}");
+            return false;
+        }
     }
 
     /// <summary>Handles the messages already waiting on the socket now, as a readable socket would (loop thread).</summary>
@@ -102,6 +154,23 @@ internal sealed class ServiceConnection : IDisposable
         _timer.Dispose();
     }
 
+    /// <summary>The first message on a new connection.</summary>
+    protected abstract TOut Hello();
+
+    protected abstract Role RoleOf(TIn message);
+
+    /// <summary>The message's kind, for protocol errors.</summary>
+    protected abstract string NameOf(TIn message);
+
+    /// <summary>Why the service refused this sidecar (a <see cref="Role.Refused"/> message).</summary>
+    protected abstract string RefusalOf(TIn message);
+
+    /// <summary>The protocol version and the VM name a welcome carries.</summary>
+    protected abstract (uint ProtocolVersion, string Vm) IdentityOf(TIn welcome);
+
+    /// <summary>The log line for a welcome of this sidecar's protocol version and VM.</summary>
+    protected abstract string DescribeWelcome(TIn welcome);
+
     private void Start()
     {
         if (_disposed)
@@ -111,7 +180,7 @@ internal sealed class ServiceConnection : IDisposable
 
         _loop.Watch(_timer.Fd, OnTick);
         _timerWatched = true;
-        _timer.SetPeriodic(CameraServiceSource.TickNanoseconds);
+        _timer.SetPeriodic(ServiceProtocol.TickNanoseconds);
         TryConnect();
     }
 
@@ -128,9 +197,9 @@ internal sealed class ServiceConnection : IDisposable
         }
         else if (!IsWelcomed)
         {
-            if (++_handshakeTicks >= CameraServiceSource.HandshakeTicks)
+            if (++_handshakeTicks >= ServiceProtocol.HandshakeTicks)
             {
-                Drop($"no Welcome from the camera service within {CameraServiceSource.HandshakeTicks} s");
+                Drop($"no {WelcomeName} from the camera service within {ServiceProtocol.HandshakeTicks} s");
             }
         }
         else
@@ -152,12 +221,12 @@ internal sealed class ServiceConnection : IDisposable
             return;
         }
 
-        _channel = new MessageChannel<ServiceMessage, SidecarMessage>(socket, MaxPacketBytes);
+        _channel = new MessageChannel<TIn, TOut>(socket, ServiceProtocol.MaxPacketBytes);
         IsWelcomed = false;
         _handshakeTicks = 0;
         _loop.Watch(_channel.Fd, OnReadable);
-        Log.Debug(Component, $"connected to {SocketPath}; sending Hello for VM {Vm}");
-        _ = Send(new SidecarMessage { Hello = new Hello { ProtocolVersion = CameraServiceSource.ProtocolVersion, Vm = Vm } }, "Hello");
+        Log.Debug(Component, $"connected to {SocketPath}; sending hello for VM {Vm}");
+        _ = Send(Hello(), "hello");
     }
 
     private void OnReadable()
@@ -201,21 +270,21 @@ internal sealed class ServiceConnection : IDisposable
         }
     }
 
-    private void Handle(ServiceMessage message)
+    private void Handle(TIn message)
     {
-        var kind = message.KindCase;
-        if (_receivedFds.Count > 0 && kind != ServiceMessage.KindOneofCase.RingAttached)
+        var role = RoleOf(message);
+        if (_receivedFds.Count > 0 && role != Role.WithFd)
         {
-            throw new ProtocolException($"{kind} carried an fd");
+            throw new ProtocolException($"{NameOf(message)} carried an fd");
         }
 
-        switch (kind)
+        switch (role)
         {
-            case ServiceMessage.KindOneofCase.Welcome:
-                OnWelcome(message.Welcome);
+            case Role.Welcome:
+                OnWelcome(message);
                 return;
-            case ServiceMessage.KindOneofCase.Refused:
-                var refusal = $"the camera service at {SocketPath} refused this sidecar (VM {Vm}): {message.Refused.Reason}";
+            case Role.Refused:
+                var refusal = $"the camera service at {SocketPath} refused this sidecar (VM {Vm}): {RefusalOf(message)}";
                 Close();
                 ReportFailure(refusal, LogLevel.Error);
                 return;
@@ -223,44 +292,43 @@ internal sealed class ServiceConnection : IDisposable
 
         if (!IsWelcomed)
         {
-            throw new ProtocolException($"{kind} before Welcome");
+            throw new ProtocolException($"{NameOf(message)} before {WelcomeName}");
         }
 
-        if (kind == ServiceMessage.KindOneofCase.RingAttached && _receivedFds.Count != 1)
+        if (role == Role.WithFd && _receivedFds.Count != 1)
         {
-            throw new ProtocolException("RingAttached without its memfd");
+            throw new ProtocolException($"{NameOf(message)} without its memfd");
         }
 
-        _session.OnMessage(message, kind == ServiceMessage.KindOneofCase.RingAttached ? _receivedFds[0] : null);
+        _session.OnMessage(message, role == Role.WithFd ? _receivedFds[0] : null);
     }
 
-    private void OnWelcome(Welcome welcome)
+    private void OnWelcome(TIn welcome)
     {
         if (IsWelcomed)
         {
-            throw new ProtocolException("a second Welcome");
+            throw new ProtocolException($"a second {WelcomeName}");
         }
 
-        if (welcome.ProtocolVersion != CameraServiceSource.ProtocolVersion)
+        var (version, vm) = IdentityOf(welcome);
+        if (version != ServiceProtocol.Version)
         {
-            throw new ProtocolException(
-                $"the service speaks protocol version {welcome.ProtocolVersion}, this sidecar {CameraServiceSource.ProtocolVersion}");
+            throw new ProtocolException($"the service speaks protocol version {version}, this sidecar {ServiceProtocol.Version}");
         }
 
-        if (welcome.Vm != Vm)
+        if (vm != Vm)
         {
-            throw new ProtocolException($"Welcome names VM '{welcome.Vm}', this sidecar serves '{Vm}'");
+            throw new ProtocolException($"{WelcomeName} names VM '{vm}', this sidecar serves '{Vm}'");
         }
 
         IsWelcomed = true;
         _lastFailure = null;
         Connections++;
-        Log.Info(Component, $"connected to the camera service at {SocketPath}: camera " +
-                            $"{(welcome.Allowed ? "allowed" : "denied (black frames)")} for this VM (generation {welcome.Generation})");
+        Log.Info(Component, DescribeWelcome(welcome));
         _session.OnWelcomed(welcome);
     }
 
-    /// <summary>Logs why, closes the connection (black from now on) and lets the timer reconnect.</summary>
+    /// <summary>Logs why, closes the connection and lets the timer reconnect.</summary>
     private void Drop(string reason, LogLevel level = LogLevel.Warning)
     {
         if (_channel is null)
@@ -270,7 +338,7 @@ internal sealed class ServiceConnection : IDisposable
 
         var wasWelcomed = IsWelcomed;
         Close();
-        var message = $"{reason}; rendering black, reconnecting every second";
+        var message = $"{reason}; {WhileAway}, reconnecting every second";
         if (level == LogLevel.Error)
         {
             Log.Error(Component, message);
@@ -310,7 +378,7 @@ internal sealed class ServiceConnection : IDisposable
         }
 
         _lastFailure = message;
-        var line = $"{message}; rendering black, retrying every second";
+        var line = $"{message}; {WhileAway}, retrying every second";
         if (level == LogLevel.Error)
         {
             Log.Error(Component, line);

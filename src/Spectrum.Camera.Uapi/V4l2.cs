@@ -54,6 +54,29 @@ public static class V4l2
     public const uint InputTypeCamera = 2;
     public const uint OutputTypeAnalog = 2;
 
+    public const uint CtrlTypeBoolean = 2;
+    public const uint CtrlTypeCtrlClass = 6;
+    public const uint CtrlFlagReadOnly = 0x0004;
+    public const uint CtrlFlagWriteOnly = 0x0040;
+    public const uint CtrlFlagNextCtrl = 0x80000000;
+    public const uint CtrlFlagNextCompound = 0x40000000;
+    public const uint CtrlIdMask = 0x0fffffff;
+    public const uint CtrlClassUser = 0x00980000;
+    public const uint CidUserClass = 0x00980001;
+    public const uint CidUserBase = 0x00980900;
+    public const uint CidPrivateBase = 0x08000000;
+    public const uint CidMaxCtrls = 1024;
+    public const uint CtrlWhichCurVal = 0;
+    public const uint CtrlWhichDefVal = 0x0f000000;
+    public const uint CtrlWhichRequestVal = 0x0f010000;
+
+    public const uint EventAll = 0;
+    public const uint EventCtrl = 3;
+    public const uint EventCtrlChValue = 0x0001;
+    public const uint EventCtrlChFlags = 0x0002;
+    public const uint EventSubFlSendInitial = 0x0001;
+    public const uint EventSubFlAllowFeedback = 0x0002;
+
     /// <summary>Every constant above by its C# name and its linux/videodev2.h name, for the layout test.</summary>
     public static IReadOnlyList<(string Name, string Header)> HeaderNames { get; } =
     [
@@ -78,5 +101,17 @@ public static class V4l2
         (nameof(FrmIvalTypeContinuous), "V4L2_FRMIVAL_TYPE_CONTINUOUS"), (nameof(FrmIvalTypeStepwise), "V4L2_FRMIVAL_TYPE_STEPWISE"),
         (nameof(CapTimePerFrame), "V4L2_CAP_TIMEPERFRAME"), (nameof(InputTypeCamera), "V4L2_INPUT_TYPE_CAMERA"),
         (nameof(OutputTypeAnalog), "V4L2_OUTPUT_TYPE_ANALOG"),
+        (nameof(CtrlTypeBoolean), "V4L2_CTRL_TYPE_BOOLEAN"), (nameof(CtrlTypeCtrlClass), "V4L2_CTRL_TYPE_CTRL_CLASS"),
+        (nameof(CtrlFlagReadOnly), "V4L2_CTRL_FLAG_READ_ONLY"), (nameof(CtrlFlagWriteOnly), "V4L2_CTRL_FLAG_WRITE_ONLY"),
+        (nameof(CtrlFlagNextCtrl), "V4L2_CTRL_FLAG_NEXT_CTRL"), (nameof(CtrlFlagNextCompound), "V4L2_CTRL_FLAG_NEXT_COMPOUND"),
+        (nameof(CtrlIdMask), "V4L2_CTRL_ID_MASK"), (nameof(CtrlClassUser), "V4L2_CTRL_CLASS_USER"),
+        (nameof(CidUserClass), "V4L2_CID_USER_CLASS"), (nameof(CidUserBase), "V4L2_CID_USER_BASE"),
+        (nameof(CidPrivateBase), "V4L2_CID_PRIVATE_BASE"),
+        (nameof(CidMaxCtrls), "V4L2_CID_MAX_CTRLS"), (nameof(CtrlWhichCurVal), "V4L2_CTRL_WHICH_CUR_VAL"),
+        (nameof(CtrlWhichDefVal), "V4L2_CTRL_WHICH_DEF_VAL"), (nameof(CtrlWhichRequestVal), "V4L2_CTRL_WHICH_REQUEST_VAL"),
+        (nameof(EventAll), "V4L2_EVENT_ALL"), (nameof(EventCtrl), "V4L2_EVENT_CTRL"),
+        (nameof(EventCtrlChValue), "V4L2_EVENT_CTRL_CH_VALUE"), (nameof(EventCtrlChFlags), "V4L2_EVENT_CTRL_CH_FLAGS"),
+        (nameof(EventSubFlSendInitial), "V4L2_EVENT_SUB_FL_SEND_INITIAL"),
+        (nameof(EventSubFlAllowFeedback), "V4L2_EVENT_SUB_FL_ALLOW_FEEDBACK"),
     ];
 }

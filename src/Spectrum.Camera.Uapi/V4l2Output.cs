@@ -16,4 +16,12 @@ public unsafe struct V4l2Output
     public ulong Std;
     public uint Capabilities;
     public fixed uint Reserved[3];
+
+    /// <summary>An output description (its name truncated to 31 bytes and NUL-padded).</summary>
+    public static V4l2Output Create(uint index, string name, uint type)
+    {
+        var output = new V4l2Output { Index = index, Type = type };
+        V4l2Text.Encode(name, output.Name, NameCapacity);
+        return output;
+    }
 }

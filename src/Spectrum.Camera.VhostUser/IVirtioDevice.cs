@@ -38,4 +38,26 @@ public interface IVirtioDevice
 
     /// <summary>The driver kicked queue <paramref name="index"/>, or it was just (re)enabled and may hold work.</summary>
     void QueueNotified(int index);
+
+    /// <summary>
+    /// Bytes of the device's VIRTIO shared-memory region 0 (virtio 1.4 §2.10), or 0 for a device without one. With a
+    /// region the backend offers the SHMEM protocol feature and reports the size in GET_SHMEM_CONFIG.
+    /// </summary>
+    ulong SharedMemoryRegionSize => 0;
+
+    /// <summary>
+    /// The front-end can now map into region 0 through <paramref name="mapper"/>, or (null) no longer can: the
+    /// connection or its backend channel ended, and whatever the device had mapped is the front-end's to drop.
+    /// </summary>
+    void SharedMemoryChanged(ISharedMemoryMapper? mapper)
+    {
+    }
+
+    /// <summary>
+    /// The connection ended (the VMM closed it, broke the protocol, or the sidecar is stopping): its driver is gone, so
+    /// whatever the device holds for it (sessions, buffers) can go. Called after the queues stopped and the mapper went.
+    /// </summary>
+    void ConnectionEnded()
+    {
+    }
 }

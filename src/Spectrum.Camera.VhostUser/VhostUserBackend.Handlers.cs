@@ -14,6 +14,9 @@ public sealed partial class VhostUserBackend
     /// <summary>Config reads larger than this are refused (VHOST_USER_MAX_CONFIG_SIZE).</summary>
     private const int MaxConfigRead = 256;
 
+    /// <summary>The GET_SHMEM_CONFIG reply: u32 nregions, u32 padding, 256 region sizes (VIRTIO_MAX_SHMEM_REGIONS).</summary>
+    private const int ShmemConfigSize = 8 + (256 * 8);
+
     private bool HandleSetFeatures(VhostUserMessage m)
     {
         if (!ExpectPayload(m, 8) || !ExpectFds(m, 0))
@@ -51,13 +54,74 @@ public sealed partial class VhostUserBackend
         }
 
         var features = BinaryPrimitives.ReadUInt64LittleEndian(m.Payload.Span);
-        if ((features & ~VhostUserFeatures.OfferedProtocol) != 0)
+        if ((features & ~OfferedProtocolFeatures) != 0)
         {
             return Refuse(m, $"protocol features 0x{features:x} include bits never offered");
         }
 
         _ackedProtocol = features;
+        UpdateSharedMemory();
         return true;
+    }
+
+    /// <summary>
+    /// SET_BACKEND_REQ_FD: one fd, the front-end's socket for backend requests (vhost-user spec; QEMU sends it at init
+    /// when BACKEND_REQ is negotiated, QEMU 10.0 included). A second one replaces the first.
+    /// </summary>
+    private bool HandleSetBackendReqFd(VhostUserMessage m)
+    {
+        if (!ExpectPayload(m, 0) || !ExpectFds(m, 1))
+        {
+            return false;
+        }
+
+        if ((_ackedProtocol & VhostUserFeatures.ProtocolBackendReq) == 0)
+        {
+            return Refuse(m, "BACKEND_REQ was not negotiated");
+        }
+
+        if (!m.PeekFd(0).IsSocket())
+        {
+            return Refuse(m, "the backend channel fd is not a socket (it was closed)");
+        }
+
+        _channel?.Abandon("the VMM handed over a new backend channel");
+        _channel = new BackendChannel(_loop, UnixSocket.Adopt(m.TakeFd(0)), _device.SharedMemoryRegionSize);
+        _channel.Lost += _ => UpdateSharedMemory();
+        Log.Debug(Component, "backend channel open");
+        UpdateSharedMemory();
+        return true;
+    }
+
+    /// <summary>
+    /// GET_SHMEM_CONFIG: u32 nregions, u32 padding, u64 memory_sizes[256] (VhostUserShMemConfig, 2,056 bytes; QEMU
+    /// hw/virtio/vhost-user.c, qemu/qemu 1276e6c8). Region 0 exists only when SHMEM was negotiated; otherwise, and for a
+    /// device without a region, the answer is no region, never silence (the front-end blocks on this reply).
+    /// </summary>
+    private void HandleGetShmemConfig(VhostUserMessage m)
+    {
+        ExpectFds(m, 0);
+        if (m.Payload.Length != 0)
+        {
+            Refuse(m, $"payload is {m.Payload.Length} bytes, expected 0 (answered anyway)");
+        }
+
+        var size = _device.SharedMemoryRegionSize;
+        var negotiated = (_ackedProtocol & VhostUserFeatures.ProtocolShmem) != 0;
+        if (!negotiated && size > 0)
+        {
+            Refuse(m, "SHMEM was not negotiated: answered with no region");
+        }
+
+        Span<byte> reply = stackalloc byte[ShmemConfigSize];
+        reply.Clear();
+        if (negotiated && size > 0)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(reply, 1);
+            BinaryPrimitives.WriteUInt64LittleEndian(reply[8..], size);
+        }
+
+        Reply(m.Request, reply);
     }
 
     private bool HandleSetOwner(VhostUserMessage m)

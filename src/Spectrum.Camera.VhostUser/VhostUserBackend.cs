@@ -9,10 +9,20 @@ namespace Spectrum.Camera.VhostUser;
 /// <summary>
 /// The vhost-user backend for one connection (one VM lifetime: QEMU 10.0 cannot reconnect). It owns negotiation and
 /// validates every front-end message; the rings, the guest memory map and their lifecycle live in
-/// <see cref="VringSet"/>, which drives one <see cref="IVirtioDevice"/>. All of it runs on the
-/// <see cref="EventLoop"/> thread. Per error it decides between a NACK (bad values in a well-formed message: the
-/// connection lives on) and a disconnect (a broken byte stream that cannot be resynchronised).
+/// <see cref="VringSet"/>, which drives one <see cref="IVirtioDevice"/>, and a device with a shared-memory region gets
+/// the <see cref="BackendChannel"/> as its mapper. All of it runs on the <see cref="EventLoop"/> thread. Per error it
+/// decides between a NACK (bad values in a well-formed message: the connection lives on) and a disconnect (a broken
+/// byte stream that cannot be resynchronised).
 /// </summary>
+/// <remarks>
+/// A front-end always opens a connection with GET_FEATURES (QEMU's vhost_user_backend_init). A connection that starts
+/// with anything else is a front-end resuming, after this process restarted, a connection it negotiated with the
+/// previous one: QEMU 11.2's vhost-user-media restarts the device on a new connection without negotiating again
+/// (vu_media_connect in hw/display/vhost-user-media.c, qemu/qemu 6439ee61). Such a connection is served with the
+/// protocol features that front-end acknowledged of this backend's offer at realize (all of them: QEMU acknowledges
+/// every offered bit it knows), so every NEED_REPLY it sends is answered; it hands over no backend channel, so the
+/// shared-memory window stays unusable until the VM restarts.
+/// </remarks>
 public sealed partial class VhostUserBackend : IDisposable
 {
     private const string Component = "vhost-user";
@@ -26,6 +36,9 @@ public sealed partial class VhostUserBackend : IDisposable
     private ulong _ackedProtocol;
     private bool _ownerSet;
     private bool _closed;
+    private bool _firstMessageSeen;
+    private BackendChannel? _channel;
+    private ISharedMemoryMapper? _deviceMapper;
 
     /// <summary>Takes ownership of <paramref name="connection"/>; it is closed on dispose.</summary>
     public VhostUserBackend(IVirtioDevice device, EventLoop loop, UnixSocket connection)
@@ -42,6 +55,20 @@ public sealed partial class VhostUserBackend : IDisposable
 
     /// <summary>Virtio features offered to the front-end.</summary>
     public ulong OfferedFeatures => VhostUserFeatures.Transport | _device.DeviceFeatures;
+
+    /// <summary>Protocol features offered: SHMEM and the backend channel only for a device with a shared-memory region.</summary>
+    public ulong OfferedProtocolFeatures => _device.SharedMemoryRegionSize > 0
+        ? VhostUserFeatures.OfferedProtocolWithSharedMemory
+        : VhostUserFeatures.OfferedProtocol;
+
+    /// <summary>Protocol features in force: those the front-end acknowledged (or, resumed, acknowledged at realize).</summary>
+    public ulong AckedProtocolFeatures => _ackedProtocol;
+
+    /// <summary>True when the connection began mid-protocol: a front-end resuming what it negotiated with a previous backend.</summary>
+    public bool IsResumed { get; private set; }
+
+    /// <summary>The backend channel the front-end handed over, while it is open.</summary>
+    public BackendChannel? Channel => _channel is { IsUsable: true } c ? c : null;
 
     /// <summary>Why the connection ended, once it has.</summary>
     public DisconnectReason? Disconnect { get; private set; }
@@ -75,6 +102,10 @@ public sealed partial class VhostUserBackend : IDisposable
         _closed = true;
         _loop.Unwatch(_socket.Fd);
         _rings.Dispose();
+        _channel?.Dispose();
+        _channel = null;
+        UpdateSharedMemory();
+        _device.ConnectionEnded();
         _reader.Dispose();
         _socket.Dispose();
     }
@@ -122,6 +153,15 @@ public sealed partial class VhostUserBackend : IDisposable
     private void Dispatch(VhostUserMessage m)
     {
         Log.Debug(Component, $"{m.Request} flags=0x{m.Flags:x} size={m.Payload.Length} fds={m.FdCount}");
+        if (!_firstMessageSeen)
+        {
+            _firstMessageSeen = true;
+            if (m.Request != VhostUserRequest.GetFeatures)
+            {
+                Resume(m);
+            }
+        }
+
         switch (m.Request)
         {
             // Requests with an explicit reply: NEED_REPLY is satisfied by that reply.
@@ -132,7 +172,7 @@ public sealed partial class VhostUserBackend : IDisposable
                 return;
             case VhostUserRequest.GetProtocolFeatures:
                 ExpectFds(m, 0);
-                ReplyU64(m, VhostUserFeatures.OfferedProtocol);
+                ReplyU64(m, OfferedProtocolFeatures);
                 return;
             case VhostUserRequest.GetQueueNum:
                 ExpectFds(m, 0);
@@ -143,6 +183,9 @@ public sealed partial class VhostUserBackend : IDisposable
                 return;
             case VhostUserRequest.GetConfig:
                 HandleGetConfig(m);
+                return;
+            case VhostUserRequest.GetShmemConfig:
+                HandleGetShmemConfig(m);
                 return;
             default:
                 Ack(m, HandleWithoutReply(m));
@@ -164,9 +207,36 @@ public sealed partial class VhostUserBackend : IDisposable
         VhostUserRequest.SetVringCall => HandleSetVringFd(m, VringFdKind.Call),
         VhostUserRequest.SetVringErr => HandleSetVringFd(m, VringFdKind.Err),
         VhostUserRequest.SetVringEnable => HandleSetVringEnable(m),
+        VhostUserRequest.SetBackendReqFd => HandleSetBackendReqFd(m),
         VhostUserRequest.SetConfig => Refuse(m, "the device configuration space is read-only"),
         _ => Refuse(m, "request not supported by this backend (feature not offered)"),
     };
+
+    /// <summary>A connection that begins mid-protocol: serve it with what the front-end negotiated with our predecessor.</summary>
+    private void Resume(VhostUserMessage first)
+    {
+        IsResumed = true;
+        _ackedProtocol = OfferedProtocolFeatures;
+        Log.Warning(Component, $"the VMM resumed a connection negotiated with a previous sidecar (its first message is {first.Request}, " +
+            "not GET_FEATURES): serving it with the protocol features it acknowledged then (0x" + _ackedProtocol.ToString("x") + "). " +
+            "Its guest's open sessions are gone, and without a new backend channel no MMAP buffer can be mapped until the VM restarts.");
+    }
+
+    /// <summary>
+    /// Hands the device its mapper when region 0 can be used (SHMEM and REPLY_ACK acknowledged, a backend channel open)
+    /// and takes it back when it no longer can.
+    /// </summary>
+    private void UpdateSharedMemory()
+    {
+        var usable = !_closed && _device.SharedMemoryRegionSize > 0 && _channel is { IsUsable: true } &&
+                     (_ackedProtocol & VhostUserFeatures.ProtocolShmem) != 0 && ReplyAck;
+        ISharedMemoryMapper? mapper = usable ? _channel : null;
+        if (!ReferenceEquals(mapper, _deviceMapper))
+        {
+            _deviceMapper = mapper;
+            _device.SharedMemoryChanged(mapper);
+        }
+    }
 
     /// <summary>REPLY_ACK (protocol bit 3): a u64 status for any request without its own reply that asked for one.</summary>
     private void Ack(VhostUserMessage m, bool success)

@@ -44,4 +44,10 @@ public enum VhostUserRequest : uint
     RemMemReg = 38,
     SetStatus = 39,
     GetStatus = 40,
+    GetSharedObject = 41,
+    SetDeviceStateFd = 42,
+    CheckDeviceState = 43,
+
+    /// <summary>The backend's shared-memory region sizes (QEMU hw/virtio/vhost-user.c, qemu/qemu 1276e6c8).</summary>
+    GetShmemConfig = 44,
 }

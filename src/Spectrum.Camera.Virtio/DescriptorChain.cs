@@ -6,7 +6,7 @@ namespace Spectrum.Camera.Virtio;
 /// Segments are kept as guest-physical ranges and translated at each access, so a memory-table change between pop
 /// and completion can never make us touch unmapped or reassigned host memory.
 /// </summary>
-public sealed unsafe class DescriptorChain
+public sealed class DescriptorChain
 {
     private GuestRange[] _segments = new GuestRange[8];
 
@@ -39,22 +39,7 @@ public sealed unsafe class DescriptorChain
     public int CopyReadable(GuestMemory memory, Span<byte> destination)
     {
         ArgumentNullException.ThrowIfNull(memory);
-        var copied = 0;
-        for (var i = 0; i < ReadableCount && copied < destination.Length; i++)
-        {
-            var segment = _segments[i];
-            var n = (int)Math.Min(segment.Length, (uint)(destination.Length - copied));
-            var p = memory.TryTranslate(segment.Address, (ulong)n);
-            if (p == null)
-            {
-                return -1;
-            }
-
-            new ReadOnlySpan<byte>(p, n).CopyTo(destination[copied..]);
-            copied += n;
-        }
-
-        return copied;
+        return memory.Gather(_segments.AsSpan(0, ReadableCount), destination);
     }
 
     /// <summary>Points <paramref name="writer"/> at this chain's writable part.</summary>

@@ -58,6 +58,31 @@ public sealed unsafe class GuestMemory : IDisposable
         return null;
     }
 
+    /// <summary>
+    /// Copies the guest ranges <paramref name="ranges"/>, in order, into <paramref name="destination"/> until it is
+    /// full or the ranges end, translating each range at the copy (so a map that changed since the ranges were
+    /// checked is never read through). Returns the bytes copied, or -1 when a range is no longer guest RAM.
+    /// </summary>
+    public int Gather(ReadOnlySpan<GuestRange> ranges, Span<byte> destination)
+    {
+        var copied = 0;
+        for (var i = 0; i < ranges.Length && copied < destination.Length; i++)
+        {
+            var range = ranges[i];
+            var n = (int)Math.Min(range.Length, (uint)(destination.Length - copied));
+            var p = TryTranslate(range.Address, (ulong)n);
+            if (p == null)
+            {
+                return -1;
+            }
+
+            new ReadOnlySpan<byte>(p, n).CopyTo(destination[copied..]);
+            copied += n;
+        }
+
+        return copied;
+    }
+
     /// <summary>True when [gpa, gpa+length) is guest RAM (one region).</summary>
     public bool Contains(ulong gpa, ulong length) => TryTranslate(gpa, length) != null;
 

@@ -66,20 +66,19 @@ public sealed class GuestFrameBuffer
     public byte[] Read(int count)
     {
         var result = new byte[count];
-        var filled = 0;
-        foreach (var (gpa, len) in Ranges)
-        {
-            if (filled == count)
-            {
-                break;
-            }
+        Copy(result, toGuest: false);
+        return result;
+    }
 
-            var n = (int)Math.Min(len, (uint)(count - filled));
-            Ram.Span(gpa, n).CopyTo(result.AsSpan(filled));
-            filled += n;
+    /// <summary>Scatters <paramref name="bytes"/> into the buffer's pages from its start (a producer's frame).</summary>
+    public void Write(ReadOnlySpan<byte> bytes)
+    {
+        if ((uint)bytes.Length > Length)
+        {
+            throw new ArgumentException($"{bytes.Length} bytes do not fit a {Length}-byte buffer", nameof(bytes));
         }
 
-        return result;
+        Copy(bytes.ToArray(), toGuest: true);
     }
 
     public void Fill(byte value)
@@ -87,6 +86,30 @@ public sealed class GuestFrameBuffer
         foreach (var (gpa, len) in Ranges)
         {
             Ram.Span(gpa, (int)len).Fill(value);
+        }
+    }
+
+    private void Copy(Span<byte> data, bool toGuest)
+    {
+        var done = 0;
+        foreach (var (gpa, len) in Ranges)
+        {
+            if (done == data.Length)
+            {
+                break;
+            }
+
+            var n = (int)Math.Min(len, (uint)(data.Length - done));
+            if (toGuest)
+            {
+                data.Slice(done, n).CopyTo(Ram.Span(gpa, n));
+            }
+            else
+            {
+                Ram.Span(gpa, n).CopyTo(data[done..]);
+            }
+
+            done += n;
         }
     }
 }

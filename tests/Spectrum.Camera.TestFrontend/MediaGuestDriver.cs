@@ -39,6 +39,16 @@ public sealed class MediaGuestDriver
 
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Re-enables interrupts for both queues (used_event = what was consumed), as the Linux driver does before it
+    /// sleeps; with EVENT_IDX only the first completion would interrupt a driver that did not.
+    /// </summary>
+    public void ArmInterrupts()
+    {
+        CommandQueue.SetUsedEvent(CommandQueue.UsedIndex);
+        EventQueue.SetUsedEvent(EventQueue.UsedIndex);
+    }
+
     /// <summary>Posts <paramref name="count"/> 608-byte eventq buffers (the Linux driver posts 16 before DRIVER_OK).</summary>
     public void PostEventBuffers(int count = 16, bool kick = true)
     {
@@ -102,6 +112,25 @@ public sealed class MediaGuestDriver
         var (status, session) = Open();
         return status == 0 ? session : throw new InvalidOperationException($"OPEN failed with errno {status}");
     }
+
+    /// <summary>
+    /// CMD_MMAP as the Linux driver's mmap() sends it (a 24-byte response); returns (status, offset into region 0,
+    /// length), the last two 0 unless the status is.
+    /// </summary>
+    public (uint Status, ulong DriverAddress, ulong Length) Mmap(uint session, uint offset, bool writable = true)
+    {
+        var r = Send(MediaRequests.Mmap(session, offset, writable), MediaRequests.SizeOf<VirtioMediaMmapResponse>());
+        if (WireStruct.TryRead(r, out VirtioMediaMmapResponse answer))
+        {
+            return (answer.Header.Status, answer.DriverAddress, answer.Length);
+        }
+
+        return (MediaRequests.Read<VirtioMediaResponseHeader>(r).Status, 0, 0);
+    }
+
+    /// <summary>CMD_MUNMAP as the driver's VMA close sends it; returns the status.</summary>
+    public uint Munmap(ulong driverAddress) =>
+        MediaRequests.Read<VirtioMediaResponseHeader>(Send(MediaRequests.Munmap(driverAddress), ResponseHeaderSize)).Status;
 
     /// <summary>CMD_CLOSE (no response part). Returns the used length (must be 0).</summary>
     public int Close(uint session) => Send(MediaRequests.Close(session), 0).Length;

@@ -12,6 +12,7 @@ namespace Spectrum.Camera.TestFrontend;
 public static class MediaRequests
 {
     public const uint Capture = V4l2.BufTypeVideoCapture;
+    public const uint Output = V4l2.BufTypeVideoOutput;
 
     // ---- commands ---------------------------------------------------------------------------------------------------
 
@@ -24,6 +25,22 @@ public static class MediaRequests
     {
         Header = new VirtioMediaCommandHeader { Command = VirtioMediaWire.CmdClose },
         SessionId = session,
+    });
+
+    /// <summary>CMD_MMAP of the buffer plane at mmap offset <paramref name="offset"/>; <paramref name="writable"/> sets VIRTIO_MEDIA_MMAP_FLAG_RW.</summary>
+    public static byte[] Mmap(uint session, uint offset, bool writable = true) => WireStruct.ToArray(new VirtioMediaMmapCommand
+    {
+        Header = new VirtioMediaCommandHeader { Command = VirtioMediaWire.CmdMmap },
+        SessionId = session,
+        Flags = writable ? VirtioMediaWire.MmapFlagReadWrite : 0,
+        Offset = offset,
+    });
+
+    /// <summary>CMD_MUNMAP of what CMD_MMAP mapped at <paramref name="driverAddress"/>.</summary>
+    public static byte[] Munmap(ulong driverAddress) => WireStruct.ToArray(new VirtioMediaMunmapCommand
+    {
+        Header = new VirtioMediaCommandHeader { Command = VirtioMediaWire.CmdMunmap },
+        DriverAddress = driverAddress,
     });
 
     /// <summary>A whole CMD_IOCTL: the command, then <paramref name="payload"/>, then <paramref name="extra"/> (SG entries).</summary>
@@ -73,12 +90,22 @@ public static class MediaRequests
     public static byte[] Buffer(uint index, ulong userPtr, uint length, uint type = Capture, uint memory = V4l2.MemoryUserPtr, uint flags = 0) =>
         Bytes(BufferOf(index, userPtr, length, type, memory, flags));
 
-    /// <summary>A capture streamparm asking for <paramref name="numerator"/>/<paramref name="denominator"/> seconds a frame.</summary>
-    public static byte[] StreamParm(uint numerator, uint denominator, uint type = Capture) => Bytes(new V4l2StreamParm
+    /// <summary>
+    /// An OUTPUT buffer as an application queues a frame: its USERPTR memory, <paramref name="bytesUsed"/> (a whole
+    /// frame: the format's size) and the field (progressive).
+    /// </summary>
+    public static byte[] OutputBuffer(uint index, ulong userPtr, uint length, uint bytesUsed, uint field = V4l2.FieldNone)
     {
-        Type = type,
-        Capture = new V4l2CaptureParm { TimePerFrame = new V4l2Fract(numerator, denominator) },
-    });
+        var buffer = BufferOf(index, userPtr, length, Output);
+        buffer.BytesUsed = bytesUsed;
+        buffer.Field = field;
+        return Bytes(buffer);
+    }
+
+    /// <summary>A streamparm asking for <paramref name="numerator"/>/<paramref name="denominator"/> seconds a frame (parm.capture or parm.output by type).</summary>
+    public static byte[] StreamParm(uint numerator, uint denominator, uint type = Capture) => Bytes(type == Output
+        ? new V4l2StreamParm { Type = type, Output = new V4l2OutputParm { TimePerFrame = new V4l2Fract(numerator, denominator) } }
+        : new V4l2StreamParm { Type = type, Capture = new V4l2CaptureParm { TimePerFrame = new V4l2Fract(numerator, denominator) } });
 
     public static byte[] FrmSizeEnum(uint index, uint pixelFormat) =>
         Bytes(new V4l2FrmSizeEnum { Index = index, PixelFormat = pixelFormat });
@@ -87,6 +114,33 @@ public static class MediaRequests
         Bytes(new V4l2FrmIvalEnum { Index = index, PixelFormat = pixelFormat, Width = width, Height = height });
 
     public static byte[] Input(uint index) => Bytes(new V4l2Input { Index = index });
+
+    public static byte[] OutputOf(uint index) => Bytes(new V4l2Output { Index = index });
+
+    // ---- controls and events ----------------------------------------------------------------------------------------
+
+    /// <summary>A v4l2_control (G_CTRL, S_CTRL).</summary>
+    public static byte[] Control(uint id, int value = 0) => Bytes(new V4l2Control { Id = id, Value = value });
+
+    /// <summary>A QUERYCTRL request for <paramref name="id"/> (with V4L2_CTRL_FLAG_NEXT_CTRL for a walk).</summary>
+    public static byte[] QueryControl(uint id) => Bytes(new V4l2QueryCtrl { Id = id });
+
+    public static byte[] QueryExtControl(uint id) => Bytes(new V4l2QueryExtCtrl { Id = id });
+
+    /// <summary>
+    /// A G/S/TRY_EXT_CTRLS payload: the v4l2_ext_controls with <paramref name="which"/> and the application's controls
+    /// pointer, then one v4l2_ext_control per (id, value), as the guest driver puts both on the wire.
+    /// </summary>
+    public static byte[] ExtControls(uint which, ulong controlsPointer, params (uint Id, int Value)[] controls)
+    {
+        ArgumentNullException.ThrowIfNull(controls);
+        var head = Bytes(new V4l2ExtControls { Which = which, Count = (uint)controls.Length, Controls = controlsPointer });
+        return [.. head, .. controls.SelectMany(c => Bytes(new V4l2ExtControl { Id = c.Id, Value = c.Value }))];
+    }
+
+    /// <summary>A v4l2_event_subscription (SUBSCRIBE_EVENT, UNSUBSCRIBE_EVENT).</summary>
+    public static byte[] EventSubscription(uint type, uint id, uint flags = 0) =>
+        Bytes(new V4l2EventSubscription { Type = type, Id = id, Flags = flags });
 
     /// <summary>virtio_media_sg_entry for each range: the readable tail of PREPARE_BUF and QBUF.</summary>
     public static byte[] SgList(IEnumerable<(ulong Start, uint Length)> entries)

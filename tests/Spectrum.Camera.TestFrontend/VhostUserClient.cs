@@ -11,7 +11,11 @@ public sealed class VhostUserClient : IDisposable
 {
     public const uint GetFeatures = 1, SetFeatures = 2, SetOwner = 3, SetMemTable = 5, SetVringNum = 8, SetVringAddr = 9,
         SetVringBase = 10, GetVringBase = 11, SetVringKick = 12, SetVringCall = 13, SetVringErr = 14,
-        GetProtocolFeatures = 15, SetProtocolFeatures = 16, GetQueueNum = 17, SetVringEnable = 18, GetConfig = 24, SetConfig = 25;
+        GetProtocolFeatures = 15, SetProtocolFeatures = 16, GetQueueNum = 17, SetVringEnable = 18, SetBackendReqFd = 21, GetConfig = 24,
+        SetConfig = 25, GetShmemConfigRequest = 44;
+
+    /// <summary>Bytes of the GET_SHMEM_CONFIG reply: u32 nregions, u32 padding, u64 memory_sizes[256].</summary>
+    public const int ShmemConfigSize = 8 + (256 * 8);
 
     private readonly UnixSocket _socket;
     private readonly Epoll _epoll = Epoll.Create();
@@ -141,6 +145,36 @@ public sealed class VhostUserClient : IDisposable
         BinaryPrimitives.WriteUInt32LittleEndian(p.AsSpan(4), size);
         SendRaw(GetConfig, 0x1, p);
         return ReadReply(GetConfig);
+    }
+
+    /// <summary>
+    /// GET_SHMEM_CONFIG as QEMU 11.2 reads it (vhost_user_get_shmem_config): the reply's request id and size are not
+    /// checked there, a shorter payload leaves the rest zero, and more than 256 regions fail realize.
+    /// </summary>
+    public (uint Regions, ulong Size0) GetShmemConfig()
+    {
+        SendRaw(GetShmemConfigRequest, 0x1, []);
+        var reply = ReadAnyReply();
+        var padded = new byte[ShmemConfigSize];
+        reply.AsSpan(0, Math.Min(reply.Length, padded.Length)).CopyTo(padded);
+        var regions = BinaryPrimitives.ReadUInt32LittleEndian(padded);
+        return regions > 256
+            ? throw new InvalidDataException($"Received too many shared memory regions: {regions}")
+            : (regions, BinaryPrimitives.ReadUInt64LittleEndian(padded.AsSpan(8)));
+    }
+
+    /// <summary>Reads one reply whatever request it names (flags must still be 0x5), its payload at most QEMU 11.2's 2,056 bytes.</summary>
+    public byte[] ReadAnyReply()
+    {
+        var header = ReadExactly(12);
+        var flags = BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(4));
+        var size = BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(8));
+        if (flags != 0x5 || size > ShmemConfigSize)
+        {
+            throw new InvalidDataException($"reply flags 0x{flags:x} size {size}");
+        }
+
+        return ReadExactly((int)size);
     }
 
     /// <summary>True when the backend has closed the connection (reads EOF within <paramref name="timeout"/>).</summary>

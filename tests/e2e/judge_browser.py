@@ -53,6 +53,15 @@ def number_rate(frames):
     return statistics.median(rates) if rates else None
 
 
+def advancing(nums):
+    """(ok, repeats): the test pattern's numbers never go back. A number read twice in a row is the browser drawing one
+    camera frame for two frame callbacks: Firefox ESR under TCG ran the callback for presentedFrames 240 and 241 and
+    drew frame 10 both times (measured), while the sidecar's own sequence checks (run.sh) show it never sends a frame
+    twice. A camera that stalls is caught by the rate check, not here."""
+    steps = list(zip(nums, nums[1:]))
+    return all(b >= a for a, b in steps), sum(1 for a, b in steps if b == a)
+
+
 def drawn_fps(frames):
     """Frames a second the page drew (what a video call would show under this CPU)."""
     span = (frames[-1]["t"] - frames[0]["t"]) / 1000.0 if len(frames) > 1 else 0
@@ -110,8 +119,8 @@ def allow_turns_real(frames, allow_start, allow_return):
     nums = [f["n"] for f in tail if f["cls"] == "pattern"]
     figures = {"first_real_captured_ms": first and round(when(first) - allow_return),
                "first_real_drawn_ms": first and round(first["t"] - allow_return), "classes": classes(tail)}
-    ok = (first is not None and when(first) - allow_return <= ALLOW_REAL_MS and len(nums) == len(tail)
-          and all(b > a for a, b in zip(nums, nums[1:])))
+    forward, figures["repeated"] = advancing(nums)
+    ok = first is not None and when(first) - allow_return <= ALLOW_REAL_MS and len(nums) == len(tail) and forward
     return ok, figures
 
 
@@ -146,18 +155,18 @@ def judge_browser(j, b, report, outcome, cards, to_guest_ms, steps):
                 f"{detail}; track {step.get('label')!r}; {step.get('error', '')}".rstrip("; "))
         frames = step.get("frames") or []
         nums = [f["n"] for f in frames if f["cls"] == "pattern"]
-        increasing = all(y > x for x, y in zip(nums, nums[1:]))
+        increasing, repeated = advancing(nums)
         rate = number_rate(frames)
         captured = all(f.get("captured") is not None for f in frames)
         s[f"pattern-{w}x{h}"] = {"frames": len(frames), "classes": classes(frames), "drawn_fps": round(drawn_fps(frames), 1),
                                  "number_rate": rate and round(rate, 2), "capture_times": captured,
-                                 "numbers": [nums[0], nums[-1]] if nums else None}
+                                 "numbers": [nums[0], nums[-1]] if nums else None, "repeated": repeated}
         j.check(f"{b}: {w}x{h} frames are the sidecar's test pattern: at least {FRAMES} read back from the pixels, every "
-                f"one the pattern, numbers strictly increasing and advancing {RATE}/s within {RATE_TOLERANCE:.0%} of "
+                f"one the pattern, numbers never going back (a frame the browser drew twice is counted) and advancing {RATE}/s within {RATE_TOLERANCE:.0%} of "
                 f"capture time (the rate the page draws is stated)",
                 len(frames) >= FRAMES and len(nums) == len(frames) and increasing and rate is not None
                 and abs(rate - RATE) <= RATE_TOLERANCE * RATE,
-                f"{len(frames)} frames {classes(frames)}, numbers {nums[:1]}..{nums[-1:]}, increasing {increasing}, "
+                f"{len(frames)} frames {classes(frames)}, numbers {nums[:1]}..{nums[-1:]}, never back {increasing}, drawn twice {repeated}, "
                 f"advancing {rate and round(rate, 1)}/s of {'capture' if captured else 'drawing'} time; the page drew "
                 f"{drawn_fps(frames):.1f} fps")
 
@@ -197,7 +206,7 @@ def judge_service(j, b, step, cards, to_guest_ms, steps):
     deny_name = (f"{b}: camera service: ctl deny turns the call black within {DENY_BLACK_MS} ms of returning (no real "
                  f"frame captured later) and it stays black until the allow ({REAL_RUN} black frames)")
     allow_name = (f"{b}: camera service: ctl allow brings the test pattern back within {ALLOW_REAL_MS} ms of returning, "
-                  f"every frame after it the pattern with numbers increasing")
+                  f"every frame after it the pattern with numbers never going back")
     if to_guest_ms is None or deny is None or allow is None:
         j.check(deny_name, False, "no console markers to relate the clocks, or no deny or allow step")
         j.check(allow_name, False, "no console markers to relate the clocks, or no deny or allow step")
@@ -216,7 +225,8 @@ def judge_service(j, b, step, cards, to_guest_ms, steps):
         a = s["allow"]
         j.check(allow_name, ok,
                 f"the first pattern frame captured {a['first_real_captured_ms']} ms after ctl allow returned (drawn "
-                f"{a['first_real_drawn_ms']} ms after; ctl took {a['ctl_ms']} ms); from it {a['classes']}")
+                f"{a['first_real_drawn_ms']} ms after; ctl took {a['ctl_ms']} ms); from it {a['classes']}, drawn twice "
+                f"{a['repeated']}")
     events = [e["type"] for e in step.get("events") or []]
     same = step.get("listBefore") is not None and step.get("listBefore") == step.get("listDuring") == step.get("listAfter")
     j.check(f"{b}: camera service: the track stays live through deny and allow (readyState live, no ended event) and the "

@@ -127,3 +127,35 @@ reap() {
 socket_left() {
     if [ -e "$1" ]; then echo present > "$2"; else echo absent > "$2"; fi
 }
+
+# camera_vm_host DLL CAMVM CONSUMER PRODUCER_SOCKET CONSUMER_SOCKET: the host side of a camera VM and a consumer VM,
+# in $OUT: the camera service (its camera "cam" is the camera VM CAMVM; both VMs as this uid; runtime and state in
+# $OUT/run and $OUT/state), CAMVM's producer sidecar (serve --role producer) listening on PRODUCER_SOCKET and
+# CONSUMER's sidecar on CONSUMER_SOCKET. SERVICE, PRODUCER and CONSUMER_SIDECAR get their pids (set a trap that kills
+# them first); their logs are $OUT/{camera-service,producer-sidecar,consumer-sidecar}.log. Returns 1, with
+# $OUT/setup-failed saying why, when a socket did not appear.
+camera_vm_host() {
+    local dll="$1" camvm="$2" consumer="$3" uid
+    uid="$(id -u)"
+    log "starting the camera service (camera cam = camera VM $camvm; VMs $camvm, $consumer as uid $uid)"
+    dotnet "$dll" camera-service --camera "cam=vm:$camvm" --vm "$camvm:$uid" --vm "$consumer:$uid" \
+        --runtime-dir "$OUT/run" --state-dir "$OUT/state" > "$OUT/camera-service.log" 2>&1 &
+    SERVICE=$!
+    if ! wait_socket "$OUT/run/producers/$camvm.sock" || ! wait_socket "$OUT/run/vms/$consumer.sock"; then
+        log "the camera service did not create its sockets (see camera-service.log)"
+        echo "no service sockets" > "$OUT/setup-failed"
+        return 1
+    fi
+    log "starting the camera VM's producer sidecar and the consumer's sidecar"
+    dotnet "$dll" serve --role producer --socket-path "$4" --vm "$camvm" \
+        --camera-service "$OUT/run/producers/$camvm.sock" > "$OUT/producer-sidecar.log" 2>&1 &
+    PRODUCER=$!
+    dotnet "$dll" serve --socket-path "$5" --vm "$consumer" \
+        --camera-service "$OUT/run/vms/$consumer.sock" > "$OUT/consumer-sidecar.log" 2>&1 &
+    CONSUMER_SIDECAR=$!
+    if ! wait_socket "$4" || ! wait_socket "$5"; then
+        log "a sidecar did not listen (see producer-sidecar.log, consumer-sidecar.log)"
+        echo "no sidecar socket" > "$OUT/setup-failed"
+        return 1
+    fi
+}

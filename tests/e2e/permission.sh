@@ -82,7 +82,7 @@ boot_guest "$OUT" --kernel "$KERNEL" --initrd "$INITRD" --socket "$OUT/camera.so
 GUEST=$!
 drc=0
 python3 "$E2E/permission_driver.py" --console "$OUT/guest/console.log" --vm "$VM" --schedule "$SCHEDULE" \
-    --timeout 540 --out "$OUT/timeline.json" \
+    --timeout 540 --guest-pid "$GUEST" --out "$OUT/timeline.json" \
     -- dotnet "$SIDECAR_DLL" ctl --operator-socket "$OUT/run/operator.sock" 2> "$OUT/driver.log" || drc=$?
 echo "$drc" > "$OUT/driver.exit"
 wait "$GUEST"

@@ -10,7 +10,7 @@ count reaches each step's threshold:
 Each step's start and return are recorded on the host clock. Writes a JSON timeline (markers, steps) that
 tests/e2e/evaluate.py maps onto the guest clock: the guest clock is the host clock minus an offset, and each marker
 gives an upper bound of that offset (it was written before the host saw it), so the smallest is the best estimate.
-Exits when the guest says "perm-end", or at --timeout; exit status 0 if every step ran and returned 0."""
+Exits when the guest says "perm-end", when the guest's launcher (--guest-pid) has exited, or at --timeout; exit status 0 if every step ran and returned 0."""
 import argparse
 import json
 import subprocess
@@ -31,6 +31,15 @@ def parse_schedule(text):
     return steps
 
 
+def alive(pid):
+    """Whether the process still runs (a child that exited but was not reaped yet counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--console", required=True, help="the guest's serial console file (run-guest.sh DIR/console.log)")
@@ -40,6 +49,8 @@ def main():
     p.add_argument("--schedule", default="allow@30,deny@+110,allow@+90")
     p.add_argument("--timeout", type=float, default=240)
     p.add_argument("--out", required=True, help="timeline JSON to write")
+    p.add_argument("--guest-pid", type=int,
+                   help="the guest's launcher (run-guest.sh): once it has exited no marker can come, so stop waiting")
     args = p.parse_args()
 
     steps = parse_schedule(args.schedule)
@@ -53,7 +64,10 @@ def main():
     last_step_frames = 0
     ended = False
     deadline = time.monotonic() + args.timeout
-    while time.monotonic() < deadline and not ended:
+    gone = False
+    while time.monotonic() < deadline and not ended and not gone:
+        # Read the console once more after the guest went: its last markers may have come with its exit.
+        gone = args.guest_pid is not None and not alive(args.guest_pid)
         for m in console.poll():
             frames = m.get("frames", frames)
             ended = ended or m["event"] == "perm-end"
@@ -91,7 +105,7 @@ def main():
     with open(args.out, "w", encoding="utf-8") as f:
         json.dump(result, f, indent=1)
     ok = ended and not steps and all(s["exit"] == 0 for s in taken)
-    print(f"[permission] guest {'ended' if ended else 'did NOT end'}; {len(taken)} steps taken, "
+    print(f"[permission] guest {'ended' if ended else 'exited without perm-end' if gone else 'did NOT end'}; {len(taken)} steps taken, "
           f"{len(steps)} not taken; {len(console.markers)} markers", file=sys.stderr)
     return 0 if ok else 1
 

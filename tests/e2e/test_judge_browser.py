@@ -32,6 +32,19 @@ class Recorded:
         return self.report["steps"][step]["frames"]
 
 
+class AdvancingTests(unittest.TestCase):
+    def test_the_recorded_firefox_call_drew_frame_10_twice_and_never_went_back(self):
+        # Before the deny: after the allow the camera service starts the pattern again from a lower number.
+        nums = [f["n"] for f in Recorded("firefox").service if f["cls"] == "pattern" and f.get("phase") == "allowed"]
+        self.assertEqual(jb.advancing(nums), (True, 1))
+
+    def test_a_number_going_back_fails(self):
+        self.assertEqual(jb.advancing([3, 5, 4, 8]), (False, 0))
+
+    def test_numbers_strictly_increasing_pass_with_no_repeat(self):
+        self.assertEqual(jb.advancing([3, 5, 9]), (True, 0))
+
+
 class NumberRateTests(unittest.TestCase):
     def test_recorded_captures_advance_30_numbers_a_second_of_capture_time(self):
         for browser in ("chromium", "firefox"):

@@ -16,7 +16,7 @@ Usage: tests/packaging/deb-check.sh [--deb FILE]
 
 Checks: the package builds; lintian reports no errors; in a fresh Debian 12 root apt installs it with its
 dependencies, 'spectrum-camera --help' and every command's --help work, the man pages are there,
-'systemd-analyze verify' accepts both units, the service user and directories exist, the program runs a camera
+'systemd-analyze verify' accepts the three units, the service user and directories exist, the program runs a camera
 service and ctl, and purge removes it. Output: artifacts/packaging/deb-check/ (results.json, logs, lintian.txt).
 USAGE
 }

@@ -37,7 +37,7 @@ for page in spectrum-camera spectrum-camera-serve spectrum-camera-camera-service
 done
 [ "$pages" = 6 ]; check "six man pages installed (spectrum-camera(1) and one per command)" $? "$pages of 6 in /usr/share/man/man1"
 
-for unit in spectrum-camera-service.service spectrum-camera-sidecar@work.service; do
+for unit in spectrum-camera-service.service spectrum-camera-sidecar@work.service spectrum-camera-producer@cam-vm.service; do
   out="$(systemd-analyze verify "$unit" 2>&1)"; rc=$?
   [ "$rc" = 0 ] && [ -z "$out" ]; ok=$?
   check "systemd-analyze verify $unit: exit 0, no warnings" "$ok" "exit $rc${out:+: $(tr '\n' ' ' <<< "$out" | cut -c1-300)}"

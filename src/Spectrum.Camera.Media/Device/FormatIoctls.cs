@@ -4,15 +4,16 @@ using Spectrum.Camera.Uapi;
 namespace Spectrum.Camera.Media.Device;
 
 /// <summary>
-/// ENUM_FMT, G/S/TRY_FMT, ENUM_FRAMESIZES, ENUM_FRAMEINTERVALS over the stable menu. TRY/S_FMT adjust and never fail
-/// for a valid type; every size probe (0x0, 2^32-1 squared) maps to a menu entry.
+/// ENUM_FMT, G/S/TRY_FMT, ENUM_FRAMESIZES, ENUM_FRAMEINTERVALS over the stable menu, for the device's one buffer type
+/// (VIDEO_CAPTURE or VIDEO_OUTPUT; any other type is EINVAL). TRY/S_FMT adjust and never fail for that type; every
+/// size probe (0x0, 2^32-1 squared) maps to a menu entry.
 /// </summary>
-internal sealed class FormatIoctls(CaptureState state)
+internal sealed class FormatIoctls(DeviceState state)
 {
     public Errno Enumerate(in V4l2FmtDesc request, out V4l2FmtDesc answer)
     {
         answer = default;
-        if (request.Type != V4l2.BufTypeVideoCapture || request.Index >= (uint)state.Menu.Formats.Count)
+        if (request.Type != state.BufferType || request.Index >= (uint)state.Menu.Formats.Count)
         {
             return Errno.EINVAL;
         }
@@ -25,31 +26,31 @@ internal sealed class FormatIoctls(CaptureState state)
     public Errno Get(in V4l2Format request, out V4l2Format answer)
     {
         answer = default;
-        if (request.Type != V4l2.BufTypeVideoCapture)
+        if (request.Type != state.BufferType)
         {
             return Errno.EINVAL;
         }
 
-        answer = Describe(state.Format);
+        answer = Describe(state.BufferType, state.Format);
         return Errno.None;
     }
 
     public Errno Try(in V4l2Format request, out V4l2Format answer)
     {
         answer = default;
-        if (request.Type != V4l2.BufTypeVideoCapture)
+        if (request.Type != state.BufferType)
         {
             return Errno.EINVAL;
         }
 
-        answer = Describe(Adjust(request));
+        answer = Describe(state.BufferType, Adjust(request));
         return Errno.None;
     }
 
     public Errno Set(in V4l2Format request, out V4l2Format answer)
     {
         answer = default;
-        if (request.Type != V4l2.BufTypeVideoCapture)
+        if (request.Type != state.BufferType)
         {
             return Errno.EINVAL;
         }
@@ -66,7 +67,7 @@ internal sealed class FormatIoctls(CaptureState state)
             state.Format = format;
         }
 
-        answer = Describe(format);
+        answer = Describe(state.BufferType, format);
         return Errno.None;
     }
 
@@ -109,10 +110,13 @@ internal sealed class FormatIoctls(CaptureState state)
         return Errno.None;
     }
 
-    /// <summary>The complete v4l2_format the driver sees for <paramref name="f"/>; unset fields are zero (defaults).</summary>
-    public static V4l2Format Describe(FrameFormat f) => new()
+    /// <summary>
+    /// The complete v4l2_format of buffer type <paramref name="type"/> the driver sees for <paramref name="f"/>; unset
+    /// fields are zero (defaults).
+    /// </summary>
+    public static V4l2Format Describe(uint type, FrameFormat f) => new()
     {
-        Type = V4l2.BufTypeVideoCapture,
+        Type = type,
         Pix = new V4l2PixFormat
         {
             Width = f.Width,

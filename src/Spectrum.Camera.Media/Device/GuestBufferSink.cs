@@ -16,7 +16,7 @@ internal sealed class GuestBufferSink : IFrameSink
 
     public bool Faulted => _writer.Faulted;
 
-    public void Open(GuestMemory memory, CaptureBuffer buffer) =>
+    public void Open(GuestMemory memory, QueueBuffer buffer) =>
         _writer.Reset(memory, buffer.Ranges, 0, buffer.RangeCount);
 
     public void Write(ReadOnlySpan<byte> bytes) => _writer.Write(bytes);

@@ -27,7 +27,7 @@ internal static class GuestSgList
     private static readonly int EntrySize = WireStruct.SizeOf<VirtioMediaSgEntry>();
 
     public static Errno TryParse(ReadOnlySpan<byte> entries, uint length, GuestMemory memory, ReadOnlySpan<GuestRange> commandSegments,
-        CaptureBuffer into, out string? problem)
+        QueueBuffer into, out string? problem)
     {
         problem = null;
         if (length == 0 || length > MaxBufferLength)

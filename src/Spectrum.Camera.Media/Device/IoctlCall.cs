@@ -26,8 +26,11 @@ internal readonly ref struct IoctlCall
         where T : unmanaged => Payload[WireStruct.SizeOf<T>()..];
 }
 
-/// <summary>Handles one ioctl: returns 0 with <paramref name="answer"/> to send, or an errno to send the header alone.</summary>
-internal delegate Errno IoctlHandler<TRequest, TAnswer>(CommandDispatcher device, in IoctlCall call, in TRequest request, out TAnswer answer)
+/// <summary>
+/// Handles one ioctl for <paramref name="table"/> (the allowlist that dispatched it, so handlers can be static lambdas
+/// that allocate nothing): returns 0 with <paramref name="answer"/> to send, or an errno to send the header alone.
+/// </summary>
+internal delegate Errno IoctlHandler<TRequest, TAnswer>(IoctlAllowlist table, in IoctlCall call, in TRequest request, out TAnswer answer)
     where TRequest : unmanaged
     where TAnswer : unmanaged;
 

@@ -1,109 +1,32 @@
-using System.Text;
 using Spectrum.Camera.Frames;
-using Spectrum.Camera.Threading;
-using Spectrum.Camera.Media.Transport;
-using Spectrum.Camera.Native.Diagnostics;
 using Spectrum.Camera.Uapi;
-using Spectrum.Camera.VhostUser;
-using Spectrum.Camera.Virtio;
 
 namespace Spectrum.Camera.Media.Device;
 
 /// <summary>
 /// The virtio-media (id 48) capture device: two queues (commandq, eventq), a 40-byte config, and a narrow allowlist of
-/// V4L2 ioctls served from the stable menu, with frames from an <see cref="IFrameSource"/> written into guest pages.
-/// Commands are answered at once (never blocked on media progress); frames come from <see cref="FrameStreamer"/>.
+/// V4L2 ioctls (<see cref="IoctlAllowlist"/>) served from the stable menu, with frames from an <see cref="IFrameSource"/>
+/// written by the <see cref="FrameStreamer"/> into guest pages or, with a shared-memory window (QEMU 11.2's
+/// vhost-user-media), into device-owned MMAP buffers the guest maps there.
 /// </summary>
-public sealed class VirtioMediaDevice : IVirtioDevice, IDisposable
+public sealed class VirtioMediaDevice : MediaDevice
 {
-    public const int CommandQueue = VirtqueueTransport.CommandQueue;
-    public const int EventQueue = VirtqueueTransport.EventQueue;
-
-    private const string Component = "virtio-media";
-
-    private readonly byte[] _config;
-    private readonly CaptureState _state;
-    private readonly VirtqueueTransport _transport = new(CommandDispatcher.MaxRequestBytes);
     private readonly FrameStreamer _streamer;
-    private readonly BufferIoctls _buffers;
-    private readonly CommandDispatcher _dispatcher;
 
     public VirtioMediaDevice(MediaDeviceOptions options)
+        : base((options ?? throw new ArgumentNullException(nameof(options))).Card,
+            V4l2.CapVideoCapture | V4l2.CapStreaming | V4l2.CapExtPixFormat, new DeviceState(options.Menu, options.SessionLimit),
+            options.SharedMemorySize)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        if (CardNameProblem(options.Card) is { } problem)
-        {
-            throw new ArgumentException(problem, nameof(options));
-        }
-
-        _config = WireStruct.ToArray(VirtioMediaConfig.Create(
-            V4l2.CapVideoCapture | V4l2.CapStreaming | V4l2.CapExtPixFormat, deviceType: 0, Encoding.UTF8.GetBytes(options.Card)));
-
         Options = options;
-        _state = new CaptureState(options.Menu, options.SessionLimit);
-        _streamer = new FrameStreamer(_state, options.Source, _transport);
-        _buffers = new BufferIoctls(_state, _streamer);
-        _dispatcher = new CommandDispatcher(_state, _buffers);
+        _streamer = new FrameStreamer(State, options.Source, Transport);
+        var buffers = new BufferIoctls(State, _streamer, Window);
+        Compose(_streamer, buffers, new IoctlAllowlist(State, buffers));
     }
 
     public MediaDeviceOptions Options { get; }
 
-    /// <summary>Why <paramref name="card"/> cannot be the card name the guest sees, or null when it can.</summary>
-    public static string? CardNameProblem(string card)
-    {
-        ArgumentNullException.ThrowIfNull(card);
-        var length = Encoding.UTF8.GetByteCount(card);
-        return length is 0 or >= VirtioMediaWire.CardCapacity
-            ? $"the card name must be 1..{VirtioMediaWire.CardCapacity - 1} bytes of UTF-8, not {length}"
-            : null;
-    }
-
     public FrameCounters Counters => _streamer.Counters;
 
-    public int SessionCount => _state.Sessions.Count;
-
     public bool IsStreaming => _streamer.IsStreaming;
-
-    public ulong DeviceFeatures => 0;
-
-    public int QueueCount => 2;
-
-    public ReadOnlySpan<byte> ConfigSpace => _config;
-
-    public void Attach(EventLoop deviceLoop)
-    {
-        _transport.Attach(deviceLoop, _dispatcher);
-        _streamer.Attach(deviceLoop);
-    }
-
-    public void Reset()
-    {
-        if (_state.Sessions.Count > 0)
-        {
-            Log.Info(Component, $"device reset: closing {_state.Sessions.Count} sessions");
-        }
-
-        _buffers.StopStreaming();
-        _state.Reset();
-        _transport.Reset();
-    }
-
-    public void QueueStarted(int index, IVirtqueue queue)
-    {
-        _transport.QueueStarted(index, queue);
-        if (_transport.IsRunning)
-        {
-            _streamer.Resume();
-        }
-    }
-
-    public void QueueStopped(int index)
-    {
-        _streamer.Suspend();
-        _transport.QueueStopped(index);
-    }
-
-    public void QueueNotified(int index) => _transport.QueueNotified(index);
-
-    public void Dispose() => _streamer.Dispose();
 }

@@ -60,15 +60,19 @@ internal sealed class EventBacklog
     /// <summary>Drops every event.</summary>
     public void Clear() => _count = 0;
 
-    /// <summary>Drops the events of <paramref name="sessionId"/>, keeps the others in order; returns how many it dropped.</summary>
-    public int Discard(uint sessionId)
+    /// <summary>
+    /// Drops the events of <paramref name="sessionId"/> (only those of type <paramref name="eventType"/> when it is
+    /// given), keeps the others in order; returns how many it dropped.
+    /// </summary>
+    public int Discard(uint sessionId, uint? eventType = null)
     {
         var kept = 0;
         for (var i = 0; i < _count; i++)
         {
             var from = (_head + i) % Capacity;
             var slot = _slots.AsSpan(from * SlotSize, SlotSize);
-            if (WireStruct.Read<VirtioMediaEventHeader>(slot).SessionId == sessionId)
+            var header = WireStruct.Read<VirtioMediaEventHeader>(slot);
+            if (header.SessionId == sessionId && (eventType is null || header.Event == eventType))
             {
                 continue;
             }

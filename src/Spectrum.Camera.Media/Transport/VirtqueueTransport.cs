@@ -1,4 +1,5 @@
 using Spectrum.Camera.Native.Diagnostics;
+using Spectrum.Camera.Uapi;
 using Spectrum.Camera.Threading;
 using Spectrum.Camera.Virtio;
 
@@ -10,7 +11,9 @@ namespace Spectrum.Camera.Media.Transport;
 /// response to fill, and the response is written to the chain's writable part and completed with exactly its length.
 /// Events go through a bounded backlog onto the event queue, whose buffers are taken only when an event is ready (so a
 /// VM stop never strands a popped buffer). The driver is interrupted once per batch, as it asked (EVENT_IDX or
-/// NO_INTERRUPT). Everything runs on the device loop; nothing here blocks.
+/// NO_INTERRUPT). A handler may defer an answer (<see cref="CommandResponse.Defer"/>): its chain stays in flight until
+/// <see cref="Finish(CommandTicket, Errno)"/>, across a VM stop/cont, and is forgotten when the device resets.
+/// Everything runs on the device loop; nothing here blocks.
 /// </summary>
 public sealed class VirtqueueTransport
 {
@@ -24,6 +27,9 @@ public sealed class VirtqueueTransport
 
     private readonly byte[] _request;
     private readonly CommandResponse _response = new();
+    private readonly CommandResponse _lateResponse = new();
+    private readonly Dictionary<ulong, DescriptorChain> _deferred = [];
+    private readonly List<(DescriptorChain Chain, byte[] Answer)> _finishedWhileStopped = [];
     private readonly GuestRangeWriter _writer = new();
     private readonly EventBacklog _events = new();
     private readonly Action _drainCommands;
@@ -32,6 +38,7 @@ public sealed class VirtqueueTransport
     private IVirtqueue? _commandq;
     private IVirtqueue? _eventq;
     private bool _continuationPosted;
+    private ulong _nextTicket = 1;
 
     /// <param name="maxRequestBytes">The most readable bytes of a command that are copied (the handler's limit).</param>
     public VirtqueueTransport(int maxRequestBytes)
@@ -64,6 +71,7 @@ public sealed class VirtqueueTransport
         if (index == CommandQueue)
         {
             _commandq = queue;
+            CompleteFinishedWhileStopped(queue);
         }
         else
         {
@@ -109,14 +117,45 @@ public sealed class VirtqueueTransport
     }
 
     /// <summary>
-    /// Drops the queued events of <paramref name="sessionId"/> and keeps the others in order; returns how many it
-    /// dropped. A frame whose EVT_DQBUF has not reached the driver belongs to no stream after STREAMOFF or CLOSE, and
-    /// delivering it later would hand the application a buffer it already got back (or one of a closed session).
+    /// Drops the queued events of <paramref name="sessionId"/> (only those of type <paramref name="eventType"/>, an
+    /// EVT_* value, when it is given) and keeps the others in order; returns how many it dropped. A frame whose
+    /// EVT_DQBUF has not reached the driver belongs to no stream after STREAMOFF or CLOSE, and delivering it later
+    /// would hand the application a buffer it already got back (or one of a closed session); a control event of the
+    /// same session outlives STREAMOFF.
     /// </summary>
-    public int DiscardEvents(uint sessionId) => _events.Discard(sessionId);
+    public int DiscardEvents(uint sessionId, uint? eventType = null) => _events.Discard(sessionId, eventType);
 
-    /// <summary>A new driver instance: no queued event survives.</summary>
-    public void Reset() => _events.Clear();
+    /// <summary>Commands whose answers are deferred and not yet finished.</summary>
+    public int DeferredCount => _deferred.Count + _finishedWhileStopped.Count;
+
+    /// <summary>A new driver instance: no queued event survives, and deferred commands belong to the old rings.</summary>
+    public void Reset()
+    {
+        _events.Clear();
+        _deferred.Clear();
+        _finishedWhileStopped.Clear();
+    }
+
+    /// <summary>Answers a deferred command with the header alone; a ticket of a command that no longer exists is ignored.</summary>
+    public void Finish(CommandTicket ticket, Errno status)
+    {
+        if (TakeDeferred(ticket, out var chain))
+        {
+            _lateResponse.Answer(status);
+            CompleteLate(chain);
+        }
+    }
+
+    /// <summary>Answers a deferred command with <paramref name="response"/>, a whole response structure that starts with its header.</summary>
+    public void Finish<T>(CommandTicket ticket, in T response)
+        where T : unmanaged
+    {
+        if (TakeDeferred(ticket, out var chain))
+        {
+            _lateResponse.AnswerWhole(in response);
+            CompleteLate(chain);
+        }
+    }
 
     private void DrainCommands()
     {
@@ -132,7 +171,11 @@ public sealed class VirtqueueTransport
         {
             while (handled < CommandBatch && q.TryPop(out var chain) == QueuePopResult.Chain)
             {
-                q.Complete(chain!, Answer(q, _handler, chain!));
+                if (Answer(q, _handler, chain!) is { } written)
+                {
+                    q.Complete(chain!, written);
+                }
+
                 handled++;
             }
 
@@ -156,8 +199,11 @@ public sealed class VirtqueueTransport
         }
     }
 
-    /// <summary>Answers one command chain; returns the bytes written to its writable part (its used length).</summary>
-    private uint Answer(IVirtqueue q, ICommandHandler handler, DescriptorChain chain)
+    /// <summary>
+    /// Answers one command chain; returns the bytes written to its writable part (its used length), or null when the
+    /// handler deferred the answer and the chain stays in flight.
+    /// </summary>
+    private uint? Answer(IVirtqueue q, ICommandHandler handler, DescriptorChain chain)
     {
         // Copy once, then hand over the copy: the guest may change its memory while the handler parses, and for WR
         // ioctls the response descriptors alias the request ones.
@@ -166,20 +212,93 @@ public sealed class VirtqueueTransport
         var request = new CommandRequest(_request.AsSpan(0, Math.Max(copied, 0)), chain.ReadableLength, chain.WritableLength, memory,
             chain.Segments);
         _response.Begin(chain.WritableLength);
+        _response.Ticket = _nextTicket;
         handler.Handle(request, _response);
-        if (_response.Length == 0)
+        if (_response.IsDeferred)
+        {
+            _deferred.Add(_nextTicket++, chain);
+            return null;
+        }
+
+        return Write(memory, chain, _response);
+    }
+
+    /// <summary>Writes <paramref name="response"/> to the chain's writable part; returns the used length.</summary>
+    private uint Write(GuestMemory memory, DescriptorChain chain, CommandResponse response)
+    {
+        if (response.Length == 0)
         {
             return 0;
         }
 
         // The used length is what was written, never more than the writable part (virtio 1.x §2.7.8).
-        if ((uint)_response.Length > chain.WritableLength)
+        if ((uint)response.Length > chain.WritableLength)
         {
-            throw new InvalidOperationException($"an answer of {_response.Length} bytes exceeds the writable {chain.WritableLength}");
+            throw new InvalidOperationException($"an answer of {response.Length} bytes exceeds the writable {chain.WritableLength}");
         }
 
         chain.OpenWritable(memory, _writer);
-        return _writer.Write(_response.Bytes) ? (uint)_response.Length : 0;
+        return _writer.Write(response.Bytes) ? (uint)response.Length : 0;
+    }
+
+    private bool TakeDeferred(CommandTicket ticket, out DescriptorChain chain)
+    {
+        if (_deferred.Remove(ticket.Id, out chain!))
+        {
+            _lateResponse.Begin(chain.WritableLength);
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>Completes a deferred chain now, or keeps its answer until the command queue runs again (VM stopped).</summary>
+    private void CompleteLate(DescriptorChain chain)
+    {
+        var q = _commandq;
+        if (q is null)
+        {
+            _finishedWhileStopped.Add((chain, _lateResponse.Bytes.ToArray()));
+            return;
+        }
+
+        CompleteAdopted(q, chain, _lateResponse);
+        q.NotifyIfNeeded();
+    }
+
+    /// <summary>
+    /// Completes a chain taken before a VM stop/cont. The restarted ring took over the chains still in flight; one a
+    /// front-end restarted with another size did not, and that chain no longer exists for the driver.
+    /// </summary>
+    private void CompleteAdopted(IVirtqueue q, DescriptorChain chain, CommandResponse response)
+    {
+        try
+        {
+            q.Complete(chain, Write(q.Memory, chain, response));
+        }
+        catch (InvalidOperationException e)
+        {
+            Log.GuestFault(Component, "deferred-lost", $"a deferred command's chain is gone from the restarted queue ({e.Message}); its answer is dropped");
+        }
+    }
+
+    /// <summary>The command queue runs again after a VM stop: answers finished meanwhile go out now.</summary>
+    private void CompleteFinishedWhileStopped(IVirtqueue q)
+    {
+        if (_finishedWhileStopped.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var (chain, answer) in _finishedWhileStopped)
+        {
+            _lateResponse.Begin(chain.WritableLength);
+            _lateResponse.AnswerBytes(answer);
+            CompleteAdopted(q, chain, _lateResponse);
+        }
+
+        _finishedWhileStopped.Clear();
+        q.NotifyIfNeeded();
     }
 
     /// <summary>Writes as many queued events as the driver has buffers for, then interrupts it once.</summary>

@@ -88,6 +88,26 @@ public static unsafe class SandboxProbe
         }
     }
 
+    /// <summary>
+    /// What an MMAP capture buffer needs: memfd_create with the device's flags (close-on-exec, sealable), ftruncate to
+    /// its size, the seals, and a shared mapping. 0 when all of it works, else the errno of the first refusal.
+    /// </summary>
+    public static int BufferMemfd()
+    {
+        try
+        {
+            using var fd = MemFd.CreateSealable("spectrum-sandbox-probe-buffer", 65536);
+            MemFd.AddSeals(fd, MemFd.FixedSizeSeals);
+            using var mapping = MappedMemory.MapShared(fd, 65536);
+            mapping.AsSpan(1)[0] = 1;
+            return 0;
+        }
+        catch (NativeException e)
+        {
+            return e.Errno;
+        }
+    }
+
     /// <summary>kill(getpid(), 0): the kill syscall, aimed harmlessly at this process.</summary>
     public static int KillSelf() => Result(LibC.syscall(SYS_kill, (int)LibC.getpid(), 0));
 

@@ -34,6 +34,12 @@ public static class SidecarSandbox
         // Memory: guest RAM and frame rings (mmap/munmap of received memfds), the GC, the JIT's W^X double mapping.
         b.Allow(SYS_mprotect).Allow(SYS_mmap).Allow(SYS_munmap).Allow(SYS_madvise).Allow(SYS_brk);
 
+        // MMAP capture buffers: each is a new memfd (with exactly the flags the device uses: close-on-exec, sealable),
+        // sized once with ftruncate, then sealed against resizing. ftruncate reaches only fds the sidecar holds: frame
+        // rings are sealed, and resizing guest RAM (QEMU seals its memfd backend) harms no one but the sidecar's own
+        // VM, whose memory the sidecar writes anyway.
+        b.AllowIfArgEquals(SYS_memfd_create, 1, [MemFd.SealableFlags]).Allow(SYS_ftruncate);
+
         // Threads and synchronisation. New threads (thread pool, runtime helpers) come from clone with CLONE_THREAD;
         // clone3 takes its flags in memory a filter cannot read, so it fails with ENOSYS and glibc falls back to clone.
         // A clone without CLONE_THREAD (fork) is refused.

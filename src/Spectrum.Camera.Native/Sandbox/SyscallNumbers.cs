@@ -38,6 +38,7 @@ internal static class SyscallNumbers
     public const int SYS_exit = 60;
     public const int SYS_kill = 62;
     public const int SYS_fcntl = 72;
+    public const int SYS_ftruncate = 77;
     public const int SYS_unlink = 87;
     public const int SYS_readlink = 89;
     public const int SYS_sysinfo = 99;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Spectrum.Camera.Protocol;
 
 namespace Spectrum.Camera.Service.Policy;
 
@@ -9,7 +10,7 @@ namespace Spectrum.Camera.Service.Policy;
 public readonly record struct VmConfig(string Name, uint Uid)
 {
     /// <summary>The longest VM name (it becomes a socket file name: RUNTIME_DIR/vms/NAME.sock).</summary>
-    public const int MaxNameLength = 64;
+    public const int MaxNameLength = VmNames.MaxLength;
 
     /// <summary>
     /// Parses <c>NAME[:UID]</c>; without UID the VM gets <paramref name="defaultUid"/> (the service's uid).
@@ -42,24 +43,8 @@ public readonly record struct VmConfig(string Name, uint Uid)
         return new VmConfig(name, uid);
     }
 
-    /// <summary>True when <paramref name="name"/> matches <c>[A-Za-z0-9][A-Za-z0-9._-]{0,63}</c>.</summary>
-    public static bool IsValidName(string? name)
-    {
-        if (string.IsNullOrEmpty(name) || name.Length > MaxNameLength || !char.IsAsciiLetterOrDigit(name[0]))
-        {
-            return false;
-        }
-
-        foreach (var c in name)
-        {
-            if (!char.IsAsciiLetterOrDigit(c) && c is not ('.' or '_' or '-'))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
+    /// <summary>True when <paramref name="name"/> is a name the service and the sidecars accept (<see cref="VmNames"/>).</summary>
+    public static bool IsValidName(string? name) => name is not null && VmNames.IsValid(name);
 
     public override string ToString() => $"{Name}:{Uid.ToString(CultureInfo.InvariantCulture)}";
 }

@@ -36,3 +36,17 @@ public unsafe struct VirtioMediaDqbufEvent
     [FieldOffset(96)]
     public fixed byte Planes[VirtioMediaWire.MaxPlanes * 64];
 }
+
+/// <summary>
+/// struct virtio_media_event_event (144 bytes): a V4L2 event for one session, the device's side of VIDIOC_DQEVENT (the
+/// driver queues it on the session's file handle, which must have subscribed to its type and id).
+/// </summary>
+[StructLayout(LayoutKind.Explicit, Size = 144)]
+public struct VirtioMediaV4l2Event
+{
+    [FieldOffset(0)]
+    public VirtioMediaEventHeader Header;
+
+    [FieldOffset(8)]
+    public V4l2Event Event;
+}

@@ -14,6 +14,9 @@ public static class VirtioMediaWire
     public const uint CmdMmap = 4;
     public const uint CmdMunmap = 5;
 
+    /// <summary>VIRTIO_MEDIA_MMAP_FLAG_RW: CMD_MMAP asks for a writable mapping (without it, read-only).</summary>
+    public const uint MmapFlagReadWrite = 1;
+
     public const uint EventError = 0;
     public const uint EventDqbuf = 1;
     public const uint EventV4l2 = 2;

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Spectrum.Camera.Threading;
 using Spectrum.Camera.Media.Device;
 using Spectrum.Camera.Frames;
@@ -21,9 +22,14 @@ namespace Spectrum.Camera.Fuzz.Targets;
 /// </summary>
 /// <remarks>
 /// Command: u8 ctl (1 split the readable part in two descriptors, 2 behind one INDIRECT descriptor, 8 split the
-/// writable part), u32 readable length, u16 writable length, then the readable bytes (the virtio-media command:
-/// header, session, ioctl code, payload, SG entries). Guest RAM: 8 MiB in two regions around QEMU's 640K-768K hole;
-/// a 1024-entry command queue, commands at 0x10000, indirect tables at 0x90000, responses at 0xC0000, capture buffers (SG targets) from 0x100000.
+/// writable part, 16 not a command: the bytes the VMM writes on the backend channel for the next request, in place of
+/// its ack), u32 readable length, u16 writable length, then the readable bytes (the virtio-media command: header,
+/// session, ioctl code, payload, SG entries). Guest RAM: 8 MiB in two regions around QEMU's 640K-768K hole; a
+/// 1024-entry command queue, commands at 0x10000, indirect tables at 0x90000, responses at 0xC0000, capture buffers
+/// (SG targets) from 0x100000. The device has a 64 MiB window whose backend channel is a real
+/// <see cref="BackendChannel"/> on a socketpair: the VMM's end answers each SHMEM_MAP/UNMAP with the next scripted bytes,
+/// or with a good ack once the scripts are used up. Checks on the window: its buffers within its size, its mappings
+/// within the limit, inside the region and disjoint.
 /// </remarks>
 public sealed unsafe class MediaTarget : IFuzzTarget, IDisposable
 {
@@ -37,6 +43,7 @@ public sealed unsafe class MediaTarget : IFuzzTarget, IDisposable
     public const ulong UserBase = 0x7f00_0000_0000;
     private const int MaxCommands = 600;
     private const int EventBufferCount = 16;
+    private const ulong Window = 64UL << 20;
 
     private readonly FdHandle _fd;
     private readonly MappedMemory _ram;
@@ -45,6 +52,10 @@ public sealed unsafe class MediaTarget : IFuzzTarget, IDisposable
     private readonly GuestRing _events;
     private readonly IFrameSource _source = new BlackFrameSource();
     private readonly List<(ulong Gpa, int Offset, int Length)> _placed = [];
+    private readonly Queue<byte[]> _ackScripts = new();
+    private readonly byte[] _peerBuffer = new byte[4096];
+    private readonly List<FdHandle> _peerFds = [];
+    private int _peerFilled;
     private ulong _dirtyCommands = CommandArea, _dirtyResponses = ResponseArea, _dirtyIndirect = IndirectArea;
 
     public MediaTarget()
@@ -78,21 +89,73 @@ public sealed unsafe class MediaTarget : IFuzzTarget, IDisposable
         LayOut(input);
 
         using var loop = new EventLoop();
-        using var device = new VirtioMediaDevice(new MediaDeviceOptions(MediaDeviceOptions.DefaultCard, StableMenu.Default, _source));
-        device.Attach(loop);
-        var commandq = Start(_commands);
-        var eventq = Start(_events);
-        device.QueueStarted(VirtioMediaDevice.CommandQueue, commandq);
-        device.QueueStarted(VirtioMediaDevice.EventQueue, eventq);
-        device.QueueNotified(VirtioMediaDevice.EventQueue);
-        device.QueueNotified(VirtioMediaDevice.CommandQueue);
-        // The device yields after 64 commands and continues from a posted callback: run the loop until that is done.
-        loop.Post(loop.RequestStop);
-        loop.Run();
-
-        if (device.SessionCount > device.Options.SessionLimit)
+        using var device = new VirtioMediaDevice(new MediaDeviceOptions(MediaDeviceOptions.DefaultCard, StableMenu.Default, _source)
         {
-            throw new InvariantViolationException($"{device.SessionCount} sessions open, limit {device.Options.SessionLimit}");
+            SharedMemorySize = Window,
+        });
+        var (ours, peer) = UnixSocket.CreatePair();
+        var now = 0L;
+        var channel = new BackendChannel(loop, ours, Window, () => now);
+        _peerFilled = 0;
+        loop.Watch(peer.Fd, () => AnswerRequests(peer, loop));
+        try
+        {
+            device.Attach(loop);
+            device.SharedMemoryChanged(channel);
+            var commandq = Start(_commands);
+            var eventq = Start(_events);
+            device.QueueStarted(VirtioMediaDevice.CommandQueue, commandq);
+            device.QueueStarted(VirtioMediaDevice.EventQueue, eventq);
+            device.QueueNotified(VirtioMediaDevice.EventQueue);
+            device.QueueNotified(VirtioMediaDevice.CommandQueue);
+
+            // The device yields after 64 commands and continues from a posted callback, and maps wait for acks: run
+            // the loop until that is done. The check goes round through epoll (an eventfd), so each turn also lets the
+            // VMM's end and the channel read what arrived; requests a script left unanswered time out on the
+            // channel's clock.
+            using var tick = EventFd.Create();
+            var idleTurns = 0;
+            void StopWhenIdle()
+            {
+                tick.Consume();
+                if (channel.PendingCount > 0 && ++idleTurns < 16)
+                {
+                    tick.Signal();
+                    return;
+                }
+
+                if (channel.PendingCount > 0)
+                {
+                    now += BackendChannel.AckTimeoutNanoseconds + 1;
+                    channel.CheckTimeout();
+                }
+
+                loop.RequestStop();
+            }
+
+            loop.Watch(tick.Fd, StopWhenIdle);
+            loop.Post(tick.Signal);
+            loop.Run();
+            loop.Unwatch(tick.Fd);
+
+            if (device.SessionCount > device.Options.SessionLimit)
+            {
+                throw new InvariantViolationException($"{device.SessionCount} sessions open, limit {device.Options.SessionLimit}");
+            }
+
+            CheckWindow(device.Window);
+        }
+        finally
+        {
+            loop.Unwatch(peer.Fd);
+            channel.Dispose();
+            peer.Dispose();
+            foreach (var fd in _peerFds)
+            {
+                fd.Dispose();
+            }
+
+            _peerFds.Clear();
         }
 
         if (device.Counters.Delivered + device.Counters.Failed == 0)
@@ -111,6 +174,78 @@ public sealed unsafe class MediaTarget : IFuzzTarget, IDisposable
         device.QueueStopped(VirtioMediaDevice.CommandQueue);
     }
 
+    /// <summary>The window's own bounds: buffers within its size, mappings within the limit, inside it, never overlapping.</summary>
+    private static void CheckWindow(SharedMemoryWindow window)
+    {
+        if (window.BufferBytes > window.RegionSize || window.MappingCount > SharedMemoryWindow.MaxMappings)
+        {
+            throw new InvariantViolationException($"window holds {window.BufferBytes} buffer bytes and {window.MappingCount} mappings");
+        }
+
+        var end = 0UL;
+        foreach (var (offset, length, _) in window.Mapped.OrderBy(m => m.Offset))
+        {
+            if (offset < end || length == 0 || length > window.RegionSize || offset > window.RegionSize - length)
+            {
+                throw new InvariantViolationException($"mapping [0x{offset:x}, +0x{length:x}) overlaps another or leaves the window");
+            }
+
+            end = offset + length;
+        }
+    }
+
+    /// <summary>
+    /// The VMM's end of the backend channel: each complete request (header, then its payload) gets the next scripted
+    /// bytes, or a good ack (flags 0x5, u64 0) once the scripts are used up.
+    /// </summary>
+    private void AnswerRequests(UnixSocket peer, EventLoop loop)
+    {
+        var n = peer.Receive(_peerBuffer.AsSpan(_peerFilled), _peerFds, nonBlocking: true, out _);
+        if (n <= 0)
+        {
+            if (n == 0)
+            {
+                loop.Unwatch(peer.Fd);
+            }
+
+            return;
+        }
+
+        _peerFilled += n;
+        Span<byte> ack = stackalloc byte[20];
+        while (_peerFilled >= 12)
+        {
+            var size = (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(_peerBuffer.AsSpan(8)), 4000u);
+            if (_peerFilled < 12 + size)
+            {
+                break;
+            }
+
+            var request = BinaryPrimitives.ReadUInt32LittleEndian(_peerBuffer);
+            _peerBuffer.AsSpan(12 + size, _peerFilled - 12 - size).CopyTo(_peerBuffer);
+            _peerFilled -= 12 + size;
+            BinaryPrimitives.WriteUInt32LittleEndian(ack, request);
+            BinaryPrimitives.WriteUInt32LittleEndian(ack[4..], 0x5);
+            BinaryPrimitives.WriteUInt32LittleEndian(ack[8..], 8);
+            BinaryPrimitives.WriteUInt64LittleEndian(ack[12..], 0);
+            try
+            {
+                _ = peer.TrySend(_ackScripts.TryDequeue(out var script) ? script : ack);
+            }
+            catch (NativeException)
+            {
+                // The backend gave the channel up and closed it: nothing more to answer.
+            }
+        }
+
+        foreach (var fd in _peerFds)
+        {
+            fd.Dispose();
+        }
+
+        _peerFds.Clear();
+    }
+
     private DeviceQueue Start(GuestRing ring)
     {
         var split = SplitQueue.TryCreate(_memory, ring.Size, new VirtqueueAddresses(UserBase + ring.Desc, UserBase + ring.Avail, UserBase + ring.Used),
@@ -124,6 +259,7 @@ public sealed unsafe class MediaTarget : IFuzzTarget, IDisposable
         var r = new ByteReader(input);
         ulong readCursor = CommandArea, writeCursor = ResponseArea, indirectCursor = IndirectArea;
         _placed.Clear();
+        _ackScripts.Clear();
         Span<(ulong, uint, bool)> segments = stackalloc (ulong, uint, bool)[4];
         for (var n = 0; n < MaxCommands && !r.IsEmpty; n++)
         {
@@ -131,6 +267,12 @@ public sealed unsafe class MediaTarget : IFuzzTarget, IDisposable
             var readLength = r.U32();
             var writeLength = (uint)r.U16();
             var offset = input.Length - r.Remaining;
+            if ((ctl & 16) != 0)
+            {
+                _ackScripts.Enqueue(r.Bytes((int)Math.Min(readLength, 256)).ToArray());
+                continue;
+            }
+
             var data = r.Bytes((int)Math.Min(readLength, CommandAreaEnd - readCursor));
             writeLength = (uint)Math.Min(writeLength, ResponseAreaEnd - writeCursor);
 
@@ -216,6 +358,12 @@ internal static class MediaSeeds
             .Raw(0, MediaRequests.Bytes(new VirtioMediaMunmapCommand { Header = Header(VirtioMediaWire.CmdMunmap) }),
                 MediaRequests.SizeOf<VirtioMediaResponseHeader>())
             .Build());
+        yield return ("mmap-buffers", MmapSession(new Program()).Build());
+        yield return ("mmap-hostile-acks", MmapSession(new Program()
+            .Script([0x09, 0, 0, 0, 0x05, 0, 0, 0, 0x08, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0]) // a refusal
+            .Script([0x0A, 0, 0, 0, 0x05, 0, 0, 0, 0x08, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]) // the wrong request
+            .Script([0x09, 0, 0])) // a partial ack: the request times out
+            .Build());
         yield return ("unknown-ioctl", new Program().Open()
             .Ioctl(1, V4l2IoctlNumber.QueryCap /* not allowlisted */, new byte[104], 104).Build());
 
@@ -284,6 +432,26 @@ internal static class MediaSeeds
         return [.. MediaRequests.Buffer(index, 0x7fff_0000_0000 + gpa, length), .. sg];
     }
 
+    /// <summary>MMAP buffers end to end: REQBUFS(MMAP), QUERYBUF, two maps, QBUF, stream on and off, unmaps, free, close.</summary>
+    private static Program MmapSession(Program p)
+    {
+        var mmapAnswer = MediaRequests.SizeOf<VirtioMediaMmapResponse>();
+        var header = MediaRequests.SizeOf<VirtioMediaResponseHeader>();
+        p.Open()
+            .Ioctl(1, V4l2IoctlNumber.ReqBufs, MediaRequests.RequestBuffers(2, V4l2.MemoryMmap))
+            .Ioctl(1, V4l2IoctlNumber.QueryBuf, MediaRequests.Buffer(1, 0, 0, memory: V4l2.MemoryMmap))
+            .Raw(0, MediaRequests.Mmap(1, 0), mmapAnswer)
+            .Raw(0, MediaRequests.Mmap(1, 1u << 26, writable: false), mmapAnswer)
+            .Ioctl(1, V4l2IoctlNumber.QBuf, MediaRequests.Buffer(0, 0, 0, memory: V4l2.MemoryMmap))
+            .Ioctl(1, V4l2IoctlNumber.StreamOn, MediaRequests.Word(MediaRequests.Capture))
+            .Ioctl(1, V4l2IoctlNumber.StreamOff, MediaRequests.Word(MediaRequests.Capture))
+            .Raw(0, MediaRequests.Munmap(0), header)
+            .Ioctl(1, V4l2IoctlNumber.ReqBufs, MediaRequests.RequestBuffers(0, V4l2.MemoryMmap))
+            .Raw(0, MediaRequests.Munmap(0xA0000), header)
+            .Close(1);
+        return p;
+    }
+
     private static VirtioMediaCommandHeader Header(uint command) => new() { Command = command };
 
     private static Program Repeat(Program p, int times, Func<Program, Program> step)
@@ -306,6 +474,9 @@ internal static class MediaSeeds
             _w.U8(ctl).U32((uint)readable.Length).U16(writable).Bytes(readable);
             return this;
         }
+
+        /// <summary>Bytes the VMM writes on the backend channel for the next request instead of its ack.</summary>
+        public Program Script(byte[] bytes) => Raw(16, bytes, 0);
 
         public Program Open(int ctl = 0) => Raw(ctl, MediaRequests.Open(), MediaRequests.SizeOf<VirtioMediaOpenResponse>());
 

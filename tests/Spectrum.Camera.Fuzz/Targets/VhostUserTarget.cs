@@ -17,8 +17,11 @@ namespace Spectrum.Camera.Fuzz.Targets;
 /// outcome of bad input; an exception out of the loop is a finding.
 /// </summary>
 /// <remarks>
-/// Write: u8 ctl (bits 0-1: number of fds; bit 2+i: fd i is the RAM memfd rather than an eventfd), u16 length, bytes.
-/// At most 64 writes and 32 KiB per input. The RAM memfd is 1 MiB and shared by the writes of one input.
+/// Write: u8 ctl (bits 0-1: number of fds; bit 2+i: fd i is the RAM memfd rather than an eventfd; bit 6: fd 0 is one
+/// end of a new socketpair, a backend channel whose other end the VMM keeps; bit 5: the bytes go on that backend channel
+/// instead of the vhost-user socket, as acks the backend never asked for or garbage), u16 length, bytes. At most 64
+/// writes and 32 KiB per input. The RAM memfd is 1 MiB and shared by the writes of one input. The device has the
+/// default 512 MiB shared-memory window, so SHMEM is offered and GET_SHMEM_CONFIG answered.
 /// </remarks>
 public sealed class VhostUserTarget : IFuzzTarget
 {
@@ -42,6 +45,7 @@ public sealed class VhostUserTarget : IFuzzTarget
         using var device = new VirtioMediaDevice(new MediaDeviceOptions(MediaDeviceOptions.DefaultCard, StableMenu.Default, _source));
         using var backend = new VhostUserBackend(device, loop, back);
         FdHandle? ram = null;
+        UnixSocket? channel = null;
         try
         {
             backend.Disconnected += _ => loop.RequestStop();
@@ -56,9 +60,27 @@ public sealed class VhostUserTarget : IFuzzTarget
                 var length = r.U16();
                 var data = r.Bytes(length);
                 var count = ctl & 3;
+                if ((ctl & 0x20) != 0)
+                {
+                    if (channel is not null && !data.IsEmpty)
+                    {
+                        _ = channel.TrySend(data);
+                    }
+
+                    continue;
+                }
+
                 for (var i = 0; i < count; i++)
                 {
-                    if ((ctl & (4 << i)) != 0)
+                    if (i == 0 && (ctl & 0x40) != 0)
+                    {
+                        var (theirs, ours) = UnixSocket.CreatePair();
+                        owned.Add(theirs);
+                        channel?.Dispose();
+                        channel = ours;
+                        fds[i] = theirs.Fd;
+                    }
+                    else if ((ctl & (4 << i)) != 0)
                     {
                         ram ??= MemFd.Create("fuzz-vhost-ram", RamSize);
                         fds[i] = ram.Fd;
@@ -97,6 +119,7 @@ public sealed class VhostUserTarget : IFuzzTarget
         {
             backend.Dispose();
             ram?.Dispose();
+            channel?.Dispose();
             front.Dispose();
         }
     }
@@ -132,27 +155,42 @@ public sealed class VhostUserTarget : IFuzzTarget
         yield return ("qemu-init-start-stop-cont", Start(Stop(Start(Init()))).Build());
         yield return ("qemu-get-config", Init().Message(24, 0x1, ConfigRead(0, 40)).Message(24, 0x1, ConfigRead(8, 32)).Build());
         yield return ("qemu-no-reply-ack", Start(Init(replyAck: false), flags: 0x1).Build());
+        yield return ("qemu-11.2-realize", Start(Init(qemu112: true)).Build());
+        yield return ("qemu-11.2-channel-junk", Start(Init(qemu112: true))
+            .Channel([0x09, 0, 0, 0, 0x05, 0, 0, 0, 0x08, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+            .Message(44, 0x1, []).Build());
+        yield return ("qemu-11.2-resumed", Start(new Stream(), flags: 0x9).Build());
         // One write carrying several messages, and one message cut across writes.
         var whole = Start(Init()).Build();
         yield return ("split-writes", Resplit(whole));
     }
 
-    private static Stream Init(bool replyAck = true)
+    /// <summary>
+    /// Connection and realize: QEMU 10.0's (protocol 0x209), or QEMU 11.2's media device's (the whole offer 0x400629, the
+    /// backend channel, then GET_SHMEM_CONFIG after the rings' call and err fds).
+    /// </summary>
+    private static Stream Init(bool replyAck = true, bool qemu112 = false)
     {
         var flags = replyAck ? 0x9u : 0x1u;
+        var protocol = qemu112 ? 0x400629UL : 0x209UL;
         var s = new Stream()
             .Message(1, 0x1, [])
             .Message(15, 0x1, [])
-            .Message(16, 0x1, U64(replyAck ? 0x209UL : 0x201UL))
-            .Message(17, 0x1, [])
-            .Message(3, flags, [])
+            .Message(16, 0x1, U64(replyAck ? protocol : protocol & ~0x8UL))
+            .Message(17, 0x1, []);
+        if (qemu112)
+        {
+            s.Message(21, flags, [], fds: 1, channel: true);
+        }
+
+        s.Message(3, flags, [])
             .Message(1, 0x1, []);
         for (var q = 0UL; q < 2; q++)
         {
             s.Message(13, flags, U64(q), fds: 1).Message(14, flags, U64(q), fds: 1);
         }
 
-        return s;
+        return qemu112 ? s.Message(44, 0x1, []) : s;
     }
 
     /// <summary>§3.2: features, memory table (one 1 MiB region), each ring described, kicked, called, enabled.</summary>
@@ -263,14 +301,21 @@ public sealed class VhostUserTarget : IFuzzTarget
     {
         private readonly ByteWriter _w = new();
 
-        public Stream Message(uint request, uint flags, byte[] payload, int fds = 0, bool ram = false)
+        public Stream Message(uint request, uint flags, byte[] payload, int fds = 0, bool ram = false, bool channel = false)
         {
             var message = new byte[12 + payload.Length];
             BinaryPrimitives.WriteUInt32LittleEndian(message, request);
             BinaryPrimitives.WriteUInt32LittleEndian(message.AsSpan(4), flags);
             BinaryPrimitives.WriteUInt32LittleEndian(message.AsSpan(8), (uint)payload.Length);
             payload.CopyTo(message.AsSpan(12));
-            _w.U8(fds | (ram ? 4 : 0)).U16(message.Length).Bytes(message);
+            _w.U8(fds | (ram ? 4 : 0) | (channel ? 0x40 : 0)).U16(message.Length).Bytes(message);
+            return this;
+        }
+
+        /// <summary>Bytes the VMM writes on its end of the backend channel.</summary>
+        public Stream Channel(byte[] bytes)
+        {
+            _w.U8(0x20).U16(bytes.Length).Bytes(bytes);
             return this;
         }
 

@@ -19,11 +19,16 @@ internal sealed class BackendHarness : IDisposable
     private readonly ManualResetEventSlim _disconnected = new();
     private readonly ManualResetEventSlim _loopEnded = new();
     private VhostUserBackend? _backend;
+
+    /// <summary>The backend of the accepted connection (read it on the loop).</summary>
+    public VhostUserBackend? Backend => _backend;
     private volatile Exception? _loopException;
     private bool _disposed;
 
-    public BackendHarness()
+    /// <param name="sharedMemorySize">Region 0 of the echo device (0: a device without one, as before the window).</param>
+    public BackendHarness(ulong sharedMemorySize = 0)
     {
+        Device = new EchoEventDevice { SharedMemoryRegionSize = sharedMemorySize };
         Log = new LogCapture();
         _directory = Directory.CreateTempSubdirectory("spectrum-core-");
         SocketPath = Path.Combine(_directory.FullName, "vhost-user.sock");
@@ -35,7 +40,7 @@ internal sealed class BackendHarness : IDisposable
 
     public string SocketPath { get; }
 
-    public EchoEventDevice Device { get; } = new();
+    public EchoEventDevice Device { get; }
 
     public LogCapture Log { get; }
 

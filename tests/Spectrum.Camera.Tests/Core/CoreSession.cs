@@ -12,12 +12,13 @@ internal sealed class CoreSession : IDisposable
 {
     public static readonly ushort[] DefaultQueueSizes = [128, 16];
 
-    public CoreSession(bool replyAck = true, bool start = true, ushort[]? queueSizes = null, ulong guestFeatures = TestVmm.LinuxGuestFeatures)
+    public CoreSession(bool replyAck = true, bool start = true, ushort[]? queueSizes = null, ulong guestFeatures = TestVmm.LinuxGuestFeatures,
+        ulong sharedMemorySize = 0, FrontendModel model = FrontendModel.Qemu10Generic)
     {
-        Harness = new BackendHarness();
+        Harness = new BackendHarness(sharedMemorySize);
         try
         {
-            Vmm = new TestVmm(Harness.SocketPath, queueSizes ?? DefaultQueueSizes);
+            Vmm = new TestVmm(Harness.SocketPath, queueSizes ?? DefaultQueueSizes, model: model);
             Canary = new GuestCanary(Vmm.Ram);
             Vmm.Initialize(replyAck);
             if (start)

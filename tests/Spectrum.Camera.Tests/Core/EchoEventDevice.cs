@@ -33,6 +33,21 @@ internal sealed class EchoEventDevice : IVirtioDevice
 
     public ulong DeviceFeatures => 0;
 
+    /// <summary>Bytes of region 0 (0: none); set before the connection.</summary>
+    public ulong SharedMemoryRegionSize { get; init; }
+
+    /// <summary>The mapper the backend handed over last (null: none, or taken back).</summary>
+    public ISharedMemoryMapper? Mapper { get; private set; }
+
+    /// <summary>Every change of mapper, in order (null for "taken back").</summary>
+    public List<ISharedMemoryMapper?> MapperChanges { get; } = [];
+
+    public void SharedMemoryChanged(ISharedMemoryMapper? mapper)
+    {
+        Mapper = mapper;
+        MapperChanges.Add(mapper);
+    }
+
     public int QueueCount => 2;
 
     public ReadOnlySpan<byte> ConfigSpace => Config;

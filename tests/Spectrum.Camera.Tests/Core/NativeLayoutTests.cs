@@ -100,6 +100,26 @@ public sealed class NativeLayoutTests
         (typeof(V4l2Output), "struct v4l2_output", [("Index", "index"), ("Name", "name"), ("Type", "type"),
             ("AudioSet", "audioset"), ("Modulator", "modulator"), ("Std", "std"), ("Capabilities", "capabilities"),
             ("Reserved", "reserved")]),
+        (typeof(V4l2Control), "struct v4l2_control", [("Id", "id"), ("Value", "value")]),
+        (typeof(V4l2QueryCtrl), "struct v4l2_queryctrl", [("Id", "id"), ("Type", "type"), ("Name", "name"),
+            ("Minimum", "minimum"), ("Maximum", "maximum"), ("Step", "step"), ("DefaultValue", "default_value"),
+            ("Flags", "flags"), ("Reserved", "reserved")]),
+        (typeof(V4l2QueryExtCtrl), "struct v4l2_query_ext_ctrl", [("Id", "id"), ("Type", "type"), ("Name", "name"),
+            ("Minimum", "minimum"), ("Maximum", "maximum"), ("Step", "step"), ("DefaultValue", "default_value"),
+            ("Flags", "flags"), ("ElemSize", "elem_size"), ("Elems", "elems"), ("NrOfDims", "nr_of_dims"), ("Dims", "dims"),
+            ("Reserved", "reserved")]),
+        (typeof(V4l2ExtControls), "struct v4l2_ext_controls", [("Which", "which"), ("Count", "count"),
+            ("ErrorIndex", "error_idx"), ("RequestFd", "request_fd"), ("Reserved", "reserved"), ("Controls", "controls")]),
+        (typeof(V4l2ExtControl), "struct v4l2_ext_control", [("Id", "id"), ("Size", "size"), ("Reserved2", "reserved2"),
+            ("Value", "value"), ("Value64", "value64"), ("Payload", "ptr")]),
+        (typeof(V4l2EventSubscription), "struct v4l2_event_subscription", [("Type", "type"), ("Id", "id"), ("Flags", "flags"),
+            ("Reserved", "reserved")]),
+        (typeof(V4l2Event), "struct v4l2_event", [("Type", "type"), ("Ctrl", "u.ctrl"), ("Pending", "pending"),
+            ("Sequence", "sequence"), ("TimestampSeconds", "timestamp.tv_sec"), ("TimestampNanoseconds", "timestamp.tv_nsec"),
+            ("Id", "id"), ("Reserved", "reserved")]),
+        (typeof(V4l2EventCtrl), "struct v4l2_event_ctrl", [("Changes", "changes"), ("Type", "type"), ("Value", "value"),
+            ("Value64", "value64"), ("Flags", "flags"), ("Minimum", "minimum"), ("Maximum", "maximum"), ("Step", "step"),
+            ("DefaultValue", "default_value")]),
 
         // The virtio-media structures (Spectrum.Camera.Uapi/VirtioMedia) against the guest driver's own header
         // (guest-kernel/protocol.h): the device and the driver agree byte for byte.
@@ -360,6 +380,7 @@ public sealed class NativeLayoutTests
         ("VIRTIO_MEDIA_CMD_MMAP", VirtioMediaWire.CmdMmap), ("VIRTIO_MEDIA_CMD_MUNMAP", VirtioMediaWire.CmdMunmap),
         ("VIRTIO_MEDIA_EVT_ERROR", VirtioMediaWire.EventError), ("VIRTIO_MEDIA_EVT_DQBUF", VirtioMediaWire.EventDqbuf),
         ("VIRTIO_MEDIA_EVT_EVENT", VirtioMediaWire.EventV4l2), ("VIRTIO_MEDIA_MAX_PLANES", VirtioMediaWire.MaxPlanes),
+        ("VIRTIO_MEDIA_EVENT_EVENT_SIZE", (uint)WireStruct.SizeOf<VirtioMediaV4l2Event>()),
     ];
 
     private static FieldInfo[] LinuxConstantFields() =>

@@ -490,7 +490,7 @@ public sealed class RandomizedTests : CoreFixture
     /// </summary>
     private sealed class MessageFuzzer
     {
-        private static readonly uint[] ExplicitReplies = [1, 11, 15, 17, 24];
+        private static readonly uint[] ExplicitReplies = [1, 11, 15, 17, 24, VhostUserClient.GetShmemConfigRequest];
 
         private readonly CoreSession _s;
         private readonly Random _r;
@@ -650,6 +650,7 @@ public sealed class RandomizedTests : CoreFixture
                 var expectedLength = request switch
                 {
                     VhostUserClient.GetConfig => reply.Length == 12 ? 12 : 12 + (int)BinaryPrimitives.ReadUInt32LittleEndian(reply.AsSpan(4)),
+                    VhostUserClient.GetShmemConfigRequest => VhostUserClient.ShmemConfigSize,
                     _ => 8,
                 };
                 Assert.That(reply, Has.Length.EqualTo(expectedLength), $"reply to request {request} (message {Sent})");

@@ -113,12 +113,13 @@ public sealed class CommandTests : MediaTestBase
     [TestCase((V4l2IoctlNumber)1, 0)]
     [TestCase((V4l2IoctlNumber)200, 16)]
     [TestCase((V4l2IoctlNumber)0xFFFFFFFF, 16)]
-    public void Ioctls_outside_the_allowlist_get_ENOTTY(V4l2IoctlNumber code, int size)
+    public void Ioctls_outside_the_allowlist_get_ENOTTY_with_the_payload_written_back_unchanged(V4l2IoctlNumber code, int size)
     {
         var session = H.OpenSession();
-        var (status, payload) = H.Ioctl(session, code, new byte[size], size);
+        var sent = Enumerable.Range(0, size).Select(i => (byte)(i * 7 + 1)).ToArray();
+        var (status, payload) = H.Ioctl(session, code, sent, size);
         Assert.That(status, Is.EqualTo(ENOTTY));
-        Assert.That(payload, Is.Empty, "an error carries the header alone");
+        Assert.That(payload, Is.EqualTo(sent), "the refusal carries the driver's payload back, byte for byte");
         AssertStillServing();
     }
 

@@ -1,5 +1,5 @@
-using NUnit.Framework.Interfaces;
 using Spectrum.Camera.Frames;
+using Spectrum.Camera.Media.Device;
 using Spectrum.Camera.TestFrontend;
 using Spectrum.Camera.Uapi;
 
@@ -22,10 +22,12 @@ public abstract class MediaTestBase
     protected uint Session => _session ??= H.OpenSession();
 
     protected MediaHarness Start(IFrameSource? source = null, StableMenu? menu = null, ulong ramSize = 64UL << 20,
-        string card = "Spectrum Camera", int eventBuffers = 16)
+        string card = "Spectrum Camera", int eventBuffers = 16, FrontendModel model = FrontendModel.Qemu10Generic,
+        ulong sharedMemorySize = MediaDeviceOptions.DefaultSharedMemorySize)
     {
         _harness?.Dispose();
-        _harness = MediaHarness.Start(source, menu, ramSize, card, eventBuffers);
+        _harness = null;
+        _harness = MediaHarness.Start(source, menu, ramSize, card, eventBuffers, model, sharedMemorySize);
         return _harness;
     }
 
@@ -33,21 +35,13 @@ public abstract class MediaTestBase
     public void StopDevice()
     {
         _session = null;
-        if (_harness is null)
-        {
-            return;
-        }
-
         try
         {
-            if (TestContext.CurrentContext.Result.Outcome.Status == TestStatus.Passed)
-            {
-                _harness.AssertHealthy();
-            }
+            _harness?.AssertHealthyIfPassed();
         }
         finally
         {
-            _harness.Dispose();
+            _harness?.Dispose();
             _harness = null;
         }
     }

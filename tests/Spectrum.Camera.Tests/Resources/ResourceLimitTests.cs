@@ -246,6 +246,119 @@ public sealed class ResourceLimitTests
         leak.AssertNoLeak();
     }
 
+    [Test]
+    public void Mmap_buffer_storms_never_hold_more_than_the_window_and_leave_no_buffer_behind()
+    {
+        var leak = FdLeakCheck.Start();
+        const ulong window = 64UL << 20;
+        using (var h = MediaHarness.Start(model: FrontendModel.Qemu112Media, sharedMemorySize: window))
+        {
+            var client = new MmapCaptureClient(h);
+            client.SetFormat(Yuyv, 1920, 1080); // 4,147,200 bytes: 4 MiB in the window
+            var before = ProcessResources.Measure();
+            var mostBytes = 0UL;
+            for (var round = 0; round < 40; round++)
+            {
+                var (status, granted, _) = client.RequestBuffers(32);
+                Assert.That((status, granted), Is.EqualTo((0u, 16u)), $"round {round}: 16 of 32 fit 64 MiB");
+                client.Allocate(16);
+                client.MapAll();
+
+                // Mapped buffers outlive REQBUFS (orphans), so nothing new fits until they are unmapped.
+                Assert.That(client.RequestBuffers(32).Status, Is.EqualTo(12u), $"round {round}: ENOMEM while 64 MiB stay mapped");
+                mostBytes = Math.Max(mostBytes, h.WindowState().BufferBytes);
+                for (var i = 0; i < 16; i++)
+                {
+                    Assert.That(client.Unmap(i), Is.Zero);
+                }
+
+                Assert.That(SpinWait.SpinUntil(() => h.WindowState().Buffers == 0, MediaHarness.Timeout), Is.True, $"round {round}: all freed");
+            }
+
+            var after = ProcessResources.Measure();
+            TestContext.Out.WriteLine($"640 MMAP buffers of 4 MiB allocated, mapped and freed; most held {ProcessResources.MiB((long)mostBytes)}; before {before}; after {after}");
+            Assert.Multiple(() =>
+            {
+                Assert.That(mostBytes, Is.EqualTo(window), "buffer memory peaks at the window size");
+                Assert.That(h.WindowState(), Is.EqualTo((0, 0UL, 0, 0UL)));
+                Assert.That(h.Vmm.Region!.Mappings, Is.Empty);
+                AssertBounded(before, after);
+            });
+            h.AssertHealthy();
+        }
+
+        leak.AssertNoLeak();
+    }
+
+    [Test]
+    public void Mmap_munmap_churn_and_a_mapping_flood_stay_within_1024_mappings_and_return_the_window_whole()
+    {
+        var leak = FdLeakCheck.Start();
+        using (var h = MediaHarness.Start(menu: StableMenu.Parse("formats=YUYV;sizes=64x32;fps=30"), model: FrontendModel.Qemu112Media,
+                   sharedMemorySize: 128UL << 20))
+        {
+            var client = new MmapCaptureClient(h);
+            client.SetFormat(Yuyv, 64, 32);
+            client.Allocate(1);
+            var burst = new CommandBurst(h, 16, 24, 24);
+            var map = Enumerable.Repeat(Mmap(client.Session, client.Buffers[0].Offset), 16).ToList();
+            var before = ProcessResources.Measure();
+
+            // 1,000 rounds of 16 maps (the most that wait for the VMM at once) and their 16 unmaps: 32,000 commands.
+            for (var round = 0; round < 1_000; round++)
+            {
+                var addresses = burst.Send(map, 24).Select(a => (CommandBurst.Status(a), MediaGuestDriver.U64(a, 8))).ToList();
+                Assert.That(addresses.Select(a => a.Item1), Is.All.Zero, $"round {round} maps");
+                var unmapped = burst.Send([.. addresses.Select(a => Munmap(a.Item2))], 8);
+                Assert.That(unmapped.Select(CommandBurst.Status), Is.All.Zero, $"round {round} unmaps");
+            }
+
+            Assert.That(SpinWait.SpinUntil(() => h.WindowState().Mappings == 0, MediaHarness.Timeout), Is.True);
+            var afterChurn = ProcessResources.Measure();
+
+            // The flood: maps of the one 64 KiB buffer until refused. The 128 MiB window has room for 2,048; the mapping
+            // limit stops it at 1,024.
+            var granted = 0;
+            var refused = 0;
+            var flood = new List<ulong>();
+            while (refused == 0)
+            {
+                foreach (var a in burst.Send(map, 24))
+                {
+                    if (CommandBurst.Status(a) == 0)
+                    {
+                        granted++;
+                        flood.Add(MediaGuestDriver.U64(a, 8));
+                    }
+                    else
+                    {
+                        Assert.That(CommandBurst.Status(a), Is.EqualTo(12u), "ENOMEM past the limit");
+                        refused++;
+                    }
+                }
+            }
+
+            foreach (var chunk in flood.Chunk(16))
+            {
+                burst.Send([.. chunk.Select(a => Munmap(a))], 8);
+            }
+
+            Assert.That(SpinWait.SpinUntil(() => h.WindowState().Mappings == 0, MediaHarness.Timeout), Is.True);
+            var after = ProcessResources.Measure();
+            TestContext.Out.WriteLine($"16,000 maps and unmaps, then a flood of {granted} mappings; before {before}; after churn {afterChurn}; after {after}");
+            Assert.Multiple(() =>
+            {
+                Assert.That(granted, Is.EqualTo(1_024), "mappings granted");
+                Assert.That(h.OnLoop(d => d.Window.MappingCount), Is.Zero);
+                Assert.That(h.Vmm.Region!.Mappings, Is.Empty);
+                AssertBounded(before, after);
+            });
+            h.AssertHealthy();
+        }
+
+        leak.AssertNoLeak();
+    }
+
     private const int EventBacklog = 64;
     private const int MaxSgEntries = 16_384;
     private const uint MaxBufferLength = 64u << 20;

@@ -67,6 +67,19 @@ public sealed class SeccompFilterTests
     public void Calls_an_attacker_wants_kill_the_process(int number) => Assert.That(Sidecar.Evaluate(number), Is.EqualTo(Kill));
 
     [Test]
+    public void Memfds_only_with_the_buffer_flags_and_ftruncate_for_mmap_capture_buffers()
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(Sidecar.Evaluate(SYS_memfd_create, args: [0, Arg((int)(LibC.MFD_CLOEXEC | LibC.MFD_ALLOW_SEALING))]), Is.EqualTo(Allow));
+            Assert.That(Sidecar.Evaluate(SYS_memfd_create, args: [0, Arg((int)LibC.MFD_CLOEXEC)]), Is.EqualTo(Eperm), "without sealing");
+            Assert.That(Sidecar.Evaluate(SYS_memfd_create, args: [0, Arg((int)(LibC.MFD_ALLOW_SEALING | LibC.MFD_HUGETLB))]), Is.EqualTo(Eperm),
+                "other flags");
+            Assert.That(Sidecar.Evaluate(SYS_ftruncate, args: [5, 65536]), Is.EqualTo(Allow));
+        });
+    }
+
+    [Test]
     public void Sockets_are_unix_only()
     {
         Assert.Multiple(() =>

@@ -8,43 +8,16 @@ using Spectrum.Camera.Tests.Core;
 namespace Spectrum.Camera.Tests.ServiceClient;
 
 /// <summary>
-/// The camera service's side of one VM socket, played by the test thread: a real SOCK_SEQPACKET listener, one
-/// accepted connection at a time, protobuf messages through a real <see cref="MessageChannel{TIn,TOut}"/>, and rings
-/// passed as memfds with SCM_RIGHTS. Every wait is bounded (<see cref="TestWait.Bound"/>) so a broken client fails
-/// the test instead of hanging it.
+/// The camera service's side of one VM socket (protocol/camera_service.proto) on a <see cref="ScriptedPeer{TIn,TOut}"/>:
+/// the handshake, permission changes acknowledged as the tests' barrier, and rings passed as memfds.
 /// </summary>
-internal sealed class ScriptedService : IDisposable
+internal sealed class ScriptedService : ScriptedPeer<SidecarMessage, ServiceMessage>
 {
-    private UnixSocket? _listener;
     private ulong _generation = 100;
 
     public ScriptedService(string path, bool listen = true)
+        : base(path, listen)
     {
-        Path = path;
-        if (listen)
-        {
-            Listen();
-        }
-    }
-
-    public string Path { get; }
-
-    /// <summary>The accepted connection, if any.</summary>
-    public MessageChannel<SidecarMessage, ServiceMessage>? Channel { get; private set; }
-
-    public void Listen() => _listener = UnixSocket.Listen(Path, backlog: 4, kind: UnixSocketKind.SeqPacket);
-
-    /// <summary>Accepts the sidecar's next connection (replacing the current one).</summary>
-    public void Accept()
-    {
-        var listener = _listener ?? throw new InvalidOperationException("not listening");
-        if (!WaitReadable(listener.Fd))
-        {
-            throw new TimeoutException("the sidecar did not connect");
-        }
-
-        CloseConnection();
-        Channel = new MessageChannel<SidecarMessage, ServiceMessage>(listener.Accept(), ClientHarness.PacketBytes);
     }
 
     /// <summary>Accepts, reads Hello and answers Welcome; returns the Hello.</summary>
@@ -70,51 +43,6 @@ internal sealed class ScriptedService : IDisposable
             Assert.That(message.KindCase, Is.EqualTo(kind), message.ToString());
             return message;
         }
-    }
-
-    /// <summary>The next message, or null when the sidecar closed the connection.</summary>
-    public SidecarMessage? Receive()
-    {
-        var channel = Channel ?? throw new InvalidOperationException("no connection");
-        var fds = new List<FdHandle>();
-        var deadline = DateTime.UtcNow + TestWait.Bound;
-        while (true)
-        {
-            var status = channel.TryReceive(out var message, fds);
-            switch (status)
-            {
-                case ReceiveStatus.Message:
-                    return message!;
-                case ReceiveStatus.Closed:
-                    return null;
-            }
-
-            if (DateTime.UtcNow > deadline || !WaitReadable(channel.Fd))
-            {
-                throw new TimeoutException("the sidecar sent nothing");
-            }
-        }
-    }
-
-    /// <summary>Waits until the sidecar closes the current connection (messages before that are skipped).</summary>
-    public void ExpectClosed()
-    {
-        while (Receive() is not null)
-        {
-        }
-    }
-
-    public void Send(ServiceMessage message, FdHandle? fd = null)
-    {
-        var channel = Channel ?? throw new InvalidOperationException("no connection");
-        Assert.That(fd is null ? channel.TrySend(message) : channel.TrySend(message, [fd.Fd]), Is.True, "the sidecar's queue is full");
-    }
-
-    /// <summary>Sends bytes that are not what the protocol allows.</summary>
-    public void SendRaw(byte[] packet)
-    {
-        var channel = Channel ?? throw new InvalidOperationException("no connection");
-        Assert.That(channel.Socket.TrySendPacket(packet), Is.True);
     }
 
     /// <summary>
@@ -168,34 +96,5 @@ internal sealed class ScriptedService : IDisposable
             FrameReady = new FrameReady { RingId = ring.Id, Slot = (uint)slot, Sequence = sequence, TimestampNs = MonotonicClock.NowNanoseconds() },
         });
         return bytes;
-    }
-
-    /// <summary>Closes the current connection, as a service that exits or is killed does.</summary>
-    public void CloseConnection()
-    {
-        Channel?.Dispose();
-        Channel = null;
-    }
-
-    /// <summary>Stops listening and removes the socket file (a service that is gone).</summary>
-    public void StopListening()
-    {
-        _listener?.Dispose();
-        _listener = null;
-        File.Delete(Path);
-    }
-
-    public void Dispose()
-    {
-        CloseConnection();
-        StopListening();
-    }
-
-    private static bool WaitReadable(int fd)
-    {
-        using var epoll = Epoll.Create();
-        epoll.Add(fd, 1);
-        Span<ulong> ready = stackalloc ulong[1];
-        return epoll.Wait(ready, (int)TestWait.Bound.TotalMilliseconds) > 0;
     }
 }

@@ -68,6 +68,7 @@ console_mark() {
 # v4l2-ctl --verbose prints one "cap dqbuf: I seq: S bytesused: B ts: SEC.USEC ..." line per buffer, kept in
 # DIR/PHASE-dqbuf.log, and its exit status goes to DIR/PHASE-v4l2ctl.exit. Markers: PHASE-ready before it, "PHASE
 # frames=N" (buffers dequeued so far) four times a second while it runs, "PHASE-end frames=N rc=N" after it.
+# v4l2-ctl's pid is in DIR/PHASE-v4l2ctl.pid while it runs, for a script that ends the capture itself.
 marked_capture() {
     dir=$1 phase=$2 n=$3 fourcc=$4 size=$5 buffers=$6
     : > "$dir/$phase-dqbuf.log"
@@ -75,6 +76,7 @@ marked_capture() {
     v4l2-ctl -d "$DEV" --set-fmt-video=width=${size%x*},height=${size#*x},pixelformat=$fourcc --stream-mmap=$buffers \
         --stream-count=$n --stream-to="$dir/$phase.raw" --verbose > "$dir/$phase-v4l2ctl.log" 2> "$dir/$phase-dqbuf.log" &
     cap=$!
+    echo "$cap" > "$dir/$phase-v4l2ctl.pid"
     while kill -0 $cap 2>/dev/null; do
         console_mark "$phase" frames=$(grep -c 'dqbuf:' "$dir/$phase-dqbuf.log")
         sleep 0.25
@@ -104,4 +106,36 @@ reboot_keeping_results() {
     (cd / && tar cf "$1" results && sync)
     reboot -f
     sleep 60
+}
+
+# host_channel DEV: opens the serial port DEV for reading as fd 4. The host writes commands to it, one a line (QEMU
+# -serial chardev:ID with a socket chardev the host connects to; DEV is /dev/ttyS1 for the second -serial). Echo off,
+# so nothing flows back.
+host_channel() {
+    stty -F "$1" -echo 2>/dev/null
+    exec 4< "$1"
+}
+
+# host_command SECONDS: the next command from the host channel: its first word in CMD, the rest in ARGS; 1 when none
+# came within SECONDS.
+host_command() {
+    line=
+    read -r -t "$1" line <&4 || [ -n "$line" ] || return 1
+    line=$(printf '%s' "$line" | tr -d '\r')
+    CMD=${line%% *}
+    ARGS=
+    [ "$CMD" = "$line" ] || ARGS=${line#* }
+}
+
+# wait_host_command START MAX: the next command from the host channel (host_command), waited for as long as it takes
+# until MAX seconds after START (an uptime_s); 1 then, said on the console and in $R/host-timeouts.txt, so that a
+# script the host forgot still returns its results.
+wait_host_command() {
+    while ! host_command 5; do
+        if [ "$(awk -v now="$(uptime_s)" -v start="$1" -v max="$2" 'BEGIN { print (now - start > max) }')" = 1 ]; then
+            echo "$MARK_TAG: no 'end' from the host within $2 s; giving up" | tee -a "$R/host-timeouts.txt"
+            return 1
+        fi
+    done
+    echo "$MARK_TAG: host says: $CMD $ARGS"
 }

@@ -29,7 +29,7 @@ public sealed class GuestSgListTests : IDisposable
 
     private readonly FdHandle _fd = MemFd.Create("sg-list-test", 4 * RegionSize);
     private readonly GuestMemory _memory;
-    private readonly CaptureBuffer _buffer = new(0);
+    private readonly QueueBuffer _buffer = new(0);
 
     public GuestSgListTests() =>
         _memory = new GuestMemory(

@@ -16,7 +16,7 @@ public sealed class IoctlHandlerTests
     [Test]
     public void Try_fmt_adjusts_to_the_menu_and_changes_nothing()
     {
-        var state = new CaptureState(Menu, 8);
+        var state = new DeviceState(Menu, 8);
         var formats = new FormatIoctls(state);
         var before = state.Format;
 
@@ -31,18 +31,18 @@ public sealed class IoctlHandlerTests
     [Test]
     public void S_fmt_to_another_format_is_EBUSY_while_buffers_exist()
     {
-        var state = new CaptureState(Menu, 8);
+        var state = new DeviceState(Menu, 8);
         var formats = new FormatIoctls(state);
         state.Queue.Reallocate(session: 1, count: 2, minLength: state.Format.SizeImage);
 
         Assert.That(formats.Set(MediaRequests.FormatOf(320, 240, PixelFormats.Yuyv), out _), Is.EqualTo(Errno.EBUSY));
-        Assert.That(formats.Set(FormatIoctls.Describe(state.Format), out _), Is.EqualTo(Errno.None), "the same format is fine");
+        Assert.That(formats.Set(FormatIoctls.Describe(state.BufferType, state.Format), out _), Is.EqualTo(Errno.None), "the same format is fine");
     }
 
     [Test]
     public void S_parm_snaps_to_a_menu_rate_and_reports_timeperframe()
     {
-        var state = new CaptureState(Menu, 8);
+        var state = new DeviceState(Menu, 8);
         var parameters = new ParameterIoctls(state);
         var request = MediaRequests.Read<V4l2StreamParm>(MediaRequests.StreamParm(1, 14));
 

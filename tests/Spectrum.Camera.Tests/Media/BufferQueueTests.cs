@@ -4,12 +4,12 @@ namespace Spectrum.Camera.Tests.Media;
 
 /// <summary>The capture queue's buffer-eligibility rule (pure state, no device).</summary>
 [TestFixture]
-public sealed class CaptureQueueTests
+public sealed class BufferQueueTests
 {
     [Test]
     public void Buffers_queued_before_streamon_are_used_by_the_first_frame()
     {
-        var q = new CaptureQueue();
+        var q = new BufferQueue();
         q.Reallocate(1, 2, 4096);
         Assert.That(q.TryGetBuffer(0, out var b), Is.True);
         q.Enqueue(b);
@@ -22,7 +22,7 @@ public sealed class CaptureQueueTests
     [Test]
     public void A_buffer_queued_while_streaming_waits_one_whole_period_before_it_is_filled()
     {
-        var q = new CaptureQueue();
+        var q = new BufferQueue();
         q.Reallocate(1, 2, 4096);
         q.StartPeriods();
         q.FramePeriod = 5;
