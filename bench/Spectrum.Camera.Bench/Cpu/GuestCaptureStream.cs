@@ -1,5 +1,6 @@
 using Spectrum.Camera.Bench.Device;
 using Spectrum.Camera.Frames;
+using Spectrum.Camera.Sources;
 using Spectrum.Camera.TestFrontend;
 using Spectrum.Camera.Uapi;
 
@@ -17,6 +18,9 @@ namespace Spectrum.Camera.Bench.Cpu;
 /// because no newer one had come) is neither, so <see cref="NewFrames"/> per second is the frame rate the guest
 /// really sees. Both the test pattern and the replayed camera frames move in every frame at these samples (checked
 /// when the suite was written: every consecutive pair of the replayed sequence differs in about 75 of the 1024).
+/// With <c>readsFrameNumbers</c> (a test-pattern camera) it also reads the frame number every test-pattern frame
+/// carries in its number band (the camera's sequence): a number seen twice is a repeat, a jump a camera frame the
+/// guest never got.
 /// </remarks>
 public sealed class GuestCaptureStream : IDisposable
 {
@@ -29,19 +33,25 @@ public sealed class GuestCaptureStream : IDisposable
     private readonly CommandSlot _commands;
     private readonly CommandSlot.Placed[] _queue = new CommandSlot.Placed[BufferCount];
     private readonly ulong[][] _samples = new ulong[BufferCount][];
+    private readonly ulong[][] _numberBits = new ulong[BufferCount][];
     private readonly bool _inspect;
+    private readonly bool _readsFrameNumbers;
     private readonly Thread _thread;
     private volatile bool _stop;
     private long _frames;
     private long _newFrames;
     private long _blackFrames;
+    private long _repeatedNumbers;
+    private long _skippedNumbers;
     private ulong _lastHash;
+    private uint? _lastNumber;
     private Exception? _failure;
 
-    public GuestCaptureStream(string socket, FrameFormat format, bool streaming, bool inspect = false)
+    public GuestCaptureStream(string socket, FrameFormat format, bool streaming, bool inspect = false, bool readsFrameNumbers = false)
     {
         ArgumentNullException.ThrowIfNull(socket);
         _inspect = inspect;
+        _readsFrameNumbers = inspect && readsFrameNumbers;
         _vmm = new TestVmm(socket, [256, 256], (4UL * BufferCount * format.SizeImage) + (32UL << 20));
         _vmm.Initialize();
         _driver = new MediaGuestDriver(_vmm) { Timeout = ServedDevice.Timeout };
@@ -55,6 +65,7 @@ public sealed class GuestCaptureStream : IDisposable
         {
             var buffer = new GuestFrameBuffer(_vmm.Ram, format.SizeImage);
             _samples[i] = LumaSamples(buffer, format);
+            _numberBits[i] = NumberBandSamples(buffer, format);
             _queue[i] = _commands.Place(MediaRequests.QueueBuffer(session, (uint)i, MediaRequests.UserPtrOf(i), buffer), MediaRequests.SizeOf<V4l2Buffer>());
             Check(_commands.Send(_queue[i]), "QBUF");
         }
@@ -79,6 +90,12 @@ public sealed class GuestCaptureStream : IDisposable
 
     /// <summary>Black frames (with <c>inspect</c>).</summary>
     public long BlackFrames => Interlocked.Read(ref _blackFrames);
+
+    /// <summary>Test-pattern frames whose number was the previous frame's (with <c>readsFrameNumbers</c>).</summary>
+    public long RepeatedNumbers => Interlocked.Read(ref _repeatedNumbers);
+
+    /// <summary>Camera frames the guest never saw: the jumps in the test pattern's numbers (with <c>readsFrameNumbers</c>).</summary>
+    public long SkippedNumbers => Interlocked.Read(ref _skippedNumbers);
 
     /// <summary>Stops the capture loop and reports its failure, if any.</summary>
     public void Stop()
@@ -125,6 +142,20 @@ public sealed class GuestCaptureStream : IDisposable
         return samples;
     }
 
+    /// <summary>
+    /// The guest-physical address of the luma sample in the middle of each of the test pattern's 32 number blocks, on
+    /// the middle row of its number band (blocks (width / 32) rounded down to even pixels wide, most significant bit
+    /// first; luma 235 for a 1, 16 for a 0).
+    /// </summary>
+    private static ulong[] NumberBandSamples(GuestFrameBuffer buffer, FrameFormat format)
+    {
+        var bytesPerLumaSample = format.PixelFormat == PixelFormats.Yuyv ? 2u : 1u;
+        var blockWidth = format.Width / (uint)TestPatternSource.NumberBits & ~1u;
+        var row = (ulong)(TestPatternSource.BandRows / 2) * format.Width * bytesPerLumaSample;
+        return [.. Enumerable.Range(0, TestPatternSource.NumberBits)
+            .Select(bit => GpaAt(buffer, row + ((((uint)bit * blockWidth) + (blockWidth / 2)) * bytesPerLumaSample)))];
+    }
+
     private static ulong GpaAt(GuestFrameBuffer buffer, ulong offset)
     {
         foreach (var (gpa, length) in buffer.Ranges)
@@ -163,6 +194,11 @@ public sealed class GuestCaptureStream : IDisposable
                     Inspect(_samples[index]);
                 }
 
+                if (_readsFrameNumbers)
+                {
+                    ReadNumber(_numberBits[index]);
+                }
+
                 Check(_commands.Send(_queue[index]), "QBUF");
                 Interlocked.Increment(ref _frames);
             }
@@ -197,6 +233,29 @@ public sealed class GuestCaptureStream : IDisposable
         }
 
         _lastHash = hash;
+    }
+
+    private void ReadNumber(ulong[] bits)
+    {
+        var number = 0u;
+        foreach (var gpa in bits)
+        {
+            number = (number << 1) | (_vmm.Ram.Span(gpa, 1)[0] > (TestPatternSource.LumaOne + TestPatternSource.LumaZero) / 2 ? 1u : 0u);
+        }
+
+        if (_lastNumber is { } last)
+        {
+            if (number == last)
+            {
+                Interlocked.Increment(ref _repeatedNumbers);
+            }
+            else if (number > last)
+            {
+                Interlocked.Add(ref _skippedNumbers, number - last - 1);
+            }
+        }
+
+        _lastNumber = number;
     }
 
     private void Arm()

@@ -27,9 +27,10 @@ internal static class SystemMetrics
         {
             metrics.Add(new($"{key}.{c.Consumer.Vm}.sidecar_percent_of_core", c.Sidecar.Percent, "%", null, null,
                 $"its sidecar, guest {c.Consumer.Format} (schedstat {F(c.Sidecar.SchedstatPercent)}) {window}"));
+            var numbers = c.Repeats is { } repeats ? $", {repeats} repeated and {c.Skipped} skipped camera frames (test-pattern numbers)" : "";
             metrics.Add(new($"{key}.{c.Consumer.Vm}.fps", c.Fps, "fps", fpsTarget, null,
                 $"new camera frames the guest saw per second (not black, not a repeat); {F(c.DeliveredFps, "F1")} frames/s delivered, " +
-                $"{c.BlackFrames} black {window}"));
+                $"{c.BlackFrames} black{numbers} {window}"));
         }
 
         if (result.Consumers.Count > 2)

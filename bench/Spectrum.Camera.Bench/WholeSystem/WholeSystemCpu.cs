@@ -29,7 +29,10 @@ public static class WholeSystemCpu
 
     /// <param name="Fps">New (not black, not repeated) frames per second the guest saw.</param>
     /// <param name="DeliveredFps">Every EVT_DQBUF per second, repeats and black included.</param>
-    public sealed record ConsumerResult(Consumer Consumer, ProcessCpu.Usage Sidecar, double Fps, double DeliveredFps, long BlackFrames);
+    /// <param name="Repeats">Frames whose test-pattern number was the previous frame's (test-pattern camera only).</param>
+    /// <param name="Skipped">Camera frames the guest never got, from the jumps in the numbers (test-pattern camera only).</param>
+    public sealed record ConsumerResult(Consumer Consumer, ProcessCpu.Usage Sidecar, double Fps, double DeliveredFps, long BlackFrames,
+        long? Repeats, long? Skipped);
 
     public sealed record Result(Scenario Scenario, double WindowSeconds, ProcessCpu.Usage Service, IReadOnlyList<ConsumerResult> Consumers)
     {
@@ -84,7 +87,8 @@ public static class WholeSystemCpu
                 sidecars.Add(ProcessCpu.StartDotnet(sidecarDll, consumer.Vm, "serve", "--socket-path", socket, "--vm", consumer.Vm,
                     "--camera-service", Path.Combine(runtime, "vms", consumer.Vm + ".sock"), "--log-level", "warning"));
                 ProcessCpu.WaitForSocket(sidecars[^1], socket);
-                guests.Add(new GuestCaptureStream(socket, consumer.Format, streaming: true, inspect: true));
+                guests.Add(new GuestCaptureStream(socket, consumer.Format, streaming: true, inspect: true,
+                    readsFrameNumbers: scenario.Camera != MjpegCamera));
             }
 
             WaitForCameraFrames(scenario, guests);
@@ -94,6 +98,8 @@ public static class WholeSystemCpu
             var newBefore = guests.Select(g => g.NewFrames).ToArray();
             var framesBefore = guests.Select(g => g.Frames).ToArray();
             var blackBefore = guests.Select(g => g.BlackFrames).ToArray();
+            var repeatsBefore = guests.Select(g => g.RepeatedNumbers).ToArray();
+            var skippedBefore = guests.Select(g => g.SkippedNumbers).ToArray();
             var clock = Stopwatch.StartNew();
             Thread.Sleep(window);
             var serviceAfter = ProcessCpu.Read(service);
@@ -101,6 +107,8 @@ public static class WholeSystemCpu
             var newAfter = guests.Select(g => g.NewFrames).ToArray();
             var framesAfter = guests.Select(g => g.Frames).ToArray();
             var blackAfter = guests.Select(g => g.BlackFrames).ToArray();
+            var repeatsAfter = guests.Select(g => g.RepeatedNumbers).ToArray();
+            var skippedAfter = guests.Select(g => g.SkippedNumbers).ToArray();
             var seconds = clock.Elapsed.TotalSeconds;
             guests.ForEach(g => g.Stop());
 
@@ -108,7 +116,9 @@ public static class WholeSystemCpu
                 ProcessCpu.Between(sidecarsBefore[i], sidecarsAfter[i], seconds),
                 (newAfter[i] - newBefore[i]) / seconds,
                 (framesAfter[i] - framesBefore[i]) / seconds,
-                blackAfter[i] - blackBefore[i])).ToArray();
+                blackAfter[i] - blackBefore[i],
+                scenario.Camera == MjpegCamera ? null : repeatsAfter[i] - repeatsBefore[i],
+                scenario.Camera == MjpegCamera ? null : skippedAfter[i] - skippedBefore[i])).ToArray();
             return new Result(scenario, seconds, ProcessCpu.Between(serviceBefore, serviceAfter, seconds), consumers);
         }
         finally
