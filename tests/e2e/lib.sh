@@ -40,6 +40,23 @@ unknown_option() {
     exit 2
 }
 
+# guest_phase_options ARGS...: the options of a phase that boots guests on one kernel: --kernel 6.1|6.12 (default
+# 6.1), --accel ACCEL (default tcg), --judge-only, -h/--help (calls the script's usage). Sets KERNEL, ACCEL and
+# JUDGE_ONLY.
+guest_phase_options() {
+    KERNEL=6.1 ACCEL=tcg JUDGE_ONLY=0
+    while [ $# -gt 0 ]; do
+        case "$1" in
+        --kernel) case "${2:-}" in 6.1|6.12) KERNEL="$2" ;; *) usage >&2; exit 2 ;; esac; shift ;;
+        --accel) ACCEL="${2:?}"; shift ;;
+        --judge-only) JUDGE_ONLY=1 ;;
+        -h|--help) usage; exit 0 ;;
+        *) unknown_option "$1" ;;
+        esac
+        shift
+    done
+}
+
 # start_phase TAG: the phase's log tag, an empty output directory $OUT, its start time in START, and the QEMU.
 start_phase() {
     LOG_TAG="$1"
