@@ -137,7 +137,7 @@ def main():
 
 
 def system_tables(m):
-    """The whole-system scenarios (issue 17 item 4), whatever their keys (the VM count is in the 8-VM one's)."""
+    """The whole-system scenarios, whatever their keys (the VM count is in the 8-VM one's)."""
     scenarios = sorted({n.split(".")[1] for n in m if n.startswith("system.") and n.endswith(".total_percent_of_core")})
     for scenario in scenarios:
         key = f"system.{scenario}"
