@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The performance suite (docs/performance.md): builds in Release, runs the BenchmarkDotNet suites (frame
 # delivery through the real device, allocation, conversions against libswscale and libjpeg-turbo, command latency),
-# the CPU-per-sidecar measurement and the whole-system figures (camera service + sidecars + guests), writes
-# artifacts/bench/summary.json and prints a table. No thresholds: the
-# summary says which targets were met, the exit status only whether everything ran and produced results.
+# the CPU-per-sidecar measurement and the whole-system figures (camera service + sidecars + guests, and a camera VM's
+# producer sidecar), writes artifacts/bench/summary.json and prints a table. No thresholds: the summary says which
+# targets were met, the exit status only whether everything ran and produced results.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -22,7 +22,9 @@ suite runs, not for figures.
   --only SUITES   comma-separated subset of frames,alloc,convert,latency,cpu,system (alloc uses frames' memcpy
                   figure); also libc, not in the full run: Tmds.LibC's bindings against [LibraryImport] (README, Packages)
   BENCH-ARGS      passed to the benchmark program: --cpu-sidecars N, --cpu-seconds S (also the whole-system window),
-                  --system-vms N (the test-pattern whole-system scenario, default 8)
+                  --system-vms N (the test-pattern whole-system scenario, default 8), --system-scenarios LIST
+                  (comma-separated subset of mjpeg,vms,camera-vm, default all: the MJPEG camera, the test-pattern
+                  camera to N VMs, the camera VM's producer path)
 USAGE
 }
 
