@@ -28,6 +28,8 @@ suite runs, not for figures.
 USAGE
 }
 
+# The command as given, for the summary (a run it records can be repeated as written).
+COMMAND="bench/run.sh${*:+ $*}"
 ARGS=()
 ALL="frames,alloc,convert,latency,cpu,system"
 SUITES="$ALL"
@@ -62,8 +64,6 @@ if [ "$(id -u)" = 0 ]; then PRIORITY=(nice -n -15); fi
 
 step "running: $SUITES"
 set +e
-COMMAND="bench/run.sh${ARGS[*]:+ ${ARGS[*]}}"
-[ "$SUITES" = "$ALL" ] || COMMAND+=" --only $SUITES"
 SPECTRUM_BENCH_COMMAND="$COMMAND" \
   "${PRIORITY[@]}" dotnet artifacts/build/bin/Spectrum.Camera.Bench/release/spectrum-camera-bench.dll \
   --only "$SUITES" --out "$OUT" \
