@@ -124,7 +124,10 @@ public sealed class FrameConverter : IDisposable
         }
     }
 
-    /// <summary>libjpeg-turbo's message for the last dropped MJPEG frame (empty for raw sources); valid until the next frame.</summary>
+    /// <summary>
+    /// libjpeg-turbo's message for the last dropped MJPEG frame (empty for raw sources); valid until the next frame.
+    /// With a shared decoder, the last frame any of its converters dropped.
+    /// </summary>
     public string LastJpegError => _decoder?.LastError ?? string.Empty;
 
     /// <summary>Frames dropped so far for <paramref name="reason"/>.</summary>
