@@ -11,6 +11,10 @@ namespace Spectrum.Camera.Imaging;
 /// <para>Configure one per (camera mode, guest format) and reuse it: everything it needs (decode planes, filter
 /// tables, row scratch) is allocated here, and <see cref="Convert(ReadOnlySpan{byte}, Span{byte})"/> allocates
 /// nothing. A new mode or guest format means a new converter.</para>
+/// <para>One camera frame converted into several guest formats is decoded once when their converters share a
+/// <see cref="SharedMjpegDecoder"/> and each frame is passed with its identity
+/// (<see cref="Convert(ReadOnlySpan{byte}, ulong, Span{byte})"/>); made without one, a converter decodes every frame
+/// itself.</para>
 /// <para>Bad frames (a short raw buffer, a corrupt or truncated JPEG, a JPEG of another size) are dropped: the call
 /// returns the reason and counts it, nothing is thrown, and the caller shows the previous frame or black. Only
 /// programming errors throw (a destination smaller than the guest frame, use after <see cref="Dispose"/>).</para>
@@ -23,7 +27,8 @@ public sealed class FrameConverter : IDisposable
     private readonly ImageLayout _destinationLayout;
     private readonly IImageConverter? _raw;
     private readonly int _rawLength;
-    private readonly MjpegDecoder? _decoder;
+    private readonly SharedMjpegDecoder? _decoder;
+    private readonly bool _ownsDecoder;
     private readonly IImageConverter?[] _jpeg = [];
     private readonly long[] _counts = new long[Enum.GetValues<ConversionResult>().Length];
     private byte[]? _frame;
@@ -36,11 +41,25 @@ public sealed class FrameConverter : IDisposable
     /// </exception>
     /// <exception cref="InvalidOperationException">MJPEG was asked for and libturbojpeg cannot be loaded.</exception>
     public FrameConverter(HostFrameFormat source, FrameFormat destination)
-        : this(source, destination, SimdCapabilities.Best)
+        : this(source, destination, SimdCapabilities.Best, decoder: null)
     {
     }
 
-    internal FrameConverter(HostFrameFormat source, FrameFormat destination, SimdLevel level)
+    /// <summary>
+    /// A converter from MJPEG frames of <paramref name="source"/>'s mode to <paramref name="destination"/> frames that
+    /// decodes through <paramref name="decoder"/>, shared with the mode's other converters (and not disposed by this
+    /// one).
+    /// </summary>
+    /// <exception cref="ArgumentException">
+    /// <paramref name="source"/> is not an MJPEG mode of the decoder's size, or <paramref name="destination"/> is not
+    /// a valid guest format.
+    /// </exception>
+    public FrameConverter(HostFrameFormat source, FrameFormat destination, SharedMjpegDecoder decoder)
+        : this(source, destination, SimdCapabilities.Best, decoder ?? throw new ArgumentNullException(nameof(decoder)))
+    {
+    }
+
+    internal FrameConverter(HostFrameFormat source, FrameFormat destination, SimdLevel level, SharedMjpegDecoder? decoder = null)
     {
         source.Validate();
         _destinationLayout = ImageLayout.ForGuest(destination);
@@ -49,10 +68,22 @@ public sealed class FrameConverter : IDisposable
         Crop = CropRegion.Centered(source.Width, source.Height, (int)destination.Width, (int)destination.Height);
         if (HostPixelFormats.IsJpeg(source.PixelFormat))
         {
-            _decoder = new MjpegDecoder(source.Width, source.Height);
+            if (decoder is not null && (decoder.Width != source.Width || decoder.Height != source.Height))
+            {
+                throw new ArgumentException(
+                    $"The shared decoder decodes {decoder.Width}x{decoder.Height} frames, not the {source.Width}x{source.Height} of {source}.",
+                    nameof(decoder));
+            }
+
+            _ownsDecoder = decoder is null;
+            _decoder = decoder ?? new SharedMjpegDecoder(source.Width, source.Height);
             _jpeg = Enum.GetValues<JpegSubsampling>()
                 .Select(s => _decoder.LayoutFor(s) is { } layout ? IImageConverter.Create(layout, Crop, _destinationLayout, level) : null)
                 .ToArray();
+        }
+        else if (decoder is not null)
+        {
+            throw new ArgumentException($"A shared MJPEG decoder was given for {source}, which is not MJPEG.", nameof(decoder));
         }
         else
         {
@@ -93,7 +124,10 @@ public sealed class FrameConverter : IDisposable
         }
     }
 
-    /// <summary>libjpeg-turbo's message for the last dropped MJPEG frame (empty for raw sources); valid until the next frame.</summary>
+    /// <summary>
+    /// libjpeg-turbo's message for the last dropped MJPEG frame (empty for raw sources); valid until the next frame.
+    /// With a shared decoder, the last frame any of its converters dropped.
+    /// </summary>
     public string LastJpegError => _decoder?.LastError ?? string.Empty;
 
     /// <summary>Frames dropped so far for <paramref name="reason"/>.</summary>
@@ -106,7 +140,19 @@ public sealed class FrameConverter : IDisposable
     /// <see cref="ConversionResult.Converted"/> the destination's contents are unspecified.
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="destination"/> is smaller than the guest frame.</exception>
-    public ConversionResult Convert(ReadOnlySpan<byte> source, Span<byte> destination)
+    public ConversionResult Convert(ReadOnlySpan<byte> source, Span<byte> destination) =>
+        Convert(source, frame: null, destination);
+
+    /// <summary>
+    /// Converts the camera frame identified by <paramref name="frame"/> (see <see cref="SharedMjpegDecoder"/>: the same
+    /// identity only ever for the same bytes), as <see cref="Convert(ReadOnlySpan{byte}, Span{byte})"/> does; an MJPEG
+    /// frame the shared decoder already holds is not decoded again. Raw frames ignore the identity.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is smaller than the guest frame.</exception>
+    public ConversionResult Convert(ReadOnlySpan<byte> source, ulong frame, Span<byte> destination) =>
+        Convert(source, (ulong?)frame, destination);
+
+    private ConversionResult Convert(ReadOnlySpan<byte> source, ulong? frame, Span<byte> destination)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (destination.Length < _destinationLayout.RequiredLength)
@@ -116,7 +162,7 @@ public sealed class FrameConverter : IDisposable
                 nameof(destination));
         }
 
-        var result = ConvertFrame(source, destination);
+        var result = ConvertFrame(source, frame, destination);
         Interlocked.Increment(ref _counts[(int)result]);
         return result;
     }
@@ -143,10 +189,13 @@ public sealed class FrameConverter : IDisposable
     public void Dispose()
     {
         _disposed = true;
-        _decoder?.Dispose();
+        if (_ownsDecoder)
+        {
+            _decoder?.Dispose();
+        }
     }
 
-    private ConversionResult ConvertFrame(ReadOnlySpan<byte> source, Span<byte> destination)
+    private ConversionResult ConvertFrame(ReadOnlySpan<byte> source, ulong? frame, Span<byte> destination)
     {
         if (_raw is not null)
         {
@@ -159,7 +208,10 @@ public sealed class FrameConverter : IDisposable
             return ConversionResult.Converted;
         }
 
-        var decoded = _decoder!.Decode(source, out var subsampling);
+        JpegSubsampling subsampling;
+        var decoded = frame is { } identity
+            ? _decoder!.Decode(source, identity, out subsampling)
+            : _decoder!.DecodeNew(source, out subsampling);
         if (decoded != ConversionResult.Converted)
         {
             return decoded;

@@ -17,8 +17,7 @@ internal sealed class ProducerCameraFrame(CameraFeedBase feed, FrameConverterCac
     public void Attach(ReadOnlyMemory<byte> data, ulong sequence, long timestampNanoseconds)
     {
         _data = data;
-        Sequence = sequence;
-        TimestampNanoseconds = timestampNanoseconds;
+        BeginFrame(sequence, timestampNanoseconds);
         _attached = true;
     }
 

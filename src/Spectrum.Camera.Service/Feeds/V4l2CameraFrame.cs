@@ -24,8 +24,7 @@ internal sealed class V4l2CameraFrame(CameraFeedBase feed, FrameConverterCache c
         _camera = camera;
         _bufferIndex = frame.BufferIndex;
         _bytesUsed = frame.BytesUsed;
-        Sequence = frame.Sequence;
-        TimestampNanoseconds = frame.TimestampNanoseconds;
+        BeginFrame(frame.Sequence, frame.TimestampNanoseconds);
     }
 
     /// <summary>Forgets the host buffer (it is about to be released).</summary>

@@ -128,7 +128,7 @@ public class FrameConverterTests
         var frame = ImagingTestData.RandomBytes(converter.MinimumSourceLength, 1);
         var destination = new byte[format.SizeImage];
         var sink = new MemoryFrameSink((int)format.SizeImage);
-        AssertNoAllocation(() =>
+        PerFrameAllocation.AssertNone(() =>
         {
             converter.Convert(frame, destination);
             converter.Convert(frame.AsSpan(0, 1), destination);
@@ -149,7 +149,7 @@ public class FrameConverterTests
         using var converter = new FrameConverter(HostFrameFormat.Mjpeg(320, 240), format);
         var destination = new byte[format.SizeImage];
         var results = new ConversionResult[3];
-        AssertNoAllocation(() =>
+        PerFrameAllocation.AssertNone(() =>
         {
             results[0] = converter.Convert(jpeg, destination);
             results[1] = converter.Convert(truncated, destination);
@@ -158,23 +158,5 @@ public class FrameConverterTests
 
         // (Asserting inside the measured loop would count NUnit's own allocations.)
         Assert.That(results, Is.EqualTo(new[] { ConversionResult.Converted, ConversionResult.CorruptJpeg, ConversionResult.CorruptJpeg }));
-    }
-
-    // Warm up past tiered JIT's call-count threshold (lazy buffers, static tables, tier promotion), then require
-    // zero bytes allocated on this thread over many frames.
-    private static void AssertNoAllocation(Action frame)
-    {
-        for (var i = 0; i < 100; i++)
-        {
-            frame();
-        }
-
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 20; i++)
-        {
-            frame();
-        }
-
-        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero);
     }
 }
