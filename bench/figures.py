@@ -188,8 +188,7 @@ def system_tables(m):
                 c = m.get(f"{key}.{vm}.service_conversion_percent_of_core")
                 if c:
                     print(f"| the service's conversion for {vm} (decode + scale/convert) | {c['baseline']['value'] / 1e6:.2f} ms | {c['value']:.2f} % |")
-            print(f"| both conversions per frame (as the service runs them today) |  | {v(m, key + '.service_conversions_percent_of_core')} % |")
-            print(f"| both, decoding the frame once (diagnosis) |  | {v(m, key + '.service_conversions_decoding_once_percent_of_core')} % |")
+            print(f"| both conversions per frame, one decode (as the service runs them) |  | {v(m, key + '.service_conversions_percent_of_core')} % |")
             paced = m.get(f"{key}.jpeg_decode_alone_paced_percent_of_core")
             if paced:
                 print(f"| libjpeg-turbo decode alone, one frame every 1/30 s | {paced['baseline']['value'] / 1e6:.2f} ms | {paced['value']:.2f} % |")

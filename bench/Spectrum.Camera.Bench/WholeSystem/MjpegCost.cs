@@ -42,20 +42,26 @@ internal static class MjpegCost
         }
     }
 
-    /// <summary>Each frame converted into every one of <paramref name="guests"/> in turn, as the service does per frame.</summary>
+    /// <summary>
+    /// Each frame converted into every one of <paramref name="guests"/> in turn, as the service does per frame: the
+    /// converters share one decoder, so each frame is decoded once (the service's converter cache does the same).
+    /// </summary>
     public static Figure Convert(IReadOnlyList<byte[]> jpegs, int width, int height, IReadOnlyList<FrameFormat> guests, uint fps, int passes,
         bool paced = false)
     {
         ArgumentNullException.ThrowIfNull(guests);
-        var converters = guests.Select(g => new FrameConverter(HostFrameFormat.Mjpeg(width, height), g)).ToArray();
+        using var decoder = new SharedMjpegDecoder(width, height);
+        var converters = guests.Select(g => new FrameConverter(HostFrameFormat.Mjpeg(width, height), g, decoder)).ToArray();
         var destinations = guests.Select(g => new byte[g.SizeImage]).ToArray();
+        ulong frame = 0;
         try
         {
             return PerFrame(jpegs, passes, fps, paced, jpeg =>
             {
+                frame++;
                 for (var i = 0; i < converters.Length; i++)
                 {
-                    if (converters[i].Convert(jpeg, destinations[i]) != ConversionResult.Converted)
+                    if (converters[i].Convert(jpeg, frame, destinations[i]) != ConversionResult.Converted)
                     {
                         throw new InvalidOperationException($"the replayed JPEG did not convert to {guests[i]}: {converters[i].LastJpegError}");
                     }
