@@ -104,6 +104,12 @@ public sealed class CameraServiceSource : IFrameSource, IServiceSession<ServiceM
     /// <summary>Frames whose slot already held a newer frame when the copy began, with no newer frame announced (rendered black instead).</summary>
     public ulong OverwrittenFrames { get; private set; }
 
+    /// <summary>
+    /// Frames rendered black because the newest frame the service announced arrived longer ago than
+    /// <see cref="FreshnessNanoseconds"/> (the camera stalled).
+    /// </summary>
+    public ulong StaleFrames { get; private set; }
+
     /// <summary>Connections the service welcomed.</summary>
     public ulong Connections => _connection.Connections;
 
@@ -124,12 +130,14 @@ public sealed class CameraServiceSource : IFrameSource, IServiceSession<ServiceM
         ArgumentNullException.ThrowIfNull(sink);
         if (IsAllowed && _streaming && format == _format)
         {
+            // The loop may have fallen behind the camera (a loaded host, a thread not scheduled for a while): the
+            // frame announced in that slot was replaced by a newer one, or it arrived long ago while newer
+            // announcements wait unread on the socket. Read them, a batch at a time until the socket is empty (each
+            // batch takes what the service queued, so this ends), then copy the newest frame: a frame is stale only
+            // when the service has announced nothing newer.
             var copy = _frame.TryCopy(format, sink);
-            if (copy == FrameCopy.Overwritten)
+            while (copy is FrameCopy.Overwritten or FrameCopy.Stale && _connection.ReceivePending() > 0)
             {
-                // The loop fell behind the camera (a loaded host): the frame announced in that slot was replaced by a
-                // newer one whose announcement waits on the socket. Read it, then copy the newer frame.
-                _connection.ReceivePending();
                 copy = IsAllowed ? _frame.TryCopy(format, sink) : FrameCopy.Nothing;
             }
 
@@ -143,6 +151,10 @@ public sealed class CameraServiceSource : IFrameSource, IServiceSession<ServiceM
             if (copy == FrameCopy.Overwritten)
             {
                 OverwrittenFrames++;
+            }
+            else if (copy == FrameCopy.Stale)
+            {
+                StaleFrames++;
             }
         }
 

@@ -107,15 +107,20 @@ internal sealed class NewestFrame : IDisposable
     /// Copies the newest announced frame into <paramref name="sink"/> if there is one, it is fresh and in
     /// <paramref name="format"/>. <see cref="FrameCopy.Written"/> when a frame was written (torn ones included);
     /// <see cref="FrameCopy.Overwritten"/> when its slot already held a newer frame (the service announced it or is about
-    /// to: nothing was written, and the caller may read the service's pending messages and try again).
+    /// to), <see cref="FrameCopy.Stale"/> when it arrived too long ago: nothing was written in either case, and the
+    /// caller may read the service's pending messages and try again.
     /// </summary>
     public FrameCopy TryCopy(FrameFormat format, IFrameSink sink)
     {
         var source = _current is { HasFrame: true } ? _current : _previous;
-        if (source is null || !source.HasFrame || format != source.Format ||
-            MonotonicClock.NowNanoseconds() - source.ArrivalNs >= CameraServiceSource.FreshnessNanoseconds)
+        if (source is null || !source.HasFrame || format != source.Format)
         {
             return FrameCopy.Nothing;
+        }
+
+        if (MonotonicClock.NowNanoseconds() - source.ArrivalNs >= CameraServiceSource.FreshnessNanoseconds)
+        {
+            return FrameCopy.Stale;
         }
 
         switch (source.Ring.CopyFrame(source.Slot, source.Sequence, sink))
@@ -184,4 +189,7 @@ internal enum FrameCopy
 
     /// <summary>The announced frame's slot already held a newer frame: nothing written.</summary>
     Overwritten,
+
+    /// <summary>The newest announced frame arrived longer ago than the freshness limit: nothing written.</summary>
+    Stale,
 }
