@@ -31,7 +31,7 @@ namespace Spectrum.Camera.ServiceClient;
 /// or after the loop stopped, before the loop is disposed.
 /// </para>
 /// </remarks>
-public sealed class CameraServiceSource : IFrameSource, IServiceSession<ServiceMessage>, IDisposable
+public sealed class CameraServiceSource : IFrameSource, IFrameArrivals, IServiceSession<ServiceMessage>, IDisposable
 {
     /// <summary>The protocol version this client speaks (Hello.protocol_version).</summary>
     public const uint ProtocolVersion = ServiceProtocol.Version;
@@ -65,6 +65,7 @@ public sealed class CameraServiceSource : IFrameSource, IServiceSession<ServiceM
     private bool _streaming;
     private FrameFormat _format;
     private FrameRate _rate;
+    private Action? _arrived;
 
     /// <summary>
     /// A client for the camera service listening at <paramref name="serviceSocketPath"/>, for VM <paramref name="vm"/>
@@ -165,6 +166,9 @@ public sealed class CameraServiceSource : IFrameSource, IServiceSession<ServiceM
     }
 
     /// <inheritdoc />
+    public void FollowArrivals(Action? arrived) => _arrived = arrived;
+
+    /// <inheritdoc />
     public void StreamStarted(FrameFormat format, FrameRate rate)
     {
         _streaming = true;
@@ -229,9 +233,9 @@ public sealed class CameraServiceSource : IFrameSource, IServiceSession<ServiceM
                 OnRingAttached(message.RingAttached, memfd!);
                 break;
             case ServiceMessage.KindOneofCase.FrameReady:
-                if (_allowed)
+                if (_allowed && _frame.Announce(message.FrameReady))
                 {
-                    _frame.Announce(message.FrameReady);
+                    _arrived?.Invoke();
                 }
 
                 break;

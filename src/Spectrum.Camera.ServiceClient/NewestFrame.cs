@@ -80,19 +80,20 @@ internal sealed class NewestFrame : IDisposable
     }
 
     /// <summary>
-    /// A frame is ready in the current ring; one for another ring (an old one) is ignored. The first frame of the
-    /// current ring retires the replaced one.
+    /// A frame is ready in the current ring; one for another ring (an old one) is ignored (false). The first frame of
+    /// the current ring retires the replaced one.
     /// </summary>
-    public void Announce(FrameReady ready)
+    public bool Announce(FrameReady ready)
     {
         if (_current is not { } current || ready.RingId != current.Ring.Id)
         {
-            return;
+            return false;
         }
 
         current.Announce(ready);
         _previous?.Dispose();
         _previous = null;
+        return true;
     }
 
     /// <summary>The camera stopped delivering: the announced frames are no longer shown, the rings stay.</summary>
