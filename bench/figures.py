@@ -137,7 +137,7 @@ def main():
 
 
 def system_tables(m):
-    """The whole-system scenarios (issue 17 item 4), whatever their keys (the VM count is in the 8-VM one's)."""
+    """The whole-system scenarios, whatever their keys (the VM count is in the 8-VM one's)."""
     scenarios = sorted({n.split(".")[1] for n in m if n.startswith("system.") and n.endswith(".total_percent_of_core")})
     for scenario in scenarios:
         key = f"system.{scenario}"
@@ -148,6 +148,12 @@ def system_tables(m):
         print("|---|---|---|---|---|---|")
         print(f"| camera service | {v(m, key + '.service_percent_of_core')} % | "
               f"{m[key + '.service_percent_of_core']['note'].split('schedstat ')[1].split(')')[0]} % |  |  |  |")
+        producer = m.get(f"{key}.producer_sidecar_percent_of_core")
+        if producer:
+            written = m[f"{key}.camera_vm_fps"]
+            print(f"| producer sidecar (camera VM's output device, {producer['note'].split('output device, ')[1].split(' from ')[0]}) | "
+                  f"{producer['value']:.2f} % | {producer['note'].split('schedstat ')[1].split(')')[0]} % | "
+                  f"{written['value']:.2f} written by the camera VM |  |  |")
         vms = sorted({n[len(key) + 1:].split(".")[0] for n in m if n.startswith(key + ".") and n.endswith(".sidecar_percent_of_core")},
                      key=lambda vm: (len(vm), vm))
         for vm in vms:
@@ -160,6 +166,19 @@ def system_tables(m):
         print(f"| **total** | **{total['value']:.2f} %** | {v(m, key + '.total_percent_of_core_schedstat')} % | "
               f"{'min ' + v(m, key + '.min_fps') if key + '.min_fps' in m else ''} | {target} {verdict(m, key + '.total_percent_of_core')} "
               f"{verdict(m, key + '.min_fps') if key + '.min_fps' in m else ''} |  |")
+        if producer:
+            dropped = m[f"{key}.producer_device_dropped_frames"]
+            failed = m[f"{key}.producer_device_failed_frames"]
+            service = m[f"{key}.service_dropped_camera_vm_frames"]
+            print("\n| The camera VM's frames | count | target | note |")
+            print("|---|---|---|---|")
+            print(f"| dropped by the output device (whole run) | {dropped['value']:.0f} |  | {dropped['note'].split('; ')[1]} |")
+            print(f"| failed in the output device (whole run) | {failed['value']:.0f} | {(failed.get('target') or '').replace('<=', '≤')} "
+                  f"{verdict(m, key + '.producer_device_failed_frames')} | {failed['note'].split('; ')[1]} |")
+            print(f"| dropped by the service (window) | {service['value']:.0f} |  | {service['note'].split(': ', 1)[1]} |")
+            for vm in vms:
+                print(f"| {vm}: repeated / skipped camera VM frame numbers (window) | {v(m, f'{key}.{vm}.repeated_frames', digits=0)} / "
+                      f"{v(m, f'{key}.{vm}.skipped_frames', digits=0)} |  |  |")
         decode = m.get(f"{key}.jpeg_decode_alone_percent_of_core")
         if decode:
             print("\n| Measured apart, same frames (thread CPU) | per frame | % of one core at 30 fps |")

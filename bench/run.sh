@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The performance suite (docs/performance.md): builds in Release, runs the BenchmarkDotNet suites (frame
 # delivery through the real device, allocation, conversions against libswscale and libjpeg-turbo, command latency),
-# the CPU-per-sidecar measurement and the whole-system figures (camera service + sidecars + guests), writes
-# artifacts/bench/summary.json and prints a table. No thresholds: the
-# summary says which targets were met, the exit status only whether everything ran and produced results.
+# the CPU-per-sidecar measurement and the whole-system figures (camera service + sidecars + guests, and a camera VM's
+# producer sidecar), writes artifacts/bench/summary.json and prints a table. No thresholds: the summary says which
+# targets were met, the exit status only whether everything ran and produced results.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -22,10 +22,14 @@ suite runs, not for figures.
   --only SUITES   comma-separated subset of frames,alloc,convert,latency,cpu,system (alloc uses frames' memcpy
                   figure); also libc, not in the full run: Tmds.LibC's bindings against [LibraryImport] (README, Packages)
   BENCH-ARGS      passed to the benchmark program: --cpu-sidecars N, --cpu-seconds S (also the whole-system window),
-                  --system-vms N (the test-pattern whole-system scenario, default 8)
+                  --system-vms N (the test-pattern whole-system scenario, default 8), --system-scenarios LIST
+                  (comma-separated subset of mjpeg,vms,camera-vm, default all: the MJPEG camera, the test-pattern
+                  camera to N VMs, the camera VM's producer path)
 USAGE
 }
 
+# The command as given, for the summary (a run it records can be repeated as written).
+COMMAND="bench/run.sh${*:+ $*}"
 ARGS=()
 ALL="frames,alloc,convert,latency,cpu,system"
 SUITES="$ALL"
@@ -60,8 +64,6 @@ if [ "$(id -u)" = 0 ]; then PRIORITY=(nice -n -15); fi
 
 step "running: $SUITES"
 set +e
-COMMAND="bench/run.sh${ARGS[*]:+ ${ARGS[*]}}"
-[ "$SUITES" = "$ALL" ] || COMMAND+=" --only $SUITES"
 SPECTRUM_BENCH_COMMAND="$COMMAND" \
   "${PRIORITY[@]}" dotnet artifacts/build/bin/Spectrum.Camera.Bench/release/spectrum-camera-bench.dll \
   --only "$SUITES" --out "$OUT" \

@@ -5,8 +5,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-# The project's own version line; the package version adds the commit (date and hash) it was built from.
-BASE_VERSION=0.1.0
+. tools/lib/package-options.sh
 
 usage() {
   cat <<USAGE
@@ -29,24 +28,12 @@ examples in /usr/share/doc/spectrum-camera.
 USAGE
 }
 
-VERSION="" OUT="$ROOT/artifacts/packages"
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --version) VERSION="${2:?--version needs a value}"; shift ;;
-    --out) OUT="${2:?--out needs a directory}"; shift ;;
-    -h|--help) usage; exit 0 ;;
-    *) echo "tools/build-deb.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
-  esac
-  shift
-done
+package_options tools/build-deb.sh "$@"
 log() { printf '[build-deb] %s\n' "$*" >&2; }
 command -v dotnet >/dev/null || { echo "tools/build-deb.sh: the .NET 10 SDK (dotnet) is needed: https://dot.net" >&2; exit 1; }
 tools/install-deps.sh dpkg-dev debhelper help2man python3
 
-if [ -z "$VERSION" ]; then
-  VERSION="$BASE_VERSION+git$(git log -1 --date=format:%Y%m%d --format=%cd).$(git rev-parse --short=7 HEAD)"
-  [ -z "$(git status --porcelain --untracked-files=no)" ] || VERSION="$VERSION.dirty"
-fi
+package_version
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
 WORK="$OUT/build"

@@ -5,8 +5,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-# The project's version line; the package version adds the commit (date and hash) it was built from.
-BASE_VERSION=0.1.0
+. tools/lib/package-options.sh
 NAME=spectrum-camera
 
 usage() {
@@ -30,24 +29,12 @@ headers, into /lib/modules/KERNEL/updates/dkms/; on removal it removes them agai
 USAGE
 }
 
-VERSION="" OUT="$ROOT/artifacts/packages"
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --version) VERSION="${2:?--version needs a value}"; shift ;;
-    --out) OUT="${2:?--out needs a directory}"; shift ;;
-    -h|--help) usage; exit 0 ;;
-    *) echo "tools/build-dkms-deb.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
-  esac
-  shift
-done
+package_options tools/build-dkms-deb.sh "$@"
 log() { printf '[build-dkms-deb] %s\n' "$*" >&2; }
 
 tools/install-deps.sh dpkg gzip git
 
-if [ -z "$VERSION" ]; then
-  VERSION="$BASE_VERSION+git$(git log -1 --date=format:%Y%m%d --format=%cd).$(git rev-parse --short=7 HEAD)"
-  [ -z "$(git status --porcelain --untracked-files=no)" ] || VERSION="$VERSION.dirty"
-fi
+package_version
 # A Debian upstream version, also a DKMS module version: no '-' (DKMS splits NAME-VERSION there) or '_'.
 [[ "$VERSION" =~ ^[0-9][A-Za-z0-9.+~]*$ ]] || { echo "tools/build-dkms-deb.sh: bad version '$VERSION'" >&2; exit 2; }
 

@@ -16,7 +16,7 @@ using Spectrum.Camera.Bench.WholeSystem;
 using Metric = Spectrum.Camera.Bench.Reporting.Metric;
 
 // spectrum-camera-bench [--quick] [--only frames,alloc,convert,latency,cpu,system,libc] [--out DIR] [--sidecar DLL]
-//                       [--cpu-sidecars N] [--cpu-seconds S] [--system-vms N]
+//                       [--cpu-sidecars N] [--cpu-seconds S] [--system-vms N] [--system-scenarios mjpeg,vms,camera-vm]
 // Runs the performance suites (docs/performance.md) and writes DIR/summary.json (default artifacts/bench). Exit 1 if any suite failed or
 // BenchmarkDotNet produced no results; bench/run.sh is the usual way in.
 var quick = args.Contains("--quick");
@@ -44,6 +44,13 @@ var sidecar = Path.GetFullPath(Option("--sidecar", Path.Combine("artifacts", "bu
 var cpuSidecars = int.Parse(Option("--cpu-sidecars", quick ? "1" : "2"), CultureInfo.InvariantCulture);
 var cpuSeconds = double.Parse(Option("--cpu-seconds", quick ? "3" : "30"), CultureInfo.InvariantCulture);
 var systemVms = int.Parse(Option("--system-vms", quick ? "2" : "8"), CultureInfo.InvariantCulture);
+var systemScenarios = Option("--system-scenarios", "mjpeg,vms,camera-vm").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
+if (systemScenarios.Except(["mjpeg", "vms", "camera-vm"]).FirstOrDefault() is { } unknownScenario)
+{
+    Console.Error.WriteLine($"spectrum-camera-bench: unknown whole-system scenario '{unknownScenario}' (mjpeg, vms, camera-vm)");
+    return 2;
+}
+
 var command = Environment.GetEnvironmentVariable("SPECTRUM_BENCH_COMMAND") ?? "spectrum-camera-bench " + string.Join(' ', args);
 
 BenchSettings.Quick = quick;
@@ -58,7 +65,7 @@ Console.WriteLine($"{machine["cpu"]}, {machine["cores"]} cores, {machine["dotnet
 var memcpyNs = new Dictionary<string, double>();
 if (suites.Contains("frames"))
 {
-    Suite("frame delivery (item 1) and allocation per frame (item 2)", () =>
+    Suite("frame delivery and allocation per frame", () =>
     {
         var timer = BenchNative.OneNanosecondTimerLatencyNs(quick ? 50 : 500);
         metrics.Add(new("frame.timer_1ns_expiry_latency_ns", timer, "ns", null, null,
@@ -122,7 +129,7 @@ if (suites.Contains("frames"))
 
 if (suites.Contains("alloc"))
 {
-    Suite("steady-state allocation and device-thread CPU per frame (item 2)", () =>
+    Suite("steady-state allocation and device-thread CPU per frame", () =>
     {
         foreach (var frameCase in FrameCase.All)
         {
@@ -144,7 +151,7 @@ if (suites.Contains("alloc"))
 
 if (suites.Contains("convert"))
 {
-    Suite("conversions and scaling against libswscale (issue 7 item 3, issue 17 items 1 and 2)", () =>
+    Suite("conversions and scaling against libswscale, MJPEG against libjpeg-turbo", () =>
     {
         ConversionSuite.Measure(metrics, quick);
 
@@ -171,7 +178,7 @@ if (suites.Contains("convert"))
 
 if (suites.Contains("latency"))
 {
-    Suite("command latency (item 4)", () =>
+    Suite("command latency", () =>
     {
         var summary = Bdn.Run<CommandLatencyBenchmarks>(BenchSettings.Latency());
         foreach (var (method, key) in new[] { (nameof(CommandLatencyBenchmarks.GFmt), "g_fmt"), (nameof(CommandLatencyBenchmarks.QbufNv12At1080p), "qbuf_nv12_1080p") })
@@ -185,7 +192,7 @@ if (suites.Contains("latency"))
 
 if (suites.Contains("cpu"))
 {
-    Suite("CPU per sidecar (item 5)", () =>
+    Suite("CPU per sidecar", () =>
     {
         if (!File.Exists(sidecar))
         {
@@ -210,7 +217,7 @@ if (suites.Contains("cpu"))
 
 if (suites.Contains("system"))
 {
-    Suite("whole system: camera service + sidecars + guests (issue 17 item 4)", () =>
+    Suite("whole system: camera service + sidecars + guests", () =>
     {
         if (!File.Exists(sidecar))
         {
@@ -220,50 +227,63 @@ if (suites.Contains("system"))
         var jpegDirectory = Directory.CreateTempSubdirectory("spectrum-bench-jpeg-").FullName;
         try
         {
-            const int width = ReplayCameraServiceHost.Width, height = ReplayCameraServiceHost.Height;
-            TestFrames.WriteJpegSequence(jpegDirectory, WholeSystemCpu.ReplayFrames, width, height, WholeSystemCpu.Fps);
-            var jpegs = Directory.GetFiles(jpegDirectory, "*.jpg").Order(StringComparer.Ordinal).Select(File.ReadAllBytes).ToArray();
-            Console.WriteLine($"  {jpegs.Length} JPEG frames of {width}x{height}, {jpegs.Average(j => j.Length) / 1024:F0} KiB on average");
             var warmup = TimeSpan.FromSeconds(quick ? 1.5 : 5);
             var window = TimeSpan.FromSeconds(cpuSeconds);
-
-            SystemMetrics.Add(metrics, WholeSystemCpu.Measure(sidecar, WholeSystemCpu.Mjpeg, jpegDirectory, warmup, window),
-                $"1080p30 MJPEG camera (ffmpeg's JPEGs of testsrc2, {jpegs.Average(j => j.Length) / 1024:F0} KiB each, replayed)");
-            var passes = quick ? 1 : 5;
-            var key = $"system.{WholeSystemCpu.Mjpeg.Key}";
-            var decode = MjpegCost.DecodeAlone(jpegs, width, height, WholeSystemCpu.Fps, passes);
-            metrics.Add(new($"{key}.jpeg_decode_alone_percent_of_core", decode.PercentOfCore, "%", null,
-                new Baseline("libjpeg-turbo decode of one frame (thread CPU)", decode.NanosecondsPerFrame, "ns"),
-                $"the decode alone at {WholeSystemCpu.Fps} fps, measured apart on one thread, frames back to back ({jpegs.Length} frames x {passes})"));
-            var formats = WholeSystemCpu.Mjpeg.Consumers.Select(c => c.Format).ToArray();
-            foreach (var consumer in WholeSystemCpu.Mjpeg.Consumers)
+            if (systemScenarios.Contains("mjpeg"))
             {
-                var convert = MjpegCost.Convert(jpegs, width, height, [consumer.Format], WholeSystemCpu.Fps, passes);
-                metrics.Add(new($"{key}.{consumer.Vm}.service_conversion_percent_of_core", convert.PercentOfCore, "%", null,
-                    new Baseline("the service's FrameConverter for this format, one frame (thread CPU)", convert.NanosecondsPerFrame, "ns"),
-                    $"decode + crop/scale + convert into {consumer.Format} at {WholeSystemCpu.Fps} fps, measured apart, frames back to back"));
+                const int width = ReplayCameraServiceHost.Width, height = ReplayCameraServiceHost.Height;
+                TestFrames.WriteJpegSequence(jpegDirectory, WholeSystemCpu.ReplayFrames, width, height, WholeSystemCpu.Fps);
+                var jpegs = Directory.GetFiles(jpegDirectory, "*.jpg").Order(StringComparer.Ordinal).Select(File.ReadAllBytes).ToArray();
+                Console.WriteLine($"  {jpegs.Length} JPEG frames of {width}x{height}, {jpegs.Average(j => j.Length) / 1024:F0} KiB on average");
+
+                SystemMetrics.Add(metrics, WholeSystemCpu.Measure(sidecar, WholeSystemCpu.Mjpeg, jpegDirectory, warmup, window),
+                    $"1080p30 MJPEG camera (ffmpeg's JPEGs of testsrc2, {jpegs.Average(j => j.Length) / 1024:F0} KiB each, replayed)");
+                var passes = quick ? 1 : 5;
+                var key = $"system.{WholeSystemCpu.Mjpeg.Key}";
+                var decode = MjpegCost.DecodeAlone(jpegs, width, height, WholeSystemCpu.Fps, passes);
+                metrics.Add(new($"{key}.jpeg_decode_alone_percent_of_core", decode.PercentOfCore, "%", null,
+                    new Baseline("libjpeg-turbo decode of one frame (thread CPU)", decode.NanosecondsPerFrame, "ns"),
+                    $"the decode alone at {WholeSystemCpu.Fps} fps, measured apart on one thread, frames back to back ({jpegs.Length} frames x {passes})"));
+                var formats = WholeSystemCpu.Mjpeg.Consumers.Select(c => c.Format).ToArray();
+                foreach (var consumer in WholeSystemCpu.Mjpeg.Consumers)
+                {
+                    var convert = MjpegCost.Convert(jpegs, width, height, [consumer.Format], WholeSystemCpu.Fps, passes);
+                    metrics.Add(new($"{key}.{consumer.Vm}.service_conversion_percent_of_core", convert.PercentOfCore, "%", null,
+                        new Baseline("the service's FrameConverter for this format, one frame (thread CPU)", convert.NanosecondsPerFrame, "ns"),
+                        $"decode + crop/scale + convert into {consumer.Format} at {WholeSystemCpu.Fps} fps, measured apart, frames back to back"));
+                }
+
+                var both = MjpegCost.Convert(jpegs, width, height, formats, WholeSystemCpu.Fps, passes);
+                metrics.Add(new($"{key}.service_conversions_percent_of_core", both.PercentOfCore, "%", null,
+                    new Baseline("the decode alone", decode.PercentOfCore, "%"),
+                    $"both formats' conversions per frame, back to back: what the service's converters cost, each decoding the frame itself"));
+                metrics.Add(new($"{key}.service_conversions_decoding_once_percent_of_core", both.PercentOfCore - ((formats.Length - 1) * decode.PercentOfCore), "%", null,
+                    new Baseline("the decode alone", decode.PercentOfCore, "%"),
+                    $"diagnosis: the same with the frame decoded once for all {formats.Length} formats (the conversions minus {formats.Length - 1} decode)"));
+                var pacedPasses = quick ? 1 : 3;
+                var decodePaced = MjpegCost.DecodeAlone(jpegs, width, height, WholeSystemCpu.Fps, pacedPasses, paced: true);
+                metrics.Add(new($"{key}.jpeg_decode_alone_paced_percent_of_core", decodePaced.PercentOfCore, "%", null,
+                    new Baseline("libjpeg-turbo decode of one frame, one frame per camera period (thread CPU)", decodePaced.NanosecondsPerFrame, "ns"),
+                    $"the decode alone, one frame every 1/{WholeSystemCpu.Fps} s as a camera delivers them ({jpegs.Length} frames x {pacedPasses})"));
+                var bothPaced = MjpegCost.Convert(jpegs, width, height, formats, WholeSystemCpu.Fps, pacedPasses, paced: true);
+                metrics.Add(new($"{key}.service_conversions_paced_percent_of_core", bothPaced.PercentOfCore, "%", null,
+                    new Baseline("the same, back to back", both.PercentOfCore, "%"),
+                    $"both formats' conversions, one frame every 1/{WholeSystemCpu.Fps} s as the service gets them: the service's conversion work " +
+                    "with caches as cold as there; the service process's CPU minus this is its own overhead (timer, hub, rings, protocol)"));
             }
 
-            var both = MjpegCost.Convert(jpegs, width, height, formats, WholeSystemCpu.Fps, passes);
-            metrics.Add(new($"{key}.service_conversions_percent_of_core", both.PercentOfCore, "%", null,
-                new Baseline("the decode alone", decode.PercentOfCore, "%"),
-                $"both formats' conversions per frame, back to back: what the service's converters cost, each decoding the frame itself"));
-            metrics.Add(new($"{key}.service_conversions_decoding_once_percent_of_core", both.PercentOfCore - ((formats.Length - 1) * decode.PercentOfCore), "%", null,
-                new Baseline("the decode alone", decode.PercentOfCore, "%"),
-                $"diagnosis: the same with the frame decoded once for all {formats.Length} formats (the conversions minus {formats.Length - 1} decode)"));
-            var pacedPasses = quick ? 1 : 3;
-            var decodePaced = MjpegCost.DecodeAlone(jpegs, width, height, WholeSystemCpu.Fps, pacedPasses, paced: true);
-            metrics.Add(new($"{key}.jpeg_decode_alone_paced_percent_of_core", decodePaced.PercentOfCore, "%", null,
-                new Baseline("libjpeg-turbo decode of one frame, one frame per camera period (thread CPU)", decodePaced.NanosecondsPerFrame, "ns"),
-                $"the decode alone, one frame every 1/{WholeSystemCpu.Fps} s as a camera delivers them ({jpegs.Length} frames x {pacedPasses})"));
-            var bothPaced = MjpegCost.Convert(jpegs, width, height, formats, WholeSystemCpu.Fps, pacedPasses, paced: true);
-            metrics.Add(new($"{key}.service_conversions_paced_percent_of_core", bothPaced.PercentOfCore, "%", null,
-                new Baseline("the same, back to back", both.PercentOfCore, "%"),
-                $"both formats' conversions, one frame every 1/{WholeSystemCpu.Fps} s as the service gets them: the service's conversion work " +
-                "with caches as cold as there; the service process's CPU minus this is its own overhead (timer, hub, rings, protocol)"));
+            if (systemScenarios.Contains("vms"))
+            {
+                SystemMetrics.Add(metrics, WholeSystemCpu.Measure(sidecar, WholeSystemCpu.EightVms(systemVms), jpegDirectory, warmup, window),
+                    "one test-pattern camera (the shipped camera-service process)");
+            }
 
-            SystemMetrics.Add(metrics, WholeSystemCpu.Measure(sidecar, WholeSystemCpu.EightVms(systemVms), jpegDirectory, warmup, window),
-                "one test-pattern camera (the shipped camera-service process)");
+            if (systemScenarios.Contains("camera-vm"))
+            {
+                SystemMetrics.Add(metrics, WholeSystemCpu.Measure(sidecar, WholeSystemCpu.CameraVm, jpegDirectory, warmup, window),
+                    $"a camera VM ({WholeSystemCpu.CameraVmName}) writing numbered test-pattern frames into its output device at 30 fps -> " +
+                    "its producer sidecar -> the camera service (the shipped process)");
+            }
         }
         finally
         {

@@ -61,7 +61,7 @@ internal sealed class SidecarDevice : IDisposable
             {
                 var c = device.Counters;
                 return $"{c.Delivered} frames delivered ({c.TestPattern} test pattern, {c.Black} black, {c.Camera} camera), " +
-                       $"{c.Dropped} dropped, {c.Failed} failed";
+                       $"{c.Dropped} dropped, {c.Failed} failed, {c.Discarded} discarded (rendered, then withdrawn by STREAMOFF or close)";
             });
         }
         catch

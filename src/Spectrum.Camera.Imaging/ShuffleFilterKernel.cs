@@ -37,16 +37,20 @@ internal static class ShuffleFilterKernel
                 ApplyPermute512(table, rows[table.SlotPlane[0]], filtered);
                 break;
             case SimdLevel.Vector256 when table.SinglePlane && table.SharedLoads:
-                Apply256(table, rows[table.SlotPlane[0]], filtered);
+                ApplyOnePlane<ShuffleLanes256, Vector256<byte>, Vector256<short>, ShuffleFilterTable.LanePair>(
+                    table, table.Loads256, table.Masks256, table.Weights256, rows[table.SlotPlane[0]], filtered);
                 break;
             case SimdLevel.Vector256:
-                ApplyPlanes256(table, rows, filtered);
+                ApplyPlanes<ShuffleLanes256, Vector256<byte>, Vector256<short>, ShuffleFilterTable.LanePair>(
+                    table, table.Loads256, table.Masks256, table.Weights256, rows, filtered);
                 break;
             case SimdLevel.Vector128 when table.SinglePlane && table.SharedLoads:
-                Apply128(table, rows[table.SlotPlane[0]], filtered);
+                ApplyOnePlane<ShuffleLanes128, Vector128<byte>, Vector128<short>, ShuffleFilterTable.Load>(
+                    table, table.Loads128, table.Masks128, table.Weights128, rows[table.SlotPlane[0]], filtered);
                 break;
             case SimdLevel.Vector128:
-                ApplyPlanes128(table, rows, filtered);
+                ApplyPlanes<ShuffleLanes128, Vector128<byte>, Vector128<short>, ShuffleFilterTable.Load>(
+                    table, table.Loads128, table.Masks128, table.Weights128, rows, filtered);
                 break;
             default:
                 ApplyScalar(table, rows, filtered);
@@ -72,155 +76,60 @@ internal static class ShuffleFilterKernel
         }
     }
 
-    // One plane, as Apply256 at half the width.
-    private static void Apply128(ShuffleFilterTable table, ReadOnlySpan<byte> row, Span<short> filtered)
-    {
-        var (loads, masks, weights, starts) = (table.Loads128, table.Masks128, table.Weights128, table.ChunkStarts);
-        switch ((table.Pairs, table.Windows))
-        {
-            case (1, 1):
-                for (var c = 0; c < starts.Length; c++)
-                {
-                    var gathered = PackedMultiplyAdd.Shuffle(Load(row, loads[c]), masks[c]);
-                    PackedMultiplyAdd.Bytes(weights[c], gathered.AsSByte()).CopyTo(filtered[starts[c]..]);
-                }
-
-                break;
-            case (1, 2):
-                for (var c = 0; c < starts.Length; c++)
-                {
-                    var gathered = PackedMultiplyAdd.Shuffle(Load(row, loads[2 * c]), masks[2 * c])
-                        | PackedMultiplyAdd.Shuffle(Load(row, loads[(2 * c) + 1]), masks[(2 * c) + 1]);
-                    PackedMultiplyAdd.Bytes(weights[c], gathered.AsSByte()).CopyTo(filtered[starts[c]..]);
-                }
-
-                break;
-            case (2, 1):
-                for (var c = 0; c < starts.Length; c++)
-                {
-                    var bytes = Load(row, loads[c]);
-                    var sum = PackedMultiplyAdd.Bytes(weights[2 * c], PackedMultiplyAdd.Shuffle(bytes, masks[2 * c]).AsSByte());
-                    sum += PackedMultiplyAdd.Bytes(weights[(2 * c) + 1], PackedMultiplyAdd.Shuffle(bytes, masks[(2 * c) + 1]).AsSByte());
-                    sum.CopyTo(filtered[starts[c]..]);
-                }
-
-                break;
-            case (2, 2):
-                for (var c = 0; c < starts.Length; c++)
-                {
-                    var (a, b) = (Load(row, loads[2 * c]), Load(row, loads[(2 * c) + 1]));
-                    var m = 4 * c;
-                    var pair0 = PackedMultiplyAdd.Shuffle(a, masks[m]) | PackedMultiplyAdd.Shuffle(b, masks[m + 2]);
-                    var pair1 = PackedMultiplyAdd.Shuffle(a, masks[m + 1]) | PackedMultiplyAdd.Shuffle(b, masks[m + 3]);
-                    var sum = PackedMultiplyAdd.Bytes(weights[2 * c], pair0.AsSByte());
-                    sum += PackedMultiplyAdd.Bytes(weights[(2 * c) + 1], pair1.AsSByte());
-                    sum.CopyTo(filtered[starts[c]..]);
-                }
-
-                break;
-            default:
-                ApplyPlanes128(table, new SourceRows(row, row, row), filtered);
-                break;
-        }
-    }
-
-    // The flipped bytes of one lane's load.
-    private static Vector128<byte> Load(ReadOnlySpan<byte> row, ShuffleFilterTable.Load load) =>
-        Vector128.Create(row.Slice(load.Base, 16)) ^ Vector128.Create((byte)0x80);
-
-    private static void ApplyPlanes128(ShuffleFilterTable table, SourceRows rows, Span<short> filtered)
-    {
-        var flip = Vector128.Create((byte)0x80);
-        var (loads, masks, weights, starts) = (table.Loads128, table.Masks128, table.Weights128, table.ChunkStarts);
-        var (pairs, windows) = (table.Pairs, table.Windows);
-        Span<Vector128<byte>> gathered = stackalloc Vector128<byte>[pairs];
-        int kl = 0, km = 0, kw = 0;
-        for (var c = 0; c < starts.Length; c++)
-        {
-            gathered.Clear();
-            if (table.SharedLoads)
-            {
-                for (var w = 0; w < windows; w++)
-                {
-                    var bytes = Load(rows, loads[kl++]) ^ flip;
-                    for (var p = 0; p < pairs; p++)
-                    {
-                        gathered[p] |= PackedMultiplyAdd.Shuffle(bytes, masks[km++]);
-                    }
-                }
-            }
-            else
-            {
-                for (var p = 0; p < pairs; p++)
-                {
-                    for (var w = 0; w < windows; w++)
-                    {
-                        gathered[p] |= PackedMultiplyAdd.Shuffle(Load(rows, loads[kl++]) ^ flip, masks[km++]);
-                    }
-                }
-            }
-
-            var sum = Vector128<short>.Zero;
-            for (var p = 0; p < pairs; p++)
-            {
-                sum += PackedMultiplyAdd.Bytes(weights[kw++], gathered[p].AsSByte());
-            }
-
-            sum.CopyTo(filtered[starts[c]..]);
-        }
-    }
-
-    private static Vector128<byte> Load(SourceRows rows, ShuffleFilterTable.Load load) => Vector128.Create(rows[load.Plane].Slice(load.Base, 16));
-
     // One plane: the common shapes (one or two tap pairs, one or two loads per lane) get loops without inner loops,
     // which the JIT keeps in registers.
-    private static void Apply256(ShuffleFilterTable table, ReadOnlySpan<byte> row, Span<short> filtered)
+    private static void ApplyOnePlane<TLanes, TBytes, TSums, TLoad>(
+        ShuffleFilterTable table, TLoad[] loads, TBytes[] masks, TBytes[] weights, ReadOnlySpan<byte> row, Span<short> filtered)
+        where TLanes : IShuffleLanes<TBytes, TSums, TLoad>
+        where TBytes : unmanaged
+        where TSums : unmanaged
     {
-        var (loads, masks, weights, starts) = (table.Loads256, table.Masks256, table.Weights256, table.ChunkStarts);
+        var starts = table.ChunkStarts;
         switch ((table.Pairs, table.Windows))
         {
             case (1, 1):
                 for (var c = 0; c < starts.Length; c++)
                 {
-                    var gathered = Avx2.Shuffle(Load(row, loads[c]), masks[c]);
-                    Avx2.MultiplyAddAdjacent(weights[c], gathered.AsSByte()).CopyTo(filtered[starts[c]..]);
+                    var gathered = TLanes.Shuffle(TLanes.LoadFlipped(row, loads[c]), masks[c]);
+                    TLanes.Store(TLanes.MultiplyAdd(weights[c], gathered), filtered[starts[c]..]);
                 }
 
                 break;
             case (1, 2):
                 for (var c = 0; c < starts.Length; c++)
                 {
-                    var gathered = Avx2.Shuffle(Load(row, loads[2 * c]), masks[2 * c])
-                        | Avx2.Shuffle(Load(row, loads[(2 * c) + 1]), masks[(2 * c) + 1]);
-                    Avx2.MultiplyAddAdjacent(weights[c], gathered.AsSByte()).CopyTo(filtered[starts[c]..]);
+                    var gathered = TLanes.Or(
+                        TLanes.Shuffle(TLanes.LoadFlipped(row, loads[2 * c]), masks[2 * c]),
+                        TLanes.Shuffle(TLanes.LoadFlipped(row, loads[(2 * c) + 1]), masks[(2 * c) + 1]));
+                    TLanes.Store(TLanes.MultiplyAdd(weights[c], gathered), filtered[starts[c]..]);
                 }
 
                 break;
             case (2, 1):
                 for (var c = 0; c < starts.Length; c++)
                 {
-                    var bytes = Load(row, loads[c]);
-                    var sum = Avx2.MultiplyAddAdjacent(weights[2 * c], Avx2.Shuffle(bytes, masks[2 * c]).AsSByte());
-                    sum += Avx2.MultiplyAddAdjacent(weights[(2 * c) + 1], Avx2.Shuffle(bytes, masks[(2 * c) + 1]).AsSByte());
-                    sum.CopyTo(filtered[starts[c]..]);
+                    var bytes = TLanes.LoadFlipped(row, loads[c]);
+                    var sum = TLanes.Add(
+                        TLanes.MultiplyAdd(weights[2 * c], TLanes.Shuffle(bytes, masks[2 * c])),
+                        TLanes.MultiplyAdd(weights[(2 * c) + 1], TLanes.Shuffle(bytes, masks[(2 * c) + 1])));
+                    TLanes.Store(sum, filtered[starts[c]..]);
                 }
 
                 break;
             case (2, 2):
                 for (var c = 0; c < starts.Length; c++)
                 {
-                    var (a, b) = (Load(row, loads[2 * c]), Load(row, loads[(2 * c) + 1]));
+                    var (a, b) = (TLanes.LoadFlipped(row, loads[2 * c]), TLanes.LoadFlipped(row, loads[(2 * c) + 1]));
                     var m = 4 * c;
-                    var pair0 = Avx2.Shuffle(a, masks[m]) | Avx2.Shuffle(b, masks[m + 2]);
-                    var pair1 = Avx2.Shuffle(a, masks[m + 1]) | Avx2.Shuffle(b, masks[m + 3]);
-                    var sum = Avx2.MultiplyAddAdjacent(weights[2 * c], pair0.AsSByte());
-                    sum += Avx2.MultiplyAddAdjacent(weights[(2 * c) + 1], pair1.AsSByte());
-                    sum.CopyTo(filtered[starts[c]..]);
+                    var pair0 = TLanes.Or(TLanes.Shuffle(a, masks[m]), TLanes.Shuffle(b, masks[m + 2]));
+                    var pair1 = TLanes.Or(TLanes.Shuffle(a, masks[m + 1]), TLanes.Shuffle(b, masks[m + 3]));
+                    var sum = TLanes.Add(TLanes.MultiplyAdd(weights[2 * c], pair0), TLanes.MultiplyAdd(weights[(2 * c) + 1], pair1));
+                    TLanes.Store(sum, filtered[starts[c]..]);
                 }
 
                 break;
             default:
-                ApplyPlanes256(table, new SourceRows(row, row, row), filtered);
+                ApplyPlanes<TLanes, TBytes, TSums, TLoad>(table, loads, masks, weights, new SourceRows(row, row, row), filtered);
                 break;
         }
     }
@@ -269,17 +178,16 @@ internal static class ShuffleFilterKernel
         }
     }
 
-    // The flipped bytes of both lanes' loads.
-    private static Vector256<byte> Load(ReadOnlySpan<byte> row, in ShuffleFilterTable.LanePair loads) =>
-        Vector256.Create(Vector128.Create(row.Slice(loads.Low.Base, 16)), Vector128.Create(row.Slice(loads.High.Base, 16)))
-        ^ Vector256.Create((byte)0x80);
-
-    private static void ApplyPlanes256(ShuffleFilterTable table, SourceRows rows, Span<short> filtered)
+    // Any number of planes, tap pairs and loads per lane.
+    private static void ApplyPlanes<TLanes, TBytes, TSums, TLoad>(
+        ShuffleFilterTable table, TLoad[] loads, TBytes[] masks, TBytes[] weights, SourceRows rows, Span<short> filtered)
+        where TLanes : IShuffleLanes<TBytes, TSums, TLoad>
+        where TBytes : unmanaged
+        where TSums : unmanaged
     {
-        var flip = Vector256.Create((byte)0x80);
-        var (loads, masks, weights, starts) = (table.Loads256, table.Masks256, table.Weights256, table.ChunkStarts);
+        var starts = table.ChunkStarts;
         var (pairs, windows) = (table.Pairs, table.Windows);
-        Span<Vector256<byte>> gathered = stackalloc Vector256<byte>[pairs];
+        Span<TBytes> gathered = stackalloc TBytes[pairs];
         int kl = 0, km = 0, kw = 0;
         for (var c = 0; c < starts.Length; c++)
         {
@@ -288,10 +196,10 @@ internal static class ShuffleFilterKernel
             {
                 for (var w = 0; w < windows; w++)
                 {
-                    var bytes = Load(rows, loads[kl++]) ^ flip;
+                    var bytes = TLanes.LoadFlipped(rows, loads[kl++]);
                     for (var p = 0; p < pairs; p++)
                     {
-                        gathered[p] |= Avx2.Shuffle(bytes, masks[km++]);
+                        gathered[p] = TLanes.Or(gathered[p], TLanes.Shuffle(bytes, masks[km++]));
                     }
                 }
             }
@@ -301,21 +209,18 @@ internal static class ShuffleFilterKernel
                 {
                     for (var w = 0; w < windows; w++)
                     {
-                        gathered[p] |= Avx2.Shuffle(Load(rows, loads[kl++]) ^ flip, masks[km++]);
+                        gathered[p] = TLanes.Or(gathered[p], TLanes.Shuffle(TLanes.LoadFlipped(rows, loads[kl++]), masks[km++]));
                     }
                 }
             }
 
-            var sum = Vector256<short>.Zero;
+            TSums sum = default;
             for (var p = 0; p < pairs; p++)
             {
-                sum += Avx2.MultiplyAddAdjacent(weights[kw++], gathered[p].AsSByte());
+                sum = TLanes.Add(sum, TLanes.MultiplyAdd(weights[kw++], gathered[p]));
             }
 
-            sum.CopyTo(filtered[starts[c]..]);
+            TLanes.Store(sum, filtered[starts[c]..]);
         }
     }
-
-    private static Vector256<byte> Load(SourceRows rows, in ShuffleFilterTable.LanePair loads) =>
-        Vector256.Create(Vector128.Create(rows[loads.Low.Plane].Slice(loads.Low.Base, 16)), Vector128.Create(rows[loads.High.Plane].Slice(loads.High.Base, 16)));
 }

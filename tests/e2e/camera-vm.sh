@@ -38,17 +38,7 @@ installs the rest.
 USAGE
 }
 
-KERNEL=6.1 ACCEL=tcg JUDGE_ONLY=0
-while [ $# -gt 0 ]; do
-    case "$1" in
-    --kernel) case "${2:-}" in 6.1|6.12) KERNEL="$2" ;; *) usage >&2; exit 2 ;; esac; shift ;;
-    --accel) ACCEL="${2:?}"; shift ;;
-    --judge-only) JUDGE_ONLY=1 ;;
-    -h|--help) usage; exit 0 ;;
-    *) unknown_option "$1" ;;
-    esac
-    shift
-done
+guest_phase_options "$@"
 
 OUT="$ROOT/artifacts/e2e-camera-vm"
 CAMVM=camvm CONSUMER=consumer

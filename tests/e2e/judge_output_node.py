@@ -53,7 +53,7 @@ def main(argv=None):
     trouble = splats(dmesg)
     j.check(f"{SPLATS} in the camera VM", dmesg and not trouble, "; ".join(trouble[:2]))
     exits = {name: read(os.path.join(out, f"{name}.exit"), "missing").strip()
-             for name in ("producer-sidecar", "viewer-sidecar", "service", "driver")}
+             for name in ("producer-sidecar", "consumer-sidecar", "service", "driver")}
     j.check("every host process exits 0 (producer sidecar and viewer sidecar after their VMM, camera service on "
             "SIGTERM, the driver)", all(v == "0" for v in exits.values()), ", ".join(f"{k} {v}" for k, v in exits.items()))
 

@@ -1,5 +1,5 @@
-# The end-to-end phases' host-side helpers, sourced by tests/e2e/{run,permission,host-camera,hostile,faults}.sh after
-# their `set -euo pipefail`: paths, the builds every phase needs (QEMU, the guest driver, spectrum-camera), the guest's
+# The end-to-end phases' host-side helpers, sourced by the phase scripts in tests/e2e/ after their
+# `set -euo pipefail`: paths, the builds every phase needs (QEMU, the guest driver, spectrum-camera), the guest's
 # initramfs with the guest-side helpers, booting a guest, and waiting for and reaping the host processes around it.
 # Each waiting helper returns non-zero or records "timeout" when its time runs out: the judge fails what depends on it.
 
@@ -11,8 +11,9 @@ export SPECTRUM_CACHE="${SPECTRUM_CACHE:-$HOME/.cache/spectrum-camera}"
 log() { printf '[%s] %s\n' "${LOG_TAG:-e2e}" "$*" >&2; }
 
 # parse_options "SPEC" ARGS...: a phase's command line, where every option takes a value. SPEC names the options: the
-# shared ones by name (out, kernel, accel, artifacts set OUT, KERNEL (6.1 or 6.12), ACCEL, ARTIFACTS) and the phase's
-# own as name=VARIABLE (--name VALUE sets VARIABLE). -h/--help prints the script's usage; anything else is a usage error.
+# shared ones by name (out, kernel, accel, artifacts set OUT, KERNEL (6.1 or 6.12), ACCEL, ARTIFACTS; OUT and
+# ARTIFACTS made absolute) and the phase's own as name=VARIABLE (--name VALUE sets VARIABLE). -h/--help prints the
+# script's usage; anything else is a usage error.
 parse_options() {
     local spec=" $1 " name var
     shift
@@ -29,7 +30,11 @@ parse_options() {
         esac
         [ $# -ge 2 ] || { echo "$(basename "$0"): $1 needs a value (see --help)" >&2; exit 2; }
         if [ "$name" = kernel ] && [ "$2" != 6.1 ] && [ "$2" != 6.12 ]; then usage >&2; exit 2; fi
-        printf -v "$var" '%s' "$2"
+        case "$name" in
+        # Directories are made absolute: the phases change directory and kbuild's M= takes only absolute paths.
+        out|artifacts) printf -v "$var" '%s' "$(realpath -m -- "$2")" ;;
+        *) printf -v "$var" '%s' "$2" ;;
+        esac
         shift 2
     done
 }
@@ -38,6 +43,23 @@ parse_options() {
 unknown_option() {
     echo "$(basename "$0"): unknown argument '$1' (see --help)" >&2
     exit 2
+}
+
+# guest_phase_options ARGS...: the options of a phase that boots guests on one kernel: --kernel 6.1|6.12 (default
+# 6.1), --accel ACCEL (default tcg), --judge-only, -h/--help (calls the script's usage). Sets KERNEL, ACCEL and
+# JUDGE_ONLY.
+guest_phase_options() {
+    KERNEL=6.1 ACCEL=tcg JUDGE_ONLY=0
+    while [ $# -gt 0 ]; do
+        case "$1" in
+        --kernel) case "${2:-}" in 6.1|6.12) KERNEL="$2" ;; *) usage >&2; exit 2 ;; esac; shift ;;
+        --accel) ACCEL="${2:?}"; shift ;;
+        --judge-only) JUDGE_ONLY=1 ;;
+        -h|--help) usage; exit 0 ;;
+        *) unknown_option "$1" ;;
+        esac
+        shift
+    done
 }
 
 # start_phase TAG: the phase's log tag, an empty output directory $OUT, its start time in START, and the QEMU.

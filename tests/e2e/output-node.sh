@@ -33,17 +33,7 @@ Run it under the machine's QEMU lock: flock -o /tmp/spectrum-e2e.lock tests/e2e/
 USAGE
 }
 
-KERNEL=6.1 ACCEL=tcg JUDGE_ONLY=0
-while [ $# -gt 0 ]; do
-    case "$1" in
-    --kernel) case "${2:-}" in 6.1|6.12) KERNEL="$2" ;; *) usage >&2; exit 2 ;; esac; shift ;;
-    --accel) ACCEL="${2:?}"; shift ;;
-    --judge-only) JUDGE_ONLY=1 ;;
-    -h|--help) usage; exit 0 ;;
-    *) unknown_option "$1" ;;
-    esac
-    shift
-done
+guest_phase_options "$@"
 
 OUT="$ROOT/artifacts/e2e-output-node/$KERNEL"
 CAMVM=camvm VIEWER=viewer
@@ -59,32 +49,12 @@ build_module "$KERNEL" "$OUT" || exit 1
 INITRD="$(initramfs "$KERNEL" "$OUT/initrd.img" "$E2E/guest/output-node.sh" --module "$OUT/module/virtio_media_camera.ko" \
     --add "$ROOT/guest-kernel/scripts/camera-vm-agent.sh:/spectrum/files/camera-vm-agent.sh")"
 
-uid="$(id -u)"
-log "starting the camera service (camera cam = camera VM $CAMVM; VMs $CAMVM, $VIEWER as uid $uid)"
-dotnet "$DLL" camera-service --camera "cam=vm:$CAMVM" --vm "$CAMVM:$uid" --vm "$VIEWER:$uid" \
-    --runtime-dir "$OUT/run" --state-dir "$OUT/state" > "$OUT/camera-service.log" 2>&1 &
-SERVICE=$!
-PRODUCER="" CONSUMER=""
+SERVICE="" PRODUCER="" CONSUMER_SIDECAR=""
 cleanup() {
-    for pid in $PRODUCER $CONSUMER $SERVICE; do kill "$pid" 2>/dev/null || true; done
+    for pid in $PRODUCER $CONSUMER_SIDECAR $SERVICE; do kill "$pid" 2>/dev/null || true; done
 }
 trap cleanup EXIT
-if ! wait_socket "$OUT/run/producers/$CAMVM.sock" || ! wait_socket "$OUT/run/vms/$VIEWER.sock"; then
-    log "the camera service did not create its sockets (see camera-service.log)"
-    echo "no service sockets" > "$OUT/setup-failed"; exit 1
-fi
-
-log "starting the camera VM's producer sidecar and the viewer's sidecar"
-dotnet "$DLL" serve --role producer --socket-path "$OUT/camera.sock" --vm "$CAMVM" \
-    --camera-service "$OUT/run/producers/$CAMVM.sock" > "$OUT/producer-sidecar.log" 2>&1 &
-PRODUCER=$!
-dotnet "$DLL" serve --socket-path "$OUT/viewer.sock" --vm "$VIEWER" \
-    --camera-service "$OUT/run/vms/$VIEWER.sock" > "$OUT/viewer-sidecar.log" 2>&1 &
-CONSUMER=$!
-if ! wait_socket "$OUT/camera.sock" || ! wait_socket "$OUT/viewer.sock"; then
-    log "a sidecar did not listen (see producer-sidecar.log, viewer-sidecar.log)"
-    echo "no sidecar socket" > "$OUT/setup-failed"; exit 1
-fi
+camera_vm_host "$DLL" "$CAMVM" "$VIEWER" "$OUT/camera.sock" "$OUT/viewer.sock" || exit 1
 
 log "booting the camera VM ($KERNEL, $ACCEL)"
 boot_guest "$OUT" --kernel "$KERNEL" --initrd "$INITRD" --socket "$OUT/camera.sock" --accel "$ACCEL" --mem 1G \
@@ -103,14 +73,14 @@ ctl cameras --json > "$OUT/cameras.json" 2>&1 || true
 ctl status --json > "$OUT/status.json" 2>&1 || true
 # QEMU and the frontend have exited: both sidecars follow with exit 0; the service stops on SIGTERM with exit 0.
 reap "$PRODUCER" "$OUT/producer-sidecar.exit"
-reap "$CONSUMER" "$OUT/viewer-sidecar.exit"
-PRODUCER="" CONSUMER=""
+reap "$CONSUMER_SIDECAR" "$OUT/consumer-sidecar.exit"
+PRODUCER="" CONSUMER_SIDECAR=""
 kill -TERM "$SERVICE"
 reap "$SERVICE" "$OUT/service.exit" 10
 trap - EXIT
 echo "$(( $(date +%s) - START ))" > "$OUT/wall-seconds"
 log "driver exit $drc, guest $(cat "$OUT/run-guest.exit"), sidecars $(cat "$OUT/producer-sidecar.exit") and" \
-    "$(cat "$OUT/viewer-sidecar.exit"), service $(cat "$OUT/service.exit"), $(cat "$OUT/wall-seconds") s"
+    "$(cat "$OUT/consumer-sidecar.exit"), service $(cat "$OUT/service.exit"), $(cat "$OUT/wall-seconds") s"
 fi
 
 python3 "$E2E/judge_output_node.py" "$OUT" "$KERNEL"

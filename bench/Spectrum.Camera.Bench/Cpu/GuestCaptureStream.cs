@@ -18,9 +18,9 @@ namespace Spectrum.Camera.Bench.Cpu;
 /// because no newer one had come) is neither, so <see cref="NewFrames"/> per second is the frame rate the guest
 /// really sees. Both the test pattern and the replayed camera frames move in every frame at these samples (checked
 /// when the suite was written: every consecutive pair of the replayed sequence differs in about 75 of the 1024).
-/// With <c>readsFrameNumbers</c> (a test-pattern camera) it also reads the frame number every test-pattern frame
-/// carries in its number band (the camera's sequence): a number seen twice is a repeat, a jump a camera frame the
-/// guest never got.
+/// With <c>readsFrameNumbers</c> (a test-pattern camera, or a camera VM writing test-pattern frames) it also reads the
+/// frame number every test-pattern frame carries in its number band (the camera's sequence, or the order the camera
+/// VM wrote its frames in): a number seen twice is a repeat, a jump a camera frame the guest never got.
 /// </remarks>
 public sealed class GuestCaptureStream : IDisposable
 {

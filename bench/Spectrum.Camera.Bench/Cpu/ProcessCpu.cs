@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 
@@ -33,7 +34,10 @@ public static class ProcessCpu
     }
 
     /// <summary>Starts <c>dotnet <paramref name="dll"/> <paramref name="arguments"/></c>; its stderr lines go to ours, prefixed with <paramref name="label"/>.</summary>
-    public static Process StartDotnet(string dll, string label, params string[] arguments)
+    public static Process StartDotnet(string dll, string label, params string[] arguments) => StartDotnet(dll, label, null, arguments);
+
+    /// <summary>The same, and each stderr line is also added to <paramref name="stderr"/> (for a process's own log lines).</summary>
+    public static Process StartDotnet(string dll, string label, ConcurrentQueue<string>? stderr, params string[] arguments)
     {
         ArgumentNullException.ThrowIfNull(arguments);
         var info = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
@@ -49,6 +53,7 @@ public static class ProcessCpu
             if (!string.IsNullOrEmpty(e.Data))
             {
                 Console.Error.WriteLine($"[{label}] {e.Data}");
+                stderr?.Enqueue(e.Data);
             }
         };
         process.OutputDataReceived += (_, _) => { };

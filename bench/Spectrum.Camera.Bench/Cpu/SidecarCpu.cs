@@ -10,7 +10,7 @@ namespace Spectrum.Camera.Bench.Cpu;
 /// </summary>
 public static class SidecarCpu
 {
-    /// <param name="TargetPercent">The target, or null for a diagnosis.</param>
+    /// <param name="TargetPercent">The target, or null for a diagnosis.</param>
     /// <param name="Streaming">False: the guest connects and opens the device but never streams.</param>
     public sealed record Scenario(string Key, string Source, FrameFormat Format, double? TargetPercent, bool Streaming = true);
 

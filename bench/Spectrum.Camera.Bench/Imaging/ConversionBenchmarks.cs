@@ -5,7 +5,7 @@ using Spectrum.Camera.Imaging;
 namespace Spectrum.Camera.Bench.Imaging;
 
 /// <summary>
-/// Issue 7, item 3, and issue 17, items 1 and 2 (raw frames): the project's FrameConverter against ffmpeg's libswscale
+/// Raw frames, unscaled and scaled: the project's FrameConverter against ffmpeg's libswscale
 /// called in this process on the same testsrc2 frame, from the same aligned native buffers into packed guest layouts.
 /// Both run on one thread (a swscale context is single-threaded unless asked otherwise), and both scale the same
 /// pixels: swscale is given the converter's centre crop (the 16:9 camera's middle 1440 columns for a 4:3 guest).

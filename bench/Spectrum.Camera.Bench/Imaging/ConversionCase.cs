@@ -11,7 +11,7 @@ public sealed record ConversionCase(
     string Target, bool Benchmarked)
 {
     /// <summary>
-    /// The unscaled 1080p conversions of issue 7 (NV12 to I420 is a copy plus a deinterleave: at least as fast as
+    /// The unscaled 1080p conversions (NV12 to I420 is a copy plus a deinterleave: at least as fast as
     /// swscale is the target there), then the scaler: every guest format it must serve at 1080p to 720p and 1080p to
     /// 480p (BenchmarkDotNet and paired), and the menu's other downscales from 1080p, 720p and 480p cameras (paired
     /// only, which carries the target; BenchmarkDotNet would add a quarter of an hour).

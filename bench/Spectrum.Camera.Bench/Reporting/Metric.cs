@@ -8,8 +8,8 @@ namespace Spectrum.Camera.Bench.Reporting;
 public sealed record Baseline(string What, double Value, string Unit);
 
 /// <summary>
-/// One line item of artifacts/bench/summary.json. <see cref="Target"/> is the issue's target as text ("<= 1.3"), or
-/// null where the issue sets none; <see cref="Met"/> is null then too.
+/// One line item of artifacts/bench/summary.json. <see cref="Target"/> is the target as text ("<= 1.3", the bound
+/// docs/performance.md states for the figure), or null where there is none; <see cref="Met"/> is null then too.
 /// </summary>
 public sealed record Metric(string Name, double Value, string Unit, string? Target, Baseline? Baseline, string? Note = null)
 {
