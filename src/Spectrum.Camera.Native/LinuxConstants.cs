@@ -12,6 +12,7 @@ internal static class LinuxConstants
 
     public const int TFD_CLOEXEC = 0x80000;
     public const int TFD_NONBLOCK = 0x800;
+    public const int TFD_TIMER_ABSTIME = 1;
     public const int CLOCK_MONOTONIC = 1;
 
     // ---- sandbox (Sandbox/): prctl, seccomp, classic BPF ----

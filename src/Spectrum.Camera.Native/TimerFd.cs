@@ -32,6 +32,20 @@ public sealed class TimerFd : IDisposable
         }
     }
 
+    /// <summary>
+    /// Arms a one-shot timer that expires at <paramref name="deadlineNanoseconds"/> on <see cref="MonotonicClock"/>
+    /// (at once when that has passed); replaces whatever was armed, and expirations not yet consumed are forgotten.
+    /// </summary>
+    public unsafe void SetOnce(long deadlineNanoseconds)
+    {
+        // A zero it_value would disarm: the clock's origin is long past, so 1 ns expires at once as well.
+        var spec = new ITimerSpec { Value = ToTimeSpec(Math.Max(1, deadlineNanoseconds)) };
+        if (LibcSupplement.TimerFdSetTime(_handle.Fd, TFD_TIMER_ABSTIME, &spec, null) != 0)
+        {
+            throw NativeException.Last("timerfd_settime");
+        }
+    }
+
     /// <summary>Disarms the timer.</summary>
     public void Disarm() => SetPeriodic(0);
 

@@ -31,7 +31,7 @@ namespace Spectrum.Camera.ServiceClient;
 /// or after the loop stopped, before the loop is disposed.
 /// </para>
 /// </remarks>
-public sealed class CameraServiceSource : IFrameSource, IServiceSession<ServiceMessage>, IDisposable
+public sealed class CameraServiceSource : IFrameSource, IFrameArrivals, IServiceSession<ServiceMessage>, IDisposable
 {
     /// <summary>The protocol version this client speaks (Hello.protocol_version).</summary>
     public const uint ProtocolVersion = ServiceProtocol.Version;
@@ -65,6 +65,7 @@ public sealed class CameraServiceSource : IFrameSource, IServiceSession<ServiceM
     private bool _streaming;
     private FrameFormat _format;
     private FrameRate _rate;
+    private Action? _arrived;
 
     /// <summary>
     /// A client for the camera service listening at <paramref name="serviceSocketPath"/>, for VM <paramref name="vm"/>
@@ -104,6 +105,12 @@ public sealed class CameraServiceSource : IFrameSource, IServiceSession<ServiceM
     /// <summary>Frames whose slot already held a newer frame when the copy began, with no newer frame announced (rendered black instead).</summary>
     public ulong OverwrittenFrames { get; private set; }
 
+    /// <summary>
+    /// Frames rendered black because the newest frame the service announced arrived longer ago than
+    /// <see cref="FreshnessNanoseconds"/> (the camera stalled).
+    /// </summary>
+    public ulong StaleFrames { get; private set; }
+
     /// <summary>Connections the service welcomed.</summary>
     public ulong Connections => _connection.Connections;
 
@@ -124,12 +131,14 @@ public sealed class CameraServiceSource : IFrameSource, IServiceSession<ServiceM
         ArgumentNullException.ThrowIfNull(sink);
         if (IsAllowed && _streaming && format == _format)
         {
+            // The loop may have fallen behind the camera (a loaded host, a thread not scheduled for a while): the
+            // frame announced in that slot was replaced by a newer one, or it arrived long ago while newer
+            // announcements wait unread on the socket. Read them, a batch at a time until the socket is empty (each
+            // batch takes what the service queued, so this ends), then copy the newest frame: a frame is stale only
+            // when the service has announced nothing newer.
             var copy = _frame.TryCopy(format, sink);
-            if (copy == FrameCopy.Overwritten)
+            while (copy is FrameCopy.Overwritten or FrameCopy.Stale && _connection.ReceivePending() > 0)
             {
-                // The loop fell behind the camera (a loaded host): the frame announced in that slot was replaced by a
-                // newer one whose announcement waits on the socket. Read it, then copy the newer frame.
-                _connection.ReceivePending();
                 copy = IsAllowed ? _frame.TryCopy(format, sink) : FrameCopy.Nothing;
             }
 
@@ -144,6 +153,10 @@ public sealed class CameraServiceSource : IFrameSource, IServiceSession<ServiceM
             {
                 OverwrittenFrames++;
             }
+            else if (copy == FrameCopy.Stale)
+            {
+                StaleFrames++;
+            }
         }
 
         _black.Render(format, frameNumber, sink);
@@ -151,6 +164,9 @@ public sealed class CameraServiceSource : IFrameSource, IServiceSession<ServiceM
         _counters.CountBlack();
         return FrameContent.Black;
     }
+
+    /// <inheritdoc />
+    public void FollowArrivals(Action? arrived) => _arrived = arrived;
 
     /// <inheritdoc />
     public void StreamStarted(FrameFormat format, FrameRate rate)
@@ -217,9 +233,9 @@ public sealed class CameraServiceSource : IFrameSource, IServiceSession<ServiceM
                 OnRingAttached(message.RingAttached, memfd!);
                 break;
             case ServiceMessage.KindOneofCase.FrameReady:
-                if (_allowed)
+                if (_allowed && _frame.Announce(message.FrameReady))
                 {
-                    _frame.Announce(message.FrameReady);
+                    _arrived?.Invoke();
                 }
 
                 break;

@@ -80,19 +80,20 @@ internal sealed class NewestFrame : IDisposable
     }
 
     /// <summary>
-    /// A frame is ready in the current ring; one for another ring (an old one) is ignored. The first frame of the
-    /// current ring retires the replaced one.
+    /// A frame is ready in the current ring; one for another ring (an old one) is ignored (false). The first frame of
+    /// the current ring retires the replaced one.
     /// </summary>
-    public void Announce(FrameReady ready)
+    public bool Announce(FrameReady ready)
     {
         if (_current is not { } current || ready.RingId != current.Ring.Id)
         {
-            return;
+            return false;
         }
 
         current.Announce(ready);
         _previous?.Dispose();
         _previous = null;
+        return true;
     }
 
     /// <summary>The camera stopped delivering: the announced frames are no longer shown, the rings stay.</summary>
@@ -107,15 +108,20 @@ internal sealed class NewestFrame : IDisposable
     /// Copies the newest announced frame into <paramref name="sink"/> if there is one, it is fresh and in
     /// <paramref name="format"/>. <see cref="FrameCopy.Written"/> when a frame was written (torn ones included);
     /// <see cref="FrameCopy.Overwritten"/> when its slot already held a newer frame (the service announced it or is about
-    /// to: nothing was written, and the caller may read the service's pending messages and try again).
+    /// to), <see cref="FrameCopy.Stale"/> when it arrived too long ago: nothing was written in either case, and the
+    /// caller may read the service's pending messages and try again.
     /// </summary>
     public FrameCopy TryCopy(FrameFormat format, IFrameSink sink)
     {
         var source = _current is { HasFrame: true } ? _current : _previous;
-        if (source is null || !source.HasFrame || format != source.Format ||
-            MonotonicClock.NowNanoseconds() - source.ArrivalNs >= CameraServiceSource.FreshnessNanoseconds)
+        if (source is null || !source.HasFrame || format != source.Format)
         {
             return FrameCopy.Nothing;
+        }
+
+        if (MonotonicClock.NowNanoseconds() - source.ArrivalNs >= CameraServiceSource.FreshnessNanoseconds)
+        {
+            return FrameCopy.Stale;
         }
 
         switch (source.Ring.CopyFrame(source.Slot, source.Sequence, sink))
@@ -184,4 +190,7 @@ internal enum FrameCopy
 
     /// <summary>The announced frame's slot already held a newer frame: nothing written.</summary>
     Overwritten,
+
+    /// <summary>The newest announced frame arrived longer ago than the freshness limit: nothing written.</summary>
+    Stale,
 }

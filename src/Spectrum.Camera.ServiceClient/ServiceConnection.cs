@@ -127,14 +127,11 @@ internal abstract class ServiceConnection<TIn, TOut> : IDisposable
         }
     }
 
-    /// <summary>Handles the messages already waiting on the socket now, as a readable socket would (loop thread).</summary>
-    public void ReceivePending()
-    {
-        if (_channel is not null && !_disposed)
-        {
-            OnReadable();
-        }
-    }
+    /// <summary>
+    /// Handles the messages already waiting on the socket now, as a readable socket would (loop thread): at most one
+    /// wake-up's batch. Returns how many it handled; more may wait when that is a whole batch.
+    /// </summary>
+    public int ReceivePending() => _channel is not null && !_disposed ? ReceiveBatch() : 0;
 
     public void Dispose()
     {
@@ -229,22 +226,26 @@ internal abstract class ServiceConnection<TIn, TOut> : IDisposable
         _ = Send(Hello(), "hello");
     }
 
-    private void OnReadable()
+    private void OnReadable() => ReceiveBatch();
+
+    /// <summary>Handles up to <see cref="MaxMessagesPerWakeup"/> waiting messages; returns how many.</summary>
+    private int ReceiveBatch()
     {
-        for (var i = 0; i < MaxMessagesPerWakeup && _channel is { } channel; i++)
+        var handled = 0;
+        for (; handled < MaxMessagesPerWakeup && _channel is { } channel; handled++)
         {
             try
             {
                 var status = channel.TryReceive(out var message, _receivedFds, maxFds: 1);
                 if (status == ReceiveStatus.Empty)
                 {
-                    return;
+                    return handled;
                 }
 
                 if (status == ReceiveStatus.Closed)
                 {
                     Drop("the camera service closed the connection");
-                    return;
+                    return handled;
                 }
 
                 Handle(message!);
@@ -268,6 +269,8 @@ internal abstract class ServiceConnection<TIn, TOut> : IDisposable
                 _receivedFds.Clear();
             }
         }
+
+        return handled;
     }
 
     private void Handle(TIn message)

@@ -4,17 +4,21 @@ using Spectrum.Camera.Threading;
 namespace Spectrum.Camera.Media.Device;
 
 /// <summary>
-/// The frame clock of a device's stream: a timerfd on the device loop at the negotiated interval, armed only while the
-/// queue streams and the rings run (a VM stop pauses it; the stream resumes on its own). Each tick advances the
-/// queue's frame period by the periods that passed, so a late tick skips the ones it missed, and calls the engine once.
+/// The frame clock of a device's stream: a timerfd on the device loop, armed only while the queue streams and the
+/// rings run (a VM stop pauses it; the stream resumes on its own), for the ticks its <see cref="FrameSchedule"/> says
+/// are due: one per negotiated interval, or just after each frame arrival a source announces
+/// (<see cref="OnArrival"/>), within the schedule's bounds. Each tick advances the queue's frame period by the periods
+/// that passed, so a late tick skips the ones it missed, and calls the engine once.
 /// </summary>
 internal sealed class FramePacer : IDisposable
 {
     private readonly DeviceState _state;
     private readonly Action _onPeriod;
+    private readonly FrameSchedule _schedule = new();
     private TimerFd? _timer;
     private bool _suspended = true;
     private bool _started;
+    private bool _inTick;
 
     public FramePacer(DeviceState state, Action onPeriod)
     {
@@ -64,8 +68,24 @@ internal sealed class FramePacer : IDisposable
         Rearm();
     }
 
+    /// <summary>
+    /// The source announced a frame that arrived now (loop thread): the next tick comes just after it, within the
+    /// schedule's bounds. One announced while a tick renders is the frame that tick shows, and moves nothing.
+    /// </summary>
+    public void OnArrival()
+    {
+        if (_timer is null || !IsRunning || _suspended || _inTick)
+        {
+            return;
+        }
+
+        _schedule.Arrived(MonotonicClock.NowNanoseconds());
+        _timer.SetOnce(_schedule.Deadline);
+    }
+
     public void Dispose() => _timer?.Dispose();
 
+    /// <summary>The stream (re)starts its clock now: the first tick one period from now, as the rate says.</summary>
     private void Rearm()
     {
         if (_timer is null)
@@ -75,7 +95,8 @@ internal sealed class FramePacer : IDisposable
 
         if (IsRunning && !_suspended)
         {
-            _timer.SetPeriodic(_state.Rate.PeriodNanoseconds);
+            _schedule.Start(MonotonicClock.NowNanoseconds(), _state.Rate.PeriodNanoseconds);
+            _timer.SetOnce(_schedule.Deadline);
         }
         else
         {
@@ -91,8 +112,25 @@ internal sealed class FramePacer : IDisposable
             return;
         }
 
-        _state.Queue.FramePeriod += _started ? (long)expirations : 1;
+        var now = MonotonicClock.NowNanoseconds();
+        if (now < _schedule.Deadline)
+        {
+            _timer.SetOnce(_schedule.Deadline);
+            return;
+        }
+
+        var periods = _schedule.Tick(now);
+        _timer.SetOnce(_schedule.Deadline);
+        _state.Queue.FramePeriod += _started ? periods : 1;
         _started = true;
-        _onPeriod();
+        _inTick = true;
+        try
+        {
+            _onPeriod();
+        }
+        finally
+        {
+            _inTick = false;
+        }
     }
 }

@@ -5,8 +5,8 @@ using Spectrum.Camera.Threading;
 namespace Spectrum.Camera.Media.Device;
 
 /// <summary>
-/// The capture device's frame engine: each tick of its <see cref="FramePacer"/> renders the frame straight into the
-/// oldest queued buffer (its guest pages, or the device-owned memory of an MMAP buffer) and queues an EVT_DQBUF. Frame
+/// The capture device's frame engine: each tick of its <see cref="FramePacer"/> (which follows the source's frame
+/// arrivals when it announces them, <see cref="IFrameArrivals"/>) renders the frame straight into the oldest queued buffer (its guest pages, or the device-owned memory of an MMAP buffer) and queues an EVT_DQBUF. Frame
 /// numbers count every period since STREAMON, so a tick with no queued buffer (or a late tick) shows up as a gap in
 /// <c>sequence</c>, as V4L2 drivers do. While the rings are stopped (VM paused) nothing is written; the stream resumes
 /// on its own.
@@ -44,6 +44,7 @@ internal sealed class FrameStreamer : IStreamer
     {
         _pacer.Start();
         _source.StreamStarted(_state.Format, _state.Rate);
+        (_source as IFrameArrivals)?.FollowArrivals(_pacer.OnArrival);
     }
 
     /// <summary>STREAMOFF, owner close or reset: no more frames, and none of the stream's still undelivered.</summary>
@@ -51,6 +52,7 @@ internal sealed class FrameStreamer : IStreamer
     {
         if (_pacer.IsRunning)
         {
+            (_source as IFrameArrivals)?.FollowArrivals(null);
             _source.StreamStopped();
         }
 

@@ -13,7 +13,7 @@ namespace Spectrum.Camera.Tests.ServiceClient;
 /// <summary>
 /// The sidecar's camera-service client against a scripted service over a real seqpacket socket, with real sealed
 /// memfd rings. No test measures time: waits are for events (bounded only so a broken client cannot hang the run),
-/// and the one sleep is past the 2 s freshness limit on purpose.
+/// and the two sleeps are past the 2 s freshness limit on purpose.
 /// </summary>
 public sealed class CameraServiceSourceTests : CoreFixture
 {
@@ -156,10 +156,39 @@ public sealed class CameraServiceSourceTests : CoreFixture
         H.Service.SetPermission(allowed: true);
         Thread.Sleep(TimeSpan.FromMilliseconds((CameraServiceSource.FreshnessNanoseconds / 1_000_000) + 300)); // past the freshness limit by design, not a measurement
         Assert.That(H.Render(Yuyv).Content, Is.EqualTo(FrameContent.Black));
+        Assert.That(H.OnLoop(s => s.StaleFrames), Is.EqualTo(1UL), "counted stale");
 
         H.Service.Publish(ring, Yuyv, frameNumber: 2, sequence: 2);
         H.Service.SetPermission(allowed: true);
         Assert.That(H.Render(Yuyv).Content, Is.EqualTo(FrameContent.Camera));
+    }
+
+    [Test]
+    public void A_frame_announced_while_the_loop_was_behind_is_shown_though_the_last_frame_it_read_is_past_the_freshness_limit()
+    {
+        _harness = new ClientHarness();
+        using var ring = StartAllowedStream(Yuyv);
+        H.Service.Publish(ring, Yuyv, frameNumber: 1, sequence: 1);
+        H.Service.SetPermission(allowed: true);
+        Assert.That(H.Render(Yuyv).Content, Is.EqualTo(FrameContent.Camera));
+        var sink = new MemoryFrameSink((int)Yuyv.SizeImage);
+
+        // On the loop, as a sidecar whose thread was not scheduled for longer than the freshness limit sees it: the
+        // camera went on, frame 2's FrameReady waits on the socket, and the frame the loop read last is old.
+        var (content, stale) = H.OnLoop(s =>
+        {
+            Thread.Sleep(TimeSpan.FromMilliseconds((CameraServiceSource.FreshnessNanoseconds / 1_000_000) + 300)); // past the freshness limit by design, not a measurement
+            H.Service.Publish(ring, Yuyv, frameNumber: 2, sequence: 2);
+            return (s.Render(Yuyv, 0, sink), s.StaleFrames);
+        });
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(content, Is.EqualTo(FrameContent.Camera), "the announced frame, not black");
+            Assert.That(TestPatternVerifier.TryDecode(Yuyv, sink.WrittenMemory.ToArray(), out var number, out _), Is.True);
+            Assert.That(number, Is.EqualTo(2u));
+            Assert.That(stale, Is.Zero, "no frame counted stale");
+        });
     }
 
     [Test]
