@@ -200,7 +200,19 @@ public sealed unsafe class MediaTarget : IFuzzTarget, IDisposable
     /// </summary>
     private void AnswerRequests(UnixSocket peer, EventLoop loop)
     {
-        var n = peer.Receive(_peerBuffer.AsSpan(_peerFilled), _peerFds, nonBlocking: true, out _);
+        int n;
+        try
+        {
+            n = peer.Receive(_peerBuffer.AsSpan(_peerFilled), _peerFds, nonBlocking: true, out _);
+        }
+        catch (NativeException e) when (e.IsPeerGone)
+        {
+            // The backend gave the channel up (an out-of-protocol answer) and closed its end while requests it had
+            // sent were unread here: the kernel reports that as a reset. Nothing more to answer.
+            loop.Unwatch(peer.Fd);
+            return;
+        }
+
         if (n <= 0)
         {
             if (n == 0)
